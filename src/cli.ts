@@ -1,0 +1,96 @@
+// The command line: commander wiring, error-to-exit-status mapping; heavy modules load only for commands that need them.
+import { Command, CommanderError, Option } from 'commander';
+import { ExitStatus, UpdaterError } from './errors.ts';
+import type { Log, LogFormat } from './log/log.ts';
+import type { Mode } from './run.ts';
+import { UPDATER_VERSION } from './version.ts';
+
+export const DEFAULT_CONFIG_DIR = '/etc/teleport-upgrade.d';
+export const DEFAULT_STATE_DIR = '/var/lib/teleport-upgrade';
+
+interface GlobalOptions {
+  configDir: string;
+  stateDir: string;
+  logFormat: LogFormat;
+  debug: boolean;
+  json?: boolean;
+}
+
+export interface Io {
+  readonly env: NodeJS.ProcessEnv;
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+}
+
+const updateCommand = async (mode: Mode, options: GlobalOptions, io: Io): Promise<number> => {
+  const [{ createLogger, stderrIsJournal }, { realHost }, { runUpdater }] = await Promise.all([
+    import('./host/logger.ts'),
+    import('./host/real-host.ts'),
+    import('./run.ts'),
+  ]);
+  const log: Log = createLogger(options.logFormat, options.debug, stderrIsJournal(io.env.JOURNAL_STREAM));
+  try {
+    return await runUpdater(
+      { mode, configDir: options.configDir, stateDir: options.stateDir, json: options.json === true },
+      realHost(log, `teleport-upgrade/${UPDATER_VERSION}`),
+    );
+  } catch (error) {
+    if (error instanceof UpdaterError) {
+      log.error(error.message);
+      return error.exitStatus;
+    }
+    log.error(`internal error, this is a bug in teleport-upgrade: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return ExitStatus.failed;
+  }
+};
+
+const buildProgram = (io: Io, setStatus: (status: number) => void): Command => {
+  const program = new Command('teleport-upgrade')
+    .description('Tool for automatic upgrades of Teleport agents (Managed Updates v1).')
+    .addOption(new Option('--config-dir <dir>', 'configuration directory').env('TELEPORT_UPGRADE_CONFIG_DIR').default(DEFAULT_CONFIG_DIR))
+    .addOption(new Option('--state-dir <dir>', 'state directory').env('TELEPORT_UPGRADE_STATE_DIR').default(DEFAULT_STATE_DIR))
+    .addOption(new Option('--log-format <format>', 'log line format').choices(['text', 'json']).default('text'))
+    .option('--debug', 'log debug lines', false)
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showHelpAfterError('(run "teleport-upgrade help" for usage)');
+
+  const update = (name: Mode, description: string) =>
+    program.command(name).description(description).action(async (_options: unknown, command: Command) => {
+      setStatus(await updateCommand(name, command.optsWithGlobals<GlobalOptions>(), io));
+    });
+  update('run', 'check for an upgrade and perform it when it is due (what the timer runs)');
+  update('dry-run', 'show what run would do, changing nothing').option('--json', 'print one JSON object on stdout');
+  update('force', 'perform an upgrade now if one is available, ignoring the maintenance window');
+  program
+    .command('version')
+    .description('print the version of teleport-upgrade')
+    .option('--raw', 'print the bare semantic version')
+    .action((options: { raw?: boolean }) => {
+      io.stdout(`${options.raw ? '' : 'v'}${UPDATER_VERSION}\n`);
+      setStatus(ExitStatus.ok);
+    });
+  program.helpCommand('help [command]', 'show help for teleport-upgrade or one command');
+  return program;
+};
+
+/** Runs the CLI; returns the exit status instead of exiting, so tests and the bundle share it. */
+export const main = async (argv: readonly string[], io: Io): Promise<number> => {
+  let status: number = ExitStatus.ok;
+  const program = buildProgram(io, (s) => {
+    status = s;
+  });
+  if (argv.length === 0) {
+    program.outputHelp({ error: true });
+    return ExitStatus.usage;
+  }
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? ExitStatus.ok : ExitStatus.usage;
+    }
+    throw error;
+  }
+  return status;
+};

@@ -1,0 +1,85 @@
+// Turns the raw texts of the config dir's files into a validated Config, or a ConfigError that names the fix.
+import * as z from 'zod/mini';
+import { ConfigError, quote } from '../errors.ts';
+import { valueLines } from './config-value.ts';
+import { parseEndpoint, type Endpoint } from './endpoint.ts';
+
+export const INSTALLERS = ['apt', 'yum', 'zypper', 'nop'] as const;
+export type InstallerName = (typeof INSTALLERS)[number];
+
+/** The Teleport packages an agent host can have, in detection order. */
+export const TELEPORT_PACKAGES = ['teleport-ent', 'teleport-ent-fips', 'teleport'] as const;
+
+export interface Config {
+  readonly endpoint: Endpoint;
+  /** Undefined when the `installer` file is absent: detect it from the package databases. */
+  readonly installer: InstallerName | undefined;
+  /** Undefined when the `package` file is absent: detect which Teleport package is installed. */
+  readonly package: string | undefined;
+  readonly debug: boolean;
+  readonly allowPrerelease: boolean;
+}
+
+/** Raw file contents by file name; undefined when the file does not exist. */
+export type ConfigFiles = Readonly<Record<'endpoint' | 'insecure' | 'installer' | 'package' | 'debug' | 'allow-prerelease', string | undefined>>;
+
+const installerSchema = z.enum(INSTALLERS);
+/** Debian and rpm package names share this shape. */
+const packageSchema = z.string().check(z.regex(/^[a-z0-9][a-z0-9+._-]{0,99}$/));
+const yesNoSchema = z.enum(['yes', 'no', 'true', 'false']);
+
+/** The single value of a file, or undefined when it is absent or holds only comments. */
+const single = (dir: string, name: string, text: string | undefined): string | undefined => {
+  if (text === undefined) return undefined;
+  const lines = valueLines(text);
+  if (lines.length > 1) {
+    throw new ConfigError(`${dir}/${name} holds ${lines.length} values (${quote(lines.join(' | '))}); it must hold exactly one. Keep one line and remove the others.`);
+  }
+  return lines[0];
+};
+
+const yesNo = (dir: string, name: string, text: string | undefined): boolean => {
+  const value = single(dir, name, text);
+  if (value === undefined) return false;
+  const parsed = yesNoSchema.safeParse(value.toLowerCase());
+  if (!parsed.success) {
+    throw new ConfigError(`${dir}/${name} holds ${quote(value)}, which is neither yes nor no. Write yes or no to it, or remove it.`);
+  }
+  return parsed.data === 'yes' || parsed.data === 'true';
+};
+
+/** Validates every config file; throws ConfigError naming the file, the value and the fix. */
+export const parseConfig = (dir: string, files: ConfigFiles): Config => {
+  const insecure = yesNo(dir, 'insecure', files.insecure);
+  const endpointValue = single(dir, 'endpoint', files.endpoint);
+  if (endpointValue === undefined) {
+    throw new ConfigError(
+      `no endpoint is configured: ${dir}/endpoint is ${files.endpoint === undefined ? 'missing' : 'empty'}. ` +
+        `Write your proxy's version channel to it without a scheme, e.g. "proxy.example.com:443/v1/webapi/automaticupgrades/channel/default".`,
+    );
+  }
+  const endpoint = parseEndpoint(endpointValue, insecure);
+  if (typeof endpoint === 'string') {
+    throw new ConfigError(`${dir}/endpoint holds ${quote(endpointValue)}, which cannot be used: ${endpoint}.`);
+  }
+  const installerValue = single(dir, 'installer', files.installer);
+  let installer: InstallerName | undefined;
+  if (installerValue !== undefined) {
+    const parsed = installerSchema.safeParse(installerValue);
+    if (!parsed.success) {
+      throw new ConfigError(`${dir}/installer holds ${quote(installerValue)}, which is not one of ${INSTALLERS.join(', ')}. Write one of them, or remove the file to detect the installer.`);
+    }
+    installer = parsed.data;
+  }
+  const packageValue = single(dir, 'package', files.package);
+  if (packageValue !== undefined && !packageSchema.safeParse(packageValue).success) {
+    throw new ConfigError(`${dir}/package holds ${quote(packageValue)}, which is not a package name. Write ${TELEPORT_PACKAGES.join(', ')} or your Teleport package's name, or remove the file to detect it.`);
+  }
+  return {
+    endpoint,
+    installer,
+    package: packageValue,
+    debug: yesNo(dir, 'debug', files.debug),
+    allowPrerelease: yesNo(dir, 'allow-prerelease', files['allow-prerelease']),
+  };
+};

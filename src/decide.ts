@@ -1,0 +1,55 @@
+// The pure decision: given the gathered facts, whether to install the target and why.
+import { isUnhealthy, type WindowStatus } from './schedule/window.ts';
+import { isPrerelease, sameVersion, type Target } from './version/target.ts';
+
+export const REASONS = [
+  'forced', 'critical', 'maintenance-window', 'unhealthy-agent', 'up-to-date', 'outside-window',
+  'marked-unhealthy', 'no-target', 'prerelease-refused', 'managed-by-v2',
+] as const;
+export type Reason = (typeof REASONS)[number];
+
+export interface Facts {
+  /** `force` was requested: skip the maintenance window (never the other checks). */
+  readonly forced: boolean;
+  /** Installed Teleport version as semver, or null when it cannot be determined. */
+  readonly installed: string | null;
+  readonly target: Target;
+  readonly critical: boolean;
+  readonly window: WindowStatus;
+  /** An earlier run found the schedule unhealthy and marked the agent. */
+  readonly markedUnhealthy: boolean;
+  readonly allowPrerelease: boolean;
+}
+
+export interface Decision {
+  readonly action: 'upgrade' | 'none';
+  readonly reason: Reason;
+  /**
+   * What becomes of the unhealthy mark. For an upgrade it applies only once the upgrade succeeded;
+   * otherwise at once (never in dry-run).
+   */
+  readonly mark: 'set' | 'clear' | 'keep';
+  /** 1 for a refusal the operator must see as a failure, else 0. */
+  readonly exitStatus: 0 | 1;
+}
+
+const none = (reason: Reason, mark: Decision['mark'], exitStatus: 0 | 1 = 0): Decision => ({ action: 'none', reason, mark, exitStatus });
+const upgrade = (reason: Reason, mark: Decision['mark']): Decision => ({ action: 'upgrade', reason, mark, exitStatus: 0 });
+
+/** First match wins, in the order the v1 updater checks, with the issue's additions. */
+export const decide = (facts: Facts): Decision => {
+  const { state } = facts.window;
+  if (state === 'nop') return none('managed-by-v2', 'keep');
+  const unhealthy = isUnhealthy(state);
+  // A healthy schedule clears the mark, whatever else happens.
+  const mark = !unhealthy && facts.markedUnhealthy ? 'clear' : 'keep';
+  if (facts.target.kind === 'none') return none('no-target', mark);
+  const target = facts.target.version;
+  if (facts.installed !== null && sameVersion(facts.installed, target)) return none('up-to-date', mark);
+  if (isPrerelease(target) && !facts.allowPrerelease) return none('prerelease-refused', mark, 1);
+  if (facts.forced) return upgrade('forced', mark);
+  if (facts.critical) return upgrade('critical', mark);
+  if (state === 'inside') return upgrade('maintenance-window', mark);
+  if (unhealthy) return facts.markedUnhealthy ? upgrade('unhealthy-agent', 'clear') : none('marked-unhealthy', 'set');
+  return none('outside-window', mark);
+};

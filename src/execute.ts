@@ -1,0 +1,44 @@
+// Runs plan steps, streaming package-manager output into the log and never swallowing it on failure.
+import type { Host } from './host/host.ts';
+import type { CommandResult, Step } from './package-managers/types.ts';
+
+/** How many trailing stdout lines are repeated at error level when a step fails (stdout is debug otherwise). */
+const TAIL_LINES = 20;
+
+export interface StepOutcome {
+  readonly ok: boolean;
+  readonly result: CommandResult;
+}
+
+const summary = (step: Step, result: CommandResult): string =>
+  `${step.argv.join(' ')} ${result.failure ?? `exited with status ${result.exitCode}`}`;
+
+/** Runs one step (and its fallback if it fails); stdout lines are debug, stderr lines warnings. */
+export const executeStep = async (host: Host, step: Step): Promise<StepOutcome> => {
+  const tool = step.argv[0] ?? '';
+  host.log.debug(`running: ${step.argv.join(' ')}`);
+  const result = await host.run(step, {
+    onStdout: (line) => host.log.debug(`${tool}: ${line}`),
+    onStderr: (line) => host.log.warn(`${tool}: ${line}`),
+  });
+  if (result.exitCode === 0) return { ok: true, result };
+  const tail = result.stdout.trimEnd().split('\n').filter(Boolean).slice(-TAIL_LINES);
+  for (const line of tail) host.log.error(`${tool}: ${line}`);
+  if (step.fallback !== undefined) {
+    host.log.warn(`could not ${step.purpose} (${summary(step, result)}); trying to ${step.fallback.purpose} instead.`);
+    return executeStep(host, step.fallback);
+  }
+  (step.mayFail ? host.log.warn : host.log.error)(`could not ${step.purpose}: ${summary(step, result)}.`);
+  return { ok: false, result };
+};
+
+/** Runs steps in order; after a failure only `always` steps run. True when every step that must succeed did. */
+export const executeSteps = async (host: Host, steps: readonly Step[]): Promise<boolean> => {
+  let ok = true;
+  for (const step of steps) {
+    if (!ok && !step.always) continue;
+    const outcome = await executeStep(host, step);
+    if (!outcome.ok && !step.mayFail) ok = false;
+  }
+  return ok;
+};

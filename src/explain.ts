@@ -1,0 +1,48 @@
+// One sentence per decision, in words a v1 operator recognises.
+import type { Decision, Facts } from './decide.ts';
+import { direction } from './version/target.ts';
+
+/** `[i] an upgrade is available (1.2.3 -> 1.2.4)`, or the downgrade/install form; undefined when nothing differs. */
+export const availability = (facts: Facts): string | undefined => {
+  if (facts.target.kind === 'none') return undefined;
+  const target = facts.target.version;
+  const installed = facts.installed ?? 'unknown';
+  switch (direction(facts.installed, target)) {
+    case 'downgrade':
+      return `a downgrade is available (${installed} -> ${target}): the cluster's version is the truth, so it is installed like an upgrade`;
+    case 'install':
+      return `an upgrade is available (${installed} -> ${target})`;
+    case 'upgrade':
+      return `an upgrade is available (${installed} -> ${target})`;
+  }
+};
+
+const when = (next: Date | null): string => (next === null ? 'no later window is scheduled' : `the next window opens at ${next.toISOString()}`);
+
+/** The single sentence that says why the updater does (or does not do) what it does. */
+export const explain = (decision: Decision, facts: Facts, configDir: string): string => {
+  const target = facts.target.kind === 'version' ? facts.target.version : 'none';
+  const { window } = facts;
+  switch (decision.reason) {
+    case 'managed-by-v2':
+      return 'the schedule says nop: a Managed Updates v2 agent (teleport-update) owns updates on this host, so this updater does nothing.';
+    case 'no-target':
+      return 'the proxy serves no target version (none), so there is nothing to install.';
+    case 'up-to-date':
+      return `no upgrades available (${facts.installed} == ${target})`;
+    case 'prerelease-refused':
+      return `refusing to install pre-release ${target}: pre-releases are not meant for production; write yes to ${configDir}/allow-prerelease to allow them.`;
+    case 'forced':
+      return 'force was requested, so the upgrade will be attempted now without checking the maintenance window.';
+    case 'critical':
+      return 'upgrade is marked as critical, will be attempted without checking maintenance window.';
+    case 'maintenance-window':
+      return 'within maintenance window, upgrade will be attempted.';
+    case 'unhealthy-agent':
+      return `agent was previously marked unhealthy and does not appear recovered (schedule ${window.state}), upgrade will be attempted.`;
+    case 'marked-unhealthy':
+      return `agent does not appear to have exported a valid upgrade schedule (schedule ${window.state}${window.problem ? `: ${window.problem}` : ''}); it is new or newly unhealthy, so it is marked and the upgrade will be attempted on the next run if it does not recover.`;
+    case 'outside-window':
+      return `upgrade is non-critical and we are outside of maintenance window, not attempting; ${when(window.next)}.`;
+  }
+};

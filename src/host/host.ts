@@ -1,0 +1,20 @@
+// Everything the updater may do to or learn from the machine, passed to the core as one parameter.
+import type { Log } from '../log/log.ts';
+import type { Clock } from './clock.ts';
+import type { FetchChannel } from './http.ts';
+import type { Runner } from './runner.ts';
+
+export interface Host {
+  readonly run: Runner;
+  readonly fetchChannel: FetchChannel;
+  /** Reads a small regular file; undefined when absent. Throws FileRefusedError for anything else odd. */
+  readonly readFile: (path: string, options?: { noFollow?: boolean }) => Promise<string | undefined>;
+  /** File names in a directory, sorted; empty when it does not exist. */
+  readonly listDir: (path: string) => Promise<string[]>;
+  /** Atomic replace. */
+  readonly writeFile: (path: string, text: string) => Promise<void>;
+  readonly clock: Clock;
+  readonly log: Log;
+  /** Standard output, reserved for machine-readable answers (`dry-run --json`, `version`). */
+  readonly stdout: (text: string) => void;
+}

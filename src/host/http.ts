@@ -1,0 +1,117 @@
+// Fetches the channel's /version and /critical over one connection, bounded in time and size, TLS always verified.
+import { getCACertificates } from 'node:tls';
+import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+
+/** Each request, connection and body read included, must finish within this. */
+export const REQUEST_TIMEOUT_MS = 10_000;
+/** A version answer is a few bytes; anything beyond this is not one. */
+export const MAX_BODY_BYTES = 4096;
+
+export type Fetched = { readonly ok: true; readonly body: string } | { readonly ok: false; readonly problem: string };
+
+export interface ChannelAnswers {
+  readonly version: Fetched;
+  readonly critical: Fetched;
+}
+
+export type FetchChannel = (base: string) => Promise<ChannelAnswers>;
+
+/** Certificate errors that mean "not signed by a CA we know", which the OS trust store may still know. */
+const UNTRUSTED = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT',
+]);
+
+class FetchProblem extends Error {
+  readonly untrusted: boolean;
+  constructor(message: string, untrusted = false) {
+    super(message);
+    this.untrusted = untrusted;
+  }
+}
+
+const describe = (error: unknown): FetchProblem => {
+  if (error instanceof FetchProblem) return error;
+  const e = error as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (e.name === 'TimeoutError' || e.name === 'AbortError') return new FetchProblem(`no complete answer within ${REQUEST_TIMEOUT_MS / 1000} s`);
+  const code = e.code ?? e.cause?.code;
+  const message = e.cause?.message ?? e.message ?? String(error);
+  return new FetchProblem(code && !message.includes(code) ? `${code}: ${message}` : message, code !== undefined && UNTRUSTED.has(code));
+};
+
+const readCapped = async (body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> => {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      body.destroy();
+      throw new FetchProblem(`the answer is larger than ${MAX_BODY_BYTES} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+};
+
+const get = async (dispatcher: Dispatcher, url: string, userAgent: string): Promise<string> => {
+  const response = await request(url, {
+    dispatcher,
+    method: 'GET',
+    headers: { 'user-agent': userAgent, accept: 'text/plain' },
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
+  if (response.statusCode !== 200) {
+    response.body.destroy();
+    const location = response.headers.location;
+    const redirect = location === undefined ? '' : ` redirecting to ${String(location)} (redirects are not followed)`;
+    throw new FetchProblem(`HTTP ${response.statusCode}${redirect}`);
+  }
+  const declared = Number(response.headers['content-length'] ?? 0);
+  if (declared > MAX_BODY_BYTES) {
+    response.body.destroy();
+    throw new FetchProblem(`the answer is ${declared} bytes, larger than ${MAX_BODY_BYTES}`);
+  }
+  return readCapped(response.body);
+};
+
+/** One connection, both requests pipelined on it; proxies from HTTPS_PROXY/HTTP_PROXY/NO_PROXY. */
+const dispatcherWith = (ca: string[] | undefined): Dispatcher => {
+  const tls = ca === undefined ? {} : { ca };
+  return new EnvHttpProxyAgent({
+    connections: 1,
+    pipelining: 2,
+    headersTimeout: REQUEST_TIMEOUT_MS,
+    bodyTimeout: REQUEST_TIMEOUT_MS,
+    connect: { timeout: REQUEST_TIMEOUT_MS, ...tls },
+    requestTls: { timeout: REQUEST_TIMEOUT_MS, ...tls },
+  });
+};
+
+/** Node's CAs (bundled and NODE_EXTRA_CA_CERTS) plus the operating system's, e.g. a private CA installed on the host. */
+const nodeAndSystemCAs = (): string[] => [...new Set([...getCACertificates('default'), ...getCACertificates('system')])];
+
+const settle = async (dispatcher: Dispatcher, base: string, userAgent: string) => {
+  const [version, critical] = await Promise.allSettled([get(dispatcher, `${base}/version`, userAgent), get(dispatcher, `${base}/critical`, userAgent)]);
+  return { version, critical };
+};
+
+const toFetched = (result: PromiseSettledResult<string>): Fetched =>
+  result.status === 'fulfilled' ? { ok: true, body: result.value } : { ok: false, problem: describe(result.reason).message };
+
+const untrusted = (result: PromiseSettledResult<string>): boolean => result.status === 'rejected' && describe(result.reason).untrusted;
+
+/**
+ * Verifies against Node's CA store first; a certificate that store does not know is checked again with the
+ * operating system's store added (loading that store costs tens of milliseconds, so only when needed).
+ */
+export const fetchChannel = (userAgent: string): FetchChannel => async (base) => {
+  const first = dispatcherWith(undefined);
+  let answers = await settle(first, base, userAgent);
+  void first.destroy();
+  if (base.startsWith('https:') && (untrusted(answers.version) || untrusted(answers.critical))) {
+    const second = dispatcherWith(nodeAndSystemCAs());
+    answers = await settle(second, base, userAgent);
+    void second.destroy();
+  }
+  return { version: toFetched(answers.version), critical: toFetched(answers.critical) };
+};

@@ -1,0 +1,138 @@
+// apt/dpkg as data: the exact commands the updater runs and pure parsers of their output.
+import { TELEPORT_PACKAGES } from '../config/parse-config.ts';
+import { debToSemver, pickDebVersion } from '../version/package-version.ts';
+import { MINUTE, SECOND, type Command, type CommandResult, type InstalledPackage, type Step } from './types.ts';
+
+/** How long apt-get install waits for another apt/dpkg to release the dpkg lock (documented in README). */
+export const DPKG_LOCK_TIMEOUT_S = 120;
+const QUERY_TIMEOUT = 30 * SECOND;
+
+const STATUS_FORMAT = '${Package}\\t${Status}\\t${Version}\\n';
+
+/** dpkg-query over the given packages; exits 1 when some are unknown, which is not an error. */
+export const installedQuery = (packages: readonly string[]): Command => ({
+  argv: ['dpkg-query', '-W', '-f', STATUS_FORMAT, ...packages],
+  timeoutMs: QUERY_TIMEOUT,
+});
+
+/** Parses `Package\tWant Flag Status\tVersion` lines; packages that are not (half-)installed are left out. */
+export const parseInstalled = (stdout: string): InstalledPackage[] =>
+  stdout.split('\n').flatMap((line) => {
+    const [name, status, version] = line.split('\t');
+    if (name === undefined || status === undefined || version === undefined || version === '') return [];
+    const [want, , state] = status.split(' ');
+    if (state === undefined || state === 'not-installed' || state === 'config-files') return [];
+    return [{ name, version, semver: debToSemver(version), held: want === 'hold', configured: state === 'installed' }];
+  });
+
+/** dpkg-query answers 0 (all found) or 1 (some not found); anything else means the database cannot say. */
+export const databaseAnswered = (result: CommandResult): boolean => result.exitCode === 0 || result.exitCode === 1;
+
+/** Where apt reads its sources from, resolved against its configured Dir (so test roots work). */
+export const sourcesQuery: Command = {
+  argv: ['apt-config', 'shell', 'ETC', 'Dir::Etc/d', 'LIST', 'Dir::Etc::sourcelist/f', 'PARTS', 'Dir::Etc::sourceparts/d'],
+  timeoutMs: QUERY_TIMEOUT,
+};
+
+export interface SourceLocations {
+  readonly etc: string;
+  readonly list: string;
+  readonly parts: string;
+}
+
+/** Parses `NAME='value'` lines as printed by apt-config shell. */
+export const parseSourceLocations = (stdout: string): SourceLocations | undefined => {
+  const values = new Map<string, string>();
+  for (const match of stdout.matchAll(/^([A-Z]+)='((?:[^']|'\\'')*)'$/gm)) {
+    values.set(match[1]!, match[2]!.replaceAll("'\\''", "'"));
+  }
+  const etc = values.get('ETC');
+  const list = values.get('LIST');
+  const parts = values.get('PARTS');
+  return etc && list && parts ? { etc, list, parts } : undefined;
+};
+
+export interface SourceFile {
+  readonly path: string;
+  readonly text: string;
+}
+
+const TELEPORT_URI = /teleport/i;
+
+/** The enabled sources' URIs in a one-line-style (`.list`) or deb822 (`.sources`) file. */
+export const sourceUris = (file: SourceFile): string[] => {
+  if (file.path.endsWith('.sources')) {
+    return file.text.split(/\n\s*\n/)
+      .filter((stanza) => !/^Enabled:\s*no\s*$/im.test(stanza))
+      .flatMap((stanza) => (/^URIs:(.*)$/im.exec(stanza)?.[1] ?? '').trim().split(/\s+/).filter(Boolean));
+  }
+  return file.text.split('\n').flatMap((line) => {
+    const source = line.replace(/#.*/, '').trim();
+    if (!/^deb(-src)?\s/.test(source)) return [];
+    return [source.replace(/^deb(-src)?\s+(\[[^\]]*\]\s+)?/, '').split(/\s+/)[0] ?? ''];
+  });
+};
+
+/**
+ * The source file to refresh, relative to Dir::Etc when it lies below it (as apt resolves it):
+ * `teleport.list`/`teleport.sources` when it holds a source, else the first file with a source whose URI mentions Teleport.
+ */
+export const findTeleportSource = (locations: SourceLocations, files: readonly SourceFile[]): string | undefined => {
+  const withSources = files.filter((f) => sourceUris(f).length > 0);
+  const found = withSources.find((f) => /\/teleport\.(list|sources)$/.test(f.path)) ??
+    withSources.find((f) => sourceUris(f).some((uri) => TELEPORT_URI.test(uri)));
+  if (found === undefined) return undefined;
+  return found.path.startsWith(locations.etc) ? found.path.slice(locations.etc.length) : found.path;
+};
+
+/** Refreshes only the Teleport source, keeping other sources' lists; a full update when it was not found. */
+export const refreshStep = (source: string | undefined): Step => ({
+  argv: source === undefined
+    ? ['apt-get', 'update']
+    : ['apt-get', 'update', '-o', `Dir::Etc::sourcelist=${source}`, '-o', 'Dir::Etc::sourceparts=-', '-o', 'APT::Get::List-Cleanup=0'],
+  timeoutMs: 5 * MINUTE,
+  purpose: source === undefined ? 'refresh all package sources' : `refresh the Teleport package source (${source})`,
+  // apt-get update's status is not trusted either way: resolving the exact version afterwards decides.
+  mayFail: true,
+});
+
+export const availableQuery = (pkg: string): Command => ({ argv: ['apt-cache', 'madison', pkg], timeoutMs: QUERY_TIMEOUT });
+
+/** Versions in apt's preference order, from `pkg | version | source` lines. */
+export const parseAvailable = (stdout: string): string[] =>
+  [...new Set(stdout.split('\n').map((line) => line.split('|')[1]?.trim()).filter((v): v is string => !!v))];
+
+/** The exact repository version string for the semver target. */
+export const pickVersion = (target: string, available: readonly string[]): string | undefined => pickDebVersion(target, available);
+
+export interface InstallInput {
+  readonly pkg: string;
+  /** Exact repository version string. */
+  readonly version: string;
+  readonly held: boolean;
+}
+
+/** Installs the exact version non-interactively, through a hold if there is one, and puts the hold back. */
+export const installSteps = ({ pkg, version, held }: InstallInput): Step[] => [
+  {
+    argv: [
+      'apt-get', 'install', '-y',
+      // The cluster's version is the truth, older or newer.
+      '--allow-downgrades',
+      // The v1 version lock (apt-mark hold) must not stop the updater itself; the hold is restored below.
+      ...(held ? ['--allow-change-held-packages'] : []),
+      // Wait for another apt or dpkg to finish rather than failing at once.
+      '-o', `DPkg::Lock::Timeout=${DPKG_LOCK_TIMEOUT_S}`,
+      // Keep locally modified config files and take defaults for new ones: never prompt.
+      '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold',
+      `${pkg}=${version}`,
+    ],
+    env: { DEBIAN_FRONTEND: 'noninteractive' },
+    timeoutMs: DPKG_LOCK_TIMEOUT_S * SECOND + 10 * MINUTE,
+    purpose: `install ${pkg}=${version}`,
+  },
+  ...(held ? [{ argv: ['apt-mark', 'hold', pkg], timeoutMs: QUERY_TIMEOUT, purpose: `put the hold on ${pkg} back`, always: true }] : []),
+];
+
+/** The packages detection looks for, in order. */
+export const detectionQuery = installedQuery(TELEPORT_PACKAGES);
