@@ -1,0 +1,26 @@
+// Runs the real CLI as a process, with a controlled environment.
+import { execa } from 'execa';
+import { fileURLToPath } from 'node:url';
+
+export const BIN = fileURLToPath(new URL('../../src/bin.ts', import.meta.url));
+
+export interface CliResult {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Variables from the developer's or CI's environment that would change what the CLI does. */
+const SCRUBBED = ['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy',
+  'JOURNAL_STREAM', 'TELEPORT_UPGRADE_CONFIG_DIR', 'TELEPORT_UPGRADE_STATE_DIR', 'APT_CONFIG', 'DPKG_ROOT', 'DPKG_ADMINDIR'];
+
+export const cleanEnv = (env: Readonly<Record<string, string>> = {}): Record<string, string> => {
+  const base: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !SCRUBBED.includes(key)) base[key] = value;
+  return { ...base, ...env };
+};
+
+export const runCli = async (args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<CliResult> => {
+  const result = await execa(process.execPath, [BIN, ...args], { env: cleanEnv(env), extendEnv: false, reject: false, stdin: 'ignore', timeout: 120_000 });
+  return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
+};

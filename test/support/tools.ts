@@ -1,0 +1,18 @@
+// Runs the tools the tests build fixtures with, and says which are missing.
+import { execa } from 'execa';
+
+export const sh = async (file: string, args: readonly string[], options: { env?: Record<string, string>; cwd?: string } = {}) => {
+  const result = await execa(file, args, { ...options, reject: false, stdin: 'ignore' });
+  if (result.exitCode !== 0) throw new Error(`${file} ${args.join(' ')} failed (${result.exitCode}): ${result.stderr}`);
+  return result.stdout;
+};
+
+const have = async (tool: string): Promise<boolean> => (await execa('sh', ['-c', `command -v ${tool}`], { reject: false })).exitCode === 0;
+
+/** The reason a real-apt test cannot run here, or undefined when it can. */
+export const aptMissing = async (): Promise<string | undefined> => {
+  for (const tool of ['dpkg-deb', 'dpkg-scanpackages', 'apt-get', 'openssl', 'perl']) {
+    if (!(await have(tool))) return `${tool} is not installed (.ci/run installs it)`;
+  }
+  return undefined;
+};
