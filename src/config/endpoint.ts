@@ -25,9 +25,11 @@ export const parseEndpoint = (value: string, insecure: boolean): Endpoint | stri
   if (!endpointText.safeParse(value).success) {
     return `it holds characters that cannot appear in host[:port]/path (e.g. ${EXAMPLE})`;
   }
+  const scheme = insecure ? 'http' : 'https';
   let url: URL;
   try {
-    url = new URL(`https://${value}`);
+    // Parsed with its real scheme, so only that scheme's own default port is dropped.
+    url = new URL(`${scheme}://${value}`);
   } catch {
     return `it is not a valid host[:port]/path (e.g. ${EXAMPLE})`;
   }
@@ -38,6 +40,5 @@ export const parseEndpoint = (value: string, insecure: boolean): Endpoint | stri
   if (insecure && !isLoopbackHost(url.hostname)) {
     return `insecure mode (plain http) is only allowed for localhost or a loopback address, not ${url.hostname}; remove the insecure file to use https`;
   }
-  const scheme = insecure ? 'http' : 'https';
   return { base: `${scheme}://${url.host}${path}`, host: url.hostname, insecure };
 };

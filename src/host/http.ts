@@ -16,6 +16,13 @@ export interface ChannelAnswers {
 
 export type FetchChannel = (base: string) => Promise<ChannelAnswers>;
 
+export interface Limits {
+  readonly timeoutMs: number;
+  readonly maxBytes: number;
+}
+
+export const DEFAULT_LIMITS: Limits = { timeoutMs: REQUEST_TIMEOUT_MS, maxBytes: MAX_BODY_BYTES };
+
 /** Certificate errors that mean "not signed by a CA we know", which the OS trust store may still know. */
 const UNTRUSTED = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
@@ -30,87 +37,89 @@ class FetchProblem extends Error {
   }
 }
 
-const describe = (error: unknown): FetchProblem => {
+const describe = (error: unknown, limits: Limits): FetchProblem => {
   if (error instanceof FetchProblem) return error;
   const e = error as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (e.name === 'TimeoutError' || e.name === 'AbortError') return new FetchProblem(`no complete answer within ${REQUEST_TIMEOUT_MS / 1000} s`);
+  if (e.name === 'TimeoutError' || e.name === 'AbortError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') {
+    return new FetchProblem(`no complete answer within ${limits.timeoutMs / 1000} s`);
+  }
   const code = e.code ?? e.cause?.code;
   const message = e.cause?.message ?? e.message ?? String(error);
   return new FetchProblem(code && !message.includes(code) ? `${code}: ${message}` : message, code !== undefined && UNTRUSTED.has(code));
 };
 
-const readCapped = async (body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> => {
+const readCapped = async (body: AsyncIterable<Buffer> & { destroy(): unknown }, maxBytes: number): Promise<string> => {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES) {
+    if (size > maxBytes) {
       body.destroy();
-      throw new FetchProblem(`the answer is larger than ${MAX_BODY_BYTES} bytes`);
+      throw new FetchProblem(`the answer is larger than ${maxBytes} bytes`);
     }
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');
 };
 
-const get = async (dispatcher: Dispatcher, url: string, userAgent: string): Promise<string> => {
+const get = async (dispatcher: Dispatcher, url: string, userAgent: string, limits: Limits): Promise<string> => {
   const response = await request(url, {
     dispatcher,
     method: 'GET',
     headers: { 'user-agent': userAgent, accept: 'text/plain' },
-    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    signal: AbortSignal.timeout(limits.timeoutMs),
   });
+  // Discards an unwanted body (at most the cap), which also releases the connection cleanly.
+  const discard = () => response.body.dump({ limit: limits.maxBytes }).catch(() => undefined);
   if (response.statusCode !== 200) {
-    response.body.destroy();
+    await discard();
     const location = response.headers.location;
     const redirect = location === undefined ? '' : ` redirecting to ${String(location)} (redirects are not followed)`;
     throw new FetchProblem(`HTTP ${response.statusCode}${redirect}`);
   }
   const declared = Number(response.headers['content-length'] ?? 0);
-  if (declared > MAX_BODY_BYTES) {
-    response.body.destroy();
-    throw new FetchProblem(`the answer is ${declared} bytes, larger than ${MAX_BODY_BYTES}`);
+  if (declared > limits.maxBytes) {
+    await discard();
+    throw new FetchProblem(`the answer is ${declared} bytes, larger than ${limits.maxBytes}`);
   }
-  return readCapped(response.body);
+  return readCapped(response.body, limits.maxBytes);
 };
 
 /** One connection, both requests pipelined on it; proxies from HTTPS_PROXY/HTTP_PROXY/NO_PROXY. */
-const dispatcherWith = (ca: string[] | undefined): Dispatcher => {
+const dispatcherWith = (ca: string[] | undefined, { timeoutMs }: Limits): Dispatcher => {
   const tls = ca === undefined ? {} : { ca };
   return new EnvHttpProxyAgent({
     connections: 1,
     pipelining: 2,
-    headersTimeout: REQUEST_TIMEOUT_MS,
-    bodyTimeout: REQUEST_TIMEOUT_MS,
-    connect: { timeout: REQUEST_TIMEOUT_MS, ...tls },
-    requestTls: { timeout: REQUEST_TIMEOUT_MS, ...tls },
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    connect: { timeout: timeoutMs, ...tls },
+    requestTls: { timeout: timeoutMs, ...tls },
   });
 };
 
 /** Node's CAs (bundled and NODE_EXTRA_CA_CERTS) plus the operating system's, e.g. a private CA installed on the host. */
 const nodeAndSystemCAs = (): string[] => [...new Set([...getCACertificates('default'), ...getCACertificates('system')])];
 
-const settle = async (dispatcher: Dispatcher, base: string, userAgent: string) => {
-  const [version, critical] = await Promise.allSettled([get(dispatcher, `${base}/version`, userAgent), get(dispatcher, `${base}/critical`, userAgent)]);
+const settle = async (dispatcher: Dispatcher, base: string, userAgent: string, limits: Limits) => {
+  const [version, critical] = await Promise.allSettled([get(dispatcher, `${base}/version`, userAgent, limits), get(dispatcher, `${base}/critical`, userAgent, limits)]);
   return { version, critical };
 };
-
-const toFetched = (result: PromiseSettledResult<string>): Fetched =>
-  result.status === 'fulfilled' ? { ok: true, body: result.value } : { ok: false, problem: describe(result.reason).message };
-
-const untrusted = (result: PromiseSettledResult<string>): boolean => result.status === 'rejected' && describe(result.reason).untrusted;
 
 /**
  * Verifies against Node's CA store first; a certificate that store does not know is checked again with the
  * operating system's store added (loading that store costs tens of milliseconds, so only when needed).
  */
-export const fetchChannel = (userAgent: string): FetchChannel => async (base) => {
-  const first = dispatcherWith(undefined);
-  let answers = await settle(first, base, userAgent);
+export const fetchChannel = (userAgent: string, limits: Limits = DEFAULT_LIMITS): FetchChannel => async (base) => {
+  const toFetched = (result: PromiseSettledResult<string>): Fetched =>
+    result.status === 'fulfilled' ? { ok: true, body: result.value } : { ok: false, problem: describe(result.reason, limits).message };
+  const untrusted = (result: PromiseSettledResult<string>): boolean => result.status === 'rejected' && describe(result.reason, limits).untrusted;
+  const first = dispatcherWith(undefined, limits);
+  let answers = await settle(first, base, userAgent, limits);
   void first.destroy();
   if (base.startsWith('https:') && (untrusted(answers.version) || untrusted(answers.critical))) {
-    const second = dispatcherWith(nodeAndSystemCAs());
-    answers = await settle(second, base, userAgent);
+    const second = dispatcherWith(nodeAndSystemCAs(), limits);
+    answers = await settle(second, base, userAgent, limits);
     void second.destroy();
   }
   return { version: toFetched(answers.version), critical: toFetched(answers.critical) };

@@ -1,0 +1,48 @@
+// Table tests for the pure decision, in v1's order with this project's additions.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { decide, type Facts } from '../src/decide.ts';
+import type { WindowState } from '../src/schedule/window.ts';
+
+const facts = (over: Partial<Facts> & { state?: WindowState } = {}): Facts => ({
+  forced: false,
+  installed: '1.2.3',
+  target: { kind: 'version', version: '1.2.4' },
+  critical: false,
+  window: { state: over.state ?? 'outside', next: null },
+  markedUnhealthy: false,
+  allowPrerelease: false,
+  ...over,
+});
+
+const cases: Array<[string, Facts, string, string, string, number?]> = [
+  // name, facts, action, reason, mark, exit
+  ['nop schedule keeps hands off even when critical and forced', facts({ state: 'nop', critical: true, forced: true }), 'none', 'managed-by-v2', 'keep'],
+  ['no target', facts({ target: { kind: 'none' }, state: 'inside' }), 'none', 'no-target', 'keep'],
+  ['installed equals target', facts({ installed: '1.2.4', state: 'inside', critical: true }), 'none', 'up-to-date', 'keep'],
+  ['semver equality ignores build metadata', facts({ installed: '1.2.4', target: { kind: 'version', version: '1.2.4+abc' } }), 'none', 'up-to-date', 'keep'],
+  ['pre-release refused before force', facts({ target: { kind: 'version', version: '1.3.0-beta.1' }, forced: true }), 'none', 'prerelease-refused', 'keep', 1],
+  ['pre-release allowed', facts({ target: { kind: 'version', version: '1.3.0-beta.1' }, allowPrerelease: true, state: 'inside' }), 'upgrade', 'maintenance-window', 'keep'],
+  ['force outside the window', facts({ forced: true }), 'upgrade', 'forced', 'keep'],
+  ['critical outside the window', facts({ critical: true }), 'upgrade', 'critical', 'keep'],
+  ['critical with an unhealthy schedule keeps the mark as it is', facts({ critical: true, state: 'missing', markedUnhealthy: true }), 'upgrade', 'critical', 'keep'],
+  ['inside the window', facts({ state: 'inside' }), 'upgrade', 'maintenance-window', 'keep'],
+  ['inside the window clears an old mark', facts({ state: 'inside', markedUnhealthy: true }), 'upgrade', 'maintenance-window', 'clear'],
+  ['missing schedule, first run marks', facts({ state: 'missing' }), 'none', 'marked-unhealthy', 'set'],
+  ['invalid schedule, first run marks', facts({ state: 'invalid' }), 'none', 'marked-unhealthy', 'set'],
+  ['stale schedule, first run marks', facts({ state: 'stale' }), 'none', 'marked-unhealthy', 'set'],
+  ['still unhealthy and marked: upgrade, then clear', facts({ state: 'stale', markedUnhealthy: true }), 'upgrade', 'unhealthy-agent', 'clear'],
+  ['outside the window', facts(), 'none', 'outside-window', 'keep'],
+  ['outside the window with a healthy schedule clears the mark', facts({ markedUnhealthy: true }), 'none', 'outside-window', 'clear'],
+  ['up to date with a healthy schedule clears the mark', facts({ installed: '1.2.4', markedUnhealthy: true }), 'none', 'up-to-date', 'clear'],
+  ['downgrade inside the window', facts({ installed: '1.2.5', state: 'inside' }), 'upgrade', 'maintenance-window', 'keep'],
+  ['unknown installed version is upgraded', facts({ installed: null, state: 'inside' }), 'upgrade', 'maintenance-window', 'keep'],
+];
+
+describe('decide', () => {
+  for (const [name, input, action, reason, mark, exit = 0] of cases) {
+    it(name, () => {
+      assert.deepEqual(decide(input), { action, reason, mark, exitStatus: exit });
+    });
+  }
+});
