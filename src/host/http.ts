@@ -1,6 +1,12 @@
 // Fetches the channel's /version and /critical over one connection, bounded in time and size, TLS always verified.
 import { getCACertificates } from 'node:tls';
-import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+// Only the parts used: undici's index also loads fetch, WebSocket, mocks and caches, doubling start-up time.
+// The index's one side effect that matters is replayed below: the request/connect API on every dispatcher.
+import api from 'undici/lib/api/index.js';
+import Dispatcher from 'undici/lib/dispatcher/dispatcher.js';
+import EnvHttpProxyAgent from 'undici/lib/dispatcher/env-http-proxy-agent.js';
+
+Object.assign(Dispatcher.prototype, api);
 
 /** Each request, connection and body read included, must finish within this. */
 export const REQUEST_TIMEOUT_MS = 10_000;
@@ -63,8 +69,10 @@ const readCapped = async (body: AsyncIterable<Buffer> & { destroy(): unknown }, 
 };
 
 const get = async (dispatcher: Dispatcher, url: string, userAgent: string, limits: Limits): Promise<string> => {
-  const response = await request(url, {
-    dispatcher,
+  const { origin, pathname, search } = new URL(url);
+  const response = await dispatcher.request({
+    origin,
+    path: `${pathname}${search}`,
     method: 'GET',
     headers: { 'user-agent': userAgent, accept: 'text/plain' },
     signal: AbortSignal.timeout(limits.timeoutMs),

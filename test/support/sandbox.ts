@@ -2,6 +2,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { aptInstall, dpkgStatus, makeAptRoot, type AptRoot } from './apt-root.ts';
 import { runCli, type CliResult } from './cli.ts';
 import { buildDebRepo, type FakePackage } from './deb-repo.ts';
@@ -18,6 +19,9 @@ export const FAKE_PACKAGES: readonly FakePackage[] = [
   { name: 'teleport', version: '1.2.3' },
   { name: 'teleport', version: '1.2.4' },
 ];
+
+/** Stand-ins that must come first on PATH: systemctl, and the fcntl lock holder. */
+export const FIXTURE_BIN = fileURLToPath(new URL('../fixtures/bin', import.meta.url));
 
 export interface Fixtures {
   readonly dir: string;
@@ -38,7 +42,9 @@ export interface Sandbox {
   readonly server: VersionServer;
   readonly configDir: string;
   readonly stateDir: string;
-  /** The environment the CLI runs with: the apt root, the test CA as the OS trust store, and `extra`. */
+  /** Every systemctl call the CLI made, one line each (the stand-in records them). */
+  readonly systemctlLog: string;
+  /** The environment the CLI runs with: the apt root, the test CA as the OS trust store, a stand-in systemctl, and `extra`. */
   env(extra?: Record<string, string>): Record<string, string>;
   write(name: string, text: string): Promise<void>;
   cli(args: readonly string[], extra?: Record<string, string>): Promise<CliResult>;
@@ -72,8 +78,11 @@ export const createSandbox = async (fixtures: Fixtures, options: SandboxOptions 
   const write = (name: string, text: string) => writeFile(join(configDir, name), text);
   await write('endpoint', `${server.endpoint}\n`);
   for (const [name, text] of Object.entries(options.config ?? {})) await write(name, text);
+  const systemctlLog = join(dir, 'systemctl.log');
   const env = (extra: Record<string, string> = {}) => ({
     ...apt.env,
+    PATH: `${FIXTURE_BIN}:${process.env.PATH}`,
+    FAKE_SYSTEMCTL_LOG: systemctlLog,
     HOME: home,
     SSL_CERT_FILE: fixtures.tls.caFile,
     SSL_CERT_DIR: join(dir, 'no-certs'),
@@ -82,7 +91,7 @@ export const createSandbox = async (fixtures: Fixtures, options: SandboxOptions 
     ...extra,
   });
   return {
-    dir, apt, server, configDir, stateDir, env, write,
+    dir, apt, server, configDir, stateDir, systemctlLog, env, write,
     cli: (args, extra) => runCli(args, env(extra)),
     status: (pkg = 'teleport-ent') => dpkgStatus(apt, pkg),
     close: async () => {
