@@ -5,27 +5,12 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { aptMissing } from '../support/tools.ts';
-import { createSandbox, laterWindow, makeFixtures, openWindow, staleWindow, type Fixtures, type Sandbox } from '../support/sandbox.ts';
+import { laterWindow, openWindow, sandboxPerTest, staleWindow } from '../support/sandbox.ts';
 
 const missing = await aptMissing();
 
 describe('decisions against real apt', { skip: missing }, () => {
-  let fixtures: Fixtures;
-  before(async () => {
-    fixtures = await makeFixtures();
-  });
-  after(async () => {
-    await rm(fixtures.dir, { recursive: true, force: true });
-  });
-
-  const withSandbox = async (options: Parameters<typeof createSandbox>[1], body: (s: Sandbox) => Promise<void>) => {
-    const sandbox = await createSandbox(fixtures, options);
-    try {
-      await body(sandbox);
-    } finally {
-      await sandbox.close();
-    }
-  };
+  const { withSandbox, fixtures: getFixtures } = sandboxPerTest({ before, after });
 
   it('upgrades inside the maintenance window, refreshing only the Teleport source', () =>
     withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {

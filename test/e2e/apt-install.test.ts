@@ -6,27 +6,12 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { after, before, describe, it } from 'node:test';
 import { aptMissing, sh } from '../support/tools.ts';
-import { createSandbox, FIXTURE_BIN, laterWindow, makeFixtures, openWindow, type Fixtures, type Sandbox } from '../support/sandbox.ts';
+import { FIXTURE_BIN, laterWindow, openWindow, sandboxPerTest } from '../support/sandbox.ts';
 
 const missing = await aptMissing();
 
 describe('installs against real apt', { skip: missing }, () => {
-  let fixtures: Fixtures;
-  before(async () => {
-    fixtures = await makeFixtures();
-  });
-  after(async () => {
-    await rm(fixtures.dir, { recursive: true, force: true });
-  });
-
-  const withSandbox = async (options: Parameters<typeof createSandbox>[1], body: (s: Sandbox) => Promise<void>) => {
-    const sandbox = await createSandbox(fixtures, options);
-    try {
-      await body(sandbox);
-    } finally {
-      await sandbox.close();
-    }
-  };
+  const { withSandbox, fixtures: getFixtures } = sandboxPerTest({ before, after });
 
   it('upgrades a held package and puts the hold back', () =>
     withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
@@ -132,7 +117,7 @@ describe('installs against real apt', { skip: missing }, () => {
 
   it("trusts a CA from Node's store (NODE_EXTRA_CA_CERTS) over a single connection for both requests", () =>
     withSandbox({ installed: 'teleport-ent=1.2.4', config: { schedule: laterWindow() } }, async (s) => {
-      const r = await s.cli(['dry-run'], { SSL_CERT_FILE: '/nonexistent', NODE_EXTRA_CA_CERTS: fixtures.tls.caFile });
+      const r = await s.cli(['dry-run'], { SSL_CERT_FILE: '/nonexistent', NODE_EXTRA_CA_CERTS: getFixtures().tls.caFile });
       assert.equal(r.exitCode, 0, r.stderr);
       assert.equal(s.server.connections(), 1);
       assert.deepEqual(s.server.requests.map((u) => u.split('/').pop()).sort(), ['critical', 'version']);

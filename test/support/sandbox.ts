@@ -100,3 +100,24 @@ export const createSandbox = async (fixtures: Fixtures, options: SandboxOptions 
     },
   };
 };
+
+/** Registers before/after hooks for the shared fixtures and returns a runner that gives each test its own sandbox. */
+export const sandboxPerTest = (hooks: { before: (fn: () => Promise<void>) => void; after: (fn: () => Promise<void>) => void }) => {
+  let fixtures: Fixtures | undefined;
+  hooks.before(async () => {
+    fixtures = await makeFixtures();
+  });
+  hooks.after(async () => {
+    if (fixtures) await rm(fixtures.dir, { recursive: true, force: true });
+  });
+  const withSandbox = async (options: SandboxOptions, body: (s: Sandbox) => Promise<void>): Promise<void> => {
+    if (!fixtures) throw new Error('fixtures are built in before()');
+    const sandbox = await createSandbox(fixtures, options);
+    try {
+      await body(sandbox);
+    } finally {
+      await sandbox.close();
+    }
+  };
+  return { withSandbox, fixtures: (): Fixtures => fixtures! };
+};
