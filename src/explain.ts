@@ -11,7 +11,6 @@ export const availability = (facts: Facts): string | undefined => {
     case 'downgrade':
       return `a downgrade is available (${installed} -> ${target}): the cluster's version is the truth, so it is installed like an upgrade`;
     case 'install':
-      return `an upgrade is available (${installed} -> ${target})`;
     case 'upgrade':
       return `an upgrade is available (${installed} -> ${target})`;
   }

@@ -66,6 +66,7 @@ const fetchTarget = async (host: Host, config: Config): Promise<{ target: Target
 };
 
 interface Outcome {
+  readonly state: State;
   readonly facts: Facts;
   readonly decision: Decision;
   readonly packages: PackageFacts;
@@ -105,16 +106,15 @@ const evaluate = async (options: RunOptions, host: Host, config: Config): Promis
   }
   const decision = decide(facts);
   if (decision.action === 'none' || fetched.target.kind !== 'version' || packages.manager === undefined) {
-    return { facts, decision, packages };
+    return { state, facts, decision, packages };
   }
   const input = await gatherPlanInput(host, packages, fetched.target.version);
-  return { facts, decision, packages, plan: { input, plan: planUpgrade(input) } };
+  return { state, facts, decision, packages, plan: { input, plan: planUpgrade(input) } };
 };
 
-const saveMark = async (host: Host, options: RunOptions, decision: Decision): Promise<void> => {
+const saveMark = async (host: Host, options: RunOptions, state: State, decision: Decision): Promise<void> => {
   if (decision.mark === 'keep') return;
   const path = `${options.stateDir}/${STATE_FILE}`;
-  const state = await readState(host, options.stateDir);
   const next = withMark(state, decision.mark, host.clock.now());
   if (next.unhealthySince === state.unhealthySince) return;
   await host.writeFile(path, serializeState(next));
@@ -155,6 +155,6 @@ export const runUpdater = async (options: RunOptions, host: Host): Promise<numbe
       host.log.info(`upgrade to ${facts.target.version} complete.`);
     }
   }
-  await saveMark(host, options, decision);
+  await saveMark(host, options, outcome.state, decision);
   return ExitStatus.ok;
 };

@@ -20,7 +20,7 @@ export interface VersionServer {
 
 export const CHANNEL_PATH = '/v1/webapi/automaticupgrades/channel/default';
 
-const respond = (answer: Answer, res: ServerResponse, sockets: Set<Socket>): void => {
+const respond = (answer: Answer, res: ServerResponse): void => {
   const a = typeof answer === 'string' ? { body: answer } : answer;
   switch (a.fault) {
     case 'hang':
@@ -46,7 +46,6 @@ const respond = (answer: Answer, res: ServerResponse, sockets: Set<Socket>): voi
       return;
     }
   }
-  void sockets;
   res.writeHead(a.status ?? 200, { 'content-type': 'text/plain', ...a.headers });
   res.end(a.body ?? '');
 };
@@ -59,8 +58,8 @@ export const startVersionServer = async (tls?: TestTls): Promise<VersionServer> 
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     requests.push(req.url ?? '');
     const url = req.url ?? '';
-    if (url === `${CHANNEL_PATH}/version`) return respond(answers.version, res, sockets);
-    if (url === `${CHANNEL_PATH}/critical`) return respond(answers.critical, res, sockets);
+    if (url === `${CHANNEL_PATH}/version`) return respond(answers.version, res);
+    if (url === `${CHANNEL_PATH}/critical`) return respond(answers.critical, res);
     res.writeHead(404).end('not found');
   };
   const server: Server = tls ? createHttps({ key: tls.key, cert: tls.cert }, handler) : createHttp(handler);
@@ -69,7 +68,6 @@ export const startVersionServer = async (tls?: TestTls): Promise<VersionServer> 
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  server.on('secureConnection', () => undefined);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
