@@ -2,15 +2,16 @@
 import { TELEPORT_PACKAGES, type Config, type InstallerName } from './config/parse-config.ts';
 import { ConfigError } from './errors.ts';
 import type { Host } from './host/host.ts';
-import * as apt from './package-managers/apt.ts';
-import { SECOND, type InstalledPackage } from './package-managers/types.ts';
+import { aptManager } from './package-managers/apt.ts';
+import { managerFor } from './package-managers/index.ts';
+import { SECOND, type InstalledPackage, type PackageManager } from './package-managers/types.ts';
 import { strictSemver } from './version/target.ts';
 
 export interface PackageFacts {
   /** The installer to act with (`nop` acts with nothing). */
   readonly installer: InstallerName;
   /** The package manager whose commands are planned (for `nop`, the one detected, if any). */
-  readonly manager: 'apt' | undefined;
+  readonly manager: PackageManager | undefined;
   readonly pkg: string;
   /** The package as the database knows it, if installed. */
   readonly installed: InstalledPackage | undefined;
@@ -18,13 +19,30 @@ export interface PackageFacts {
   readonly version: string | null;
 }
 
-const queryDpkg = async (host: Host, packages: readonly string[]): Promise<InstalledPackage[] | undefined> => {
-  const result = await host.run(apt.installedQuery(packages));
-  if (!apt.databaseAnswered(result)) {
-    host.log.debug(`dpkg-query could not answer (${result.failure ?? `exit ${result.exitCode}`}).`);
-    return undefined;
+const DATABASE: Readonly<Record<PackageManager['name'], string>> = { apt: 'dpkg', yum: 'rpm', zypper: 'rpm' };
+
+/** The installed candidates according to the manager's database; undefined when that database cannot answer. */
+const query = async (host: Host, manager: PackageManager, candidates: readonly string[]): Promise<InstalledPackage | undefined | null> => {
+  const result = await host.run(manager.installedQuery(candidates));
+  const installed = manager.parseInstalled(result);
+  if (installed === undefined) {
+    host.log.debug(`the ${DATABASE[manager.name]} database could not answer (${result.failure ?? `exit ${result.exitCode}: ${result.stderr.trim()}`}).`);
+    return null;
   }
-  return apt.parseInstalled(result.stdout);
+  return candidates.map((name) => installed.find((p) => p.name === name)).find((p) => p !== undefined);
+};
+
+/** On an rpm host: zypper where the host has it (SUSE), else yum, run as dnf where the host has dnf. */
+const rpmManager = async (host: Host): Promise<PackageManager> =>
+  (await host.hasExecutable('zypper')) ? managerFor('zypper', false) : managerFor('yum', await host.hasExecutable('dnf'));
+
+/** Detection: the first database (dpkg, then rpm) that has one of the candidates. */
+const detect = async (host: Host, candidates: readonly string[]) => {
+  const dpkg = await query(host, aptManager, candidates);
+  if (dpkg) return { manager: aptManager, found: dpkg };
+  const rpm = await rpmManager(host);
+  const found = await query(host, rpm, candidates);
+  return found ? { manager: rpm, found } : undefined;
 };
 
 /** `teleport version --raw`, used only when the package database cannot say. */
@@ -33,29 +51,27 @@ const binaryVersion = async (host: Host): Promise<string | undefined> => {
   return result.exitCode === 0 ? strictSemver(result.stdout.trim().replace(/^v/, '')) : undefined;
 };
 
-/** Refuses installers this build cannot drive yet rather than pretending to. */
-const unsupported = (installer: InstallerName, dir: string): never => {
-  throw new ConfigError(`${dir}/installer says ${installer}, which this version of teleport-upgrade does not support yet; it supports apt and nop. Use the original updater on this host for now.`);
-};
-
 export const inspectPackages = async (config: Config, configDir: string, host: Host): Promise<PackageFacts> => {
-  if (config.installer === 'yum' || config.installer === 'zypper') unsupported(config.installer, configDir);
   const candidates = config.package === undefined ? TELEPORT_PACKAGES : [config.package];
-  const dpkg = await queryDpkg(host, candidates);
-  const found = candidates.map((name) => dpkg?.find((p) => p.name === name)).find((p) => p !== undefined);
-
-  let manager: 'apt' | undefined = dpkg !== undefined && (found !== undefined || config.installer === 'apt') ? 'apt' : undefined;
-  if (config.installer === 'apt' && manager === undefined) {
-    throw new ConfigError(`${configDir}/installer says apt, but dpkg-query cannot read the dpkg database on this host. Check that dpkg is installed and works, or correct ${configDir}/installer.`);
+  let manager: PackageManager | undefined;
+  let found: InstalledPackage | undefined;
+  if (config.installer !== undefined && config.installer !== 'nop') {
+    manager = managerFor(config.installer, await host.hasExecutable('dnf'));
+    const answer = await query(host, manager, candidates);
+    if (answer === null) {
+      throw new ConfigError(`${configDir}/installer says ${config.installer}, but the ${DATABASE[manager.name]} database on this host cannot be read. Check that ${DATABASE[manager.name]} works, or correct ${configDir}/installer.`);
+    }
+    found = answer;
+  } else {
+    ({ manager, found } = (await detect(host, candidates)) ?? {});
   }
-  const installer = config.installer ?? manager;
+  const installer = config.installer ?? manager?.name;
   if (installer === undefined) {
     throw new ConfigError(
-      `cannot detect the installer: none of ${candidates.join(', ')} is installed according to the dpkg database. ` +
-        `Install your Teleport package with the package manager first, or write apt or nop to ${configDir}/installer.`,
+      `cannot detect the installer: none of ${candidates.join(', ')} is installed according to the dpkg or rpm database. ` +
+        `Install your Teleport package with the package manager first, or write apt, yum, zypper or nop to ${configDir}/installer.`,
     );
   }
-  if (installer === 'nop' && found === undefined) manager = undefined;
   const pkg = config.package ?? found?.name;
   if (pkg === undefined) {
     throw new ConfigError(`cannot detect the Teleport package: none of ${TELEPORT_PACKAGES.join(', ')} is installed. Write your package's name to ${configDir}/package.`);

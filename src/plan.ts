@@ -1,37 +1,38 @@
 // The pure upgrade plan: every command `run` would execute, built from the decision's facts.
 import { restartSteps, type AgentState } from './agent-service.ts';
-import * as apt from './package-managers/apt.ts';
-import type { Step } from './package-managers/types.ts';
+import { pickVersion, type PackageManager, type Step } from './package-managers/types.ts';
+import { semverToRpm } from './package-managers/rpm.ts';
 
 export interface PlanInput {
   readonly pkg: string;
   /** Target as semver. */
   readonly target: string;
-  /** Versions the repository offers, in apt's preference order. */
+  readonly downgrade: boolean;
+  /** Versions the repository offers, in the manager's preference order. */
   readonly available: readonly string[];
-  /** The Teleport source file relative to Dir::Etc, if one was found. */
-  readonly source: string | undefined;
+  /** The Teleport repository (apt source file, dnf repo id, zypper alias), if found. */
+  readonly repo: string | undefined;
   readonly held: boolean;
   readonly agent: AgentState;
 }
 
 export interface Plan {
   readonly refresh: Step;
-  /** The exact repository version, or the bare target when the repository does not (yet) list it. */
+  /** The exact repository version, or the target in the manager's spelling when the repository does not (yet) list it. */
   readonly version: string;
   readonly resolved: boolean;
   readonly install: readonly Step[];
   readonly restart: readonly Step[];
 }
 
-export const planUpgrade = (input: PlanInput): Plan => {
-  const exact = apt.pickVersion(input.target, input.available);
-  const version = exact ?? input.target;
+export const planUpgrade = (manager: PackageManager, input: PlanInput): Plan => {
+  const exact = pickVersion(manager, input.target, input.available);
+  const version = exact ?? (manager.name === 'apt' ? input.target : semverToRpm(input.target));
   return {
-    refresh: apt.refreshStep(input.source),
+    refresh: manager.refreshStep(input.repo),
     version,
     resolved: exact !== undefined,
-    install: apt.installSteps({ pkg: input.pkg, version, held: input.held }),
+    install: manager.installSteps({ pkg: input.pkg, version, held: input.held, downgrade: input.downgrade, repo: input.repo }),
     restart: restartSteps(input.agent),
   };
 };

@@ -108,8 +108,8 @@ const evaluate = async (options: RunOptions, host: Host, config: Config): Promis
   if (decision.action === 'none' || fetched.target.kind !== 'version' || packages.manager === undefined) {
     return { state, facts, decision, packages };
   }
-  const input = await gatherPlanInput(host, packages, fetched.target.version);
-  return { state, facts, decision, packages, plan: { input, plan: planUpgrade(input) } };
+  const input = await gatherPlanInput(host, packages.manager, packages, fetched.target.version);
+  return { state, facts, decision, packages, plan: { input, plan: planUpgrade(packages.manager, input) } };
 };
 
 const saveMark = async (host: Host, options: RunOptions, state: State, decision: Decision): Promise<void> => {
@@ -140,7 +140,7 @@ export const runUpdater = async (options: RunOptions, host: Host): Promise<numbe
 
   if (dryRun) {
     if (plan !== undefined) {
-      if (!plan.plan.resolved) host.log.warn(`apt's current lists do not offer ${packages.pkg} ${plan.input.target}; run refreshes the Teleport source first and fails if it is still not offered.`);
+      if (!plan.plan.resolved) host.log.warn(`the package manager's current metadata does not offer ${packages.pkg} ${plan.input.target}; run refreshes the Teleport repository first and fails if it is still not offered.`);
       for (const argv of planCommands(plan.plan)) host.log.info(`dry run: would run: ${argv.join(' ')}`);
     }
     if (options.json) host.stdout(dryRunJson(outcome));
@@ -151,7 +151,8 @@ export const runUpdater = async (options: RunOptions, host: Host): Promise<numbe
       host.log.info(`attempting nop install ${packages.pkg}=${facts.target.version}... the nop installer changes nothing.`);
       for (const argv of plan === undefined ? [] : planCommands(plan.plan)) host.log.info(`nop: would run: ${argv.join(' ')}`);
     } else {
-      await performUpgrade(host, packages, facts.target.version, plan.input, plan.plan);
+      if (packages.manager === undefined) throw new Error('an upgrade was planned without a package manager');
+      await performUpgrade(host, packages.manager, packages, plan.input, plan.plan);
       host.log.info(`upgrade to ${facts.target.version} complete.`);
     }
   }

@@ -1,65 +1,71 @@
-// Gathers what the upgrade plan needs from apt and systemd, and carries a plan out.
+// Gathers what the upgrade plan needs from the package manager and systemd, and carries a plan out.
 import { agentStateQuery, parseAgentState, type AgentState } from './agent-service.ts';
 import { InstallError } from './errors.ts';
 import { executeStep, executeSteps } from './execute.ts';
 import type { Host } from './host/host.ts';
 import type { PackageFacts } from './inspect-packages.ts';
-import * as apt from './package-managers/apt.ts';
-import type { PlanInput, Plan } from './plan.ts';
+import { pickVersion, type PackageManager, type SourceFile } from './package-managers/types.ts';
+import type { Plan, PlanInput } from './plan.ts';
+import { direction } from './version/target.ts';
 
-const findTeleportSource = async (host: Host): Promise<string | undefined> => {
-  const result = await host.run(apt.sourcesQuery);
-  const locations = result.exitCode === 0 ? apt.parseSourceLocations(result.stdout) : undefined;
-  if (locations === undefined) {
-    host.log.warn('apt-config did not say where apt keeps its sources; all package sources will be refreshed.');
-    return undefined;
-  }
-  const parts = (await host.listDir(locations.parts)).filter((name) => /\.(list|sources)$/.test(name)).map((name) => `${locations.parts}${name}`);
-  const files = await Promise.all([locations.list, ...parts].map(async (path) => ({ path, text: await host.readFile(path).catch(() => undefined) })));
-  const source = apt.findTeleportSource(locations, files.filter((f): f is apt.SourceFile => f.text !== undefined));
-  if (source === undefined) {
-    host.log.warn(`no apt source for Teleport was found in ${locations.list} or ${locations.parts}; all package sources will be refreshed.`);
-  }
-  return source;
+const readAll = async (host: Host, paths: readonly string[]): Promise<SourceFile[]> => {
+  const files = await Promise.all(paths.map(async (path) => ({ path, text: await host.readFile(path).catch(() => undefined) })));
+  return files.filter((f): f is SourceFile => f.text !== undefined);
 };
 
-const availableVersions = async (host: Host, pkg: string): Promise<string[]> =>
-  apt.parseAvailable((await host.run(apt.availableQuery(pkg))).stdout);
+const findRepo = async (host: Host, manager: PackageManager): Promise<string | undefined> => {
+  const result = await host.run(manager.repoQuery);
+  const reads = manager.repoReads(result);
+  const listed = await Promise.all(reads.dirs.map(async ({ path, endings }) =>
+    (await host.listDir(path)).filter((name) => endings.some((e) => name.endsWith(e))).map((name) => `${path}${name}`)));
+  const repo = manager.findRepo(result, await readAll(host, [...reads.files, ...listed.flat()]));
+  if (repo === undefined) host.log.warn(`no ${manager.tool} repository for Teleport was found; all repositories will be refreshed and searched.`);
+  return repo;
+};
+
+const availableVersions = async (host: Host, manager: PackageManager, pkg: string, repo: string | undefined): Promise<string[]> =>
+  manager.parseAvailable(await host.run(manager.availableQuery(pkg, repo)), pkg);
+
+const isHeld = async (host: Host, manager: PackageManager, facts: PackageFacts): Promise<boolean> => {
+  if (facts.installed?.held) return true;
+  if (manager.heldQuery === undefined || manager.parseHeld === undefined) return false;
+  return manager.parseHeld(await host.run(manager.heldQuery(facts.pkg)), facts.pkg);
+};
 
 const agentState = async (host: Host): Promise<AgentState> => parseAgentState(await host.run(agentStateQuery));
 
 /** Everything planUpgrade needs, queried in parallel; reads only, so dry-run calls it too. */
-export const gatherPlanInput = async (host: Host, facts: PackageFacts, target: string): Promise<PlanInput> => {
-  const [source, available, agent] = await Promise.all([findTeleportSource(host), availableVersions(host, facts.pkg), agentState(host)]);
-  return { pkg: facts.pkg, target, available, source, held: facts.installed?.held ?? false, agent };
+export const gatherPlanInput = async (host: Host, manager: PackageManager, facts: PackageFacts, target: string): Promise<PlanInput> => {
+  const repo = await findRepo(host, manager);
+  const [available, held, agent] = await Promise.all([availableVersions(host, manager, facts.pkg, repo), isHeld(host, manager, facts), agentState(host)]);
+  return { pkg: facts.pkg, target, downgrade: direction(facts.version, target) === 'downgrade', available, repo, held, agent };
 };
 
-const installedVersion = async (host: Host, pkg: string): Promise<string | undefined> => {
-  const result = await host.run(apt.installedQuery([pkg]));
-  return apt.parseInstalled(result.stdout).find((p) => p.name === pkg && p.configured)?.semver;
-};
+const installedVersion = async (host: Host, manager: PackageManager, pkg: string): Promise<string | undefined> =>
+  manager.parseInstalled(await host.run(manager.installedQuery([pkg])))?.find((p) => p.name === pkg && p.configured)?.semver;
 
 /** Refresh, resolve the exact version, install, confirm, restart. Throws InstallError when any of it fails. */
-export const performUpgrade = async (host: Host, facts: PackageFacts, target: string, input: PlanInput, plan: Plan): Promise<void> => {
+export const performUpgrade = async (host: Host, manager: PackageManager, facts: PackageFacts, input: PlanInput, plan: Plan): Promise<void> => {
   const { pkg } = facts;
+  const { target } = input;
   const before = facts.version ?? 'unknown';
-  host.log.info(`attempting apt install ${pkg}=${plan.version}...`);
+  host.log.info(`attempting ${manager.name} install ${pkg}=${plan.version}...`);
   await executeStep(host, plan.refresh);
-  const available = await availableVersions(host, pkg);
-  const exact = apt.pickVersion(target, available);
+  const available = await availableVersions(host, manager, pkg, input.repo);
+  const exact = pickVersion(manager, target, available);
   if (exact === undefined) {
     throw new InstallError(
-      `upgrade attempt failed for ${pkg}=${target}: the apt sources do not offer that version (they offer ${available.slice(0, 8).join(', ') || 'no version of it'}). ` +
-        `Check that the Teleport apt repository on this host serves the cluster's major version, then run teleport-upgrade again.`,
+      `upgrade attempt failed for ${pkg}=${target}: the ${manager.name} repositories do not offer that version (they offer ${available.slice(0, 8).join(', ') || 'no version of it'}). ` +
+        `Check that the Teleport repository on this host serves the cluster's major version, then run teleport-upgrade again.`,
     );
   }
-  const ok = await executeSteps(host, apt.installSteps({ pkg, version: exact, held: input.held }));
-  const now = await installedVersion(host, pkg);
+  const ok = await executeSteps(host, manager.installSteps({ pkg, version: exact, held: input.held, downgrade: input.downgrade, repo: input.repo }));
+  const now = await installedVersion(host, manager, pkg);
   if (!ok) {
     throw new InstallError(`upgrade attempt failed for ${pkg}=${exact}; ${pkg} is ${now === undefined ? 'not fully installed' : `still at ${now}`}. The package manager's own error lines are above.`);
   }
   if (now !== target) {
-    throw new InstallError(`apt reported success but ${pkg} is ${now ?? 'not installed'} instead of ${target}; nothing was restarted. Inspect with: apt-cache policy ${pkg}`);
+    throw new InstallError(`${manager.tool} reported success but ${pkg} is ${now ?? 'not installed'} instead of ${target}; nothing was restarted.`);
   }
   host.log.info(`${pkg} ${before} -> ${target} installed.`);
   if (input.agent === 'no-systemd') {

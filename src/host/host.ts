@@ -11,6 +11,8 @@ export interface Host {
   readonly readFile: (path: string, options?: { noFollow?: boolean }) => Promise<string | undefined>;
   /** File names in a directory, sorted; empty when it does not exist. */
   readonly listDir: (path: string) => Promise<string[]>;
+  /** True when an executable of that name is on PATH. */
+  readonly hasExecutable: (name: string) => Promise<boolean>;
   /** Atomic replace. */
   readonly writeFile: (path: string, text: string) => Promise<void>;
   readonly clock: Clock;

@@ -1,5 +1,7 @@
 // Wires the real machine into a Host.
-import { readdir } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readdir } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
 import { writeSync } from 'node:fs';
 import type { Log } from '../log/log.ts';
 import { systemClock } from './clock.ts';
@@ -16,11 +18,24 @@ const listDir = async (path: string): Promise<string[]> => {
   }
 };
 
+const hasExecutable = async (name: string): Promise<boolean> => {
+  for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
+    try {
+      await access(join(dir, name), constants.X_OK);
+      return true;
+    } catch {
+      // not in this directory
+    }
+  }
+  return false;
+};
+
 export const realHost = (log: Log, userAgent: string): Host => ({
   run: runCommand,
   fetchChannel: fetchChannel(userAgent),
   readFile: readSmallFile,
   listDir,
+  hasExecutable,
   writeFile: writeFileAtomic,
   clock: systemClock,
   log,

@@ -1,7 +1,6 @@
 // apt/dpkg as data: the exact commands the updater runs and pure parsers of their output.
-import { TELEPORT_PACKAGES } from '../config/parse-config.ts';
-import { debToSemver, pickDebVersion } from '../version/package-version.ts';
-import { MINUTE, SECOND, type Command, type CommandResult, type InstalledPackage, type Step } from './types.ts';
+import { debToSemver } from '../version/package-version.ts';
+import { MINUTE, SECOND, type Command, type CommandResult, type InstallInput, type InstalledPackage, type PackageManager, type SourceFile, type Step } from './types.ts';
 
 /** How long apt-get install waits for another apt/dpkg to release the dpkg lock (documented in README). */
 export const DPKG_LOCK_TIMEOUT_S = 120;
@@ -52,11 +51,6 @@ export const parseSourceLocations = (stdout: string): SourceLocations | undefine
   return etc && list && parts ? { etc, list, parts } : undefined;
 };
 
-export interface SourceFile {
-  readonly path: string;
-  readonly text: string;
-}
-
 const TELEPORT_URI = /teleport/i;
 
 /** The enabled sources' URIs in a one-line-style (`.list`) or deb822 (`.sources`) file. */
@@ -102,18 +96,8 @@ export const availableQuery = (pkg: string): Command => ({ argv: ['apt-cache', '
 export const parseAvailable = (stdout: string): string[] =>
   [...new Set(stdout.split('\n').map((line) => line.split('|')[1]?.trim()).filter((v): v is string => !!v))];
 
-/** The exact repository version string for the semver target. */
-export const pickVersion = (target: string, available: readonly string[]): string | undefined => pickDebVersion(target, available);
-
-export interface InstallInput {
-  readonly pkg: string;
-  /** Exact repository version string. */
-  readonly version: string;
-  readonly held: boolean;
-}
-
 /** Installs the exact version non-interactively, through a hold if there is one, and puts the hold back. */
-export const installSteps = ({ pkg, version, held }: InstallInput): Step[] => [
+export const installSteps = ({ pkg, version, held }: Pick<InstallInput, 'pkg' | 'version' | 'held'>): Step[] => [
   {
     argv: [
       'apt-get', 'install', '-y',
@@ -134,5 +118,24 @@ export const installSteps = ({ pkg, version, held }: InstallInput): Step[] => [
   ...(held ? [{ argv: ['apt-mark', 'hold', pkg], timeoutMs: QUERY_TIMEOUT, purpose: `put the hold on ${pkg} back`, always: true }] : []),
 ];
 
-/** The packages detection looks for, in order. */
-export const detectionQuery = installedQuery(TELEPORT_PACKAGES);
+/** apt and dpkg as a PackageManager. */
+export const aptManager: PackageManager = {
+  name: 'apt',
+  tool: 'apt-get',
+  installedQuery,
+  parseInstalled: (result) => (databaseAnswered(result) ? parseInstalled(result.stdout) : undefined),
+  repoQuery: sourcesQuery,
+  repoReads: (result) => {
+    const locations = parseSourceLocations(result.stdout);
+    return locations === undefined ? { files: [], dirs: [] } : { files: [locations.list], dirs: [{ path: locations.parts, endings: ['.list', '.sources'] }] };
+  },
+  findRepo: (result, files) => {
+    const locations = parseSourceLocations(result.stdout);
+    return locations === undefined ? undefined : findTeleportSource(locations, files);
+  },
+  refreshStep,
+  availableQuery: (pkg) => availableQuery(pkg),
+  parseAvailable: (result) => parseAvailable(result.stdout),
+  toSemver: debToSemver,
+  installSteps,
+};

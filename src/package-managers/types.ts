@@ -43,3 +43,56 @@ export interface InstalledPackage {
 
 export const SECOND = 1000;
 export const MINUTE = 60 * SECOND;
+
+export type ManagerName = 'apt' | 'yum' | 'zypper';
+
+/** A file whose text a repository lookup needs (apt's source lists). */
+export interface SourceFile {
+  readonly path: string;
+  readonly text: string;
+}
+
+export interface InstallInput {
+  readonly pkg: string;
+  /** Exact repository version string (`1.2.5-1`, `1.3.0~beta.1`, `1.3.0_beta.1-1`). */
+  readonly version: string;
+  /** Held back by the v1 version lock (apt hold, zypper lock); the install goes through it and restores it. */
+  readonly held: boolean;
+  /** The target is older than what is installed. */
+  readonly downgrade: boolean;
+  /** Repository id/alias/source file of Teleport, when found. */
+  readonly repo: string | undefined;
+}
+
+/**
+ * One package manager as data: the commands the updater runs and pure parsers of their output.
+ * Nothing here spawns a process or reads a file; the shell in src/upgrade.ts does, through the Host.
+ */
+export interface PackageManager {
+  readonly name: ManagerName;
+  /** The executable the commands start with (`apt-get`, `dnf`, `yum`, `zypper`). */
+  readonly tool: string;
+  installedQuery(packages: readonly string[]): Command;
+  /** The installed packages among those queried; undefined when the database could not answer. */
+  parseInstalled(result: CommandResult): InstalledPackage[] | undefined;
+  /** Where the Teleport repository is configured. */
+  readonly repoQuery: Command;
+  /** Files and directories (with the name endings to read) the repository lookup needs besides the query. */
+  repoReads(result: CommandResult): { files: string[]; dirs: Array<{ path: string; endings: string[] }> };
+  /** The Teleport repository (apt: source file; dnf: repo id; zypper: alias), or undefined when not found. */
+  findRepo(result: CommandResult, files: readonly SourceFile[]): string | undefined;
+  /** A query telling whether the package is locked (zypper); apt reads holds from the installed query. */
+  heldQuery?(pkg: string): Command;
+  parseHeld?(result: CommandResult, pkg: string): boolean;
+  refreshStep(repo: string | undefined): Step;
+  availableQuery(pkg: string, repo: string | undefined): Command;
+  /** Exact version strings offered, in the manager's preference order. */
+  parseAvailable(result: CommandResult, pkg: string): string[];
+  /** Maps a package version string to the semver the proxy speaks. */
+  toSemver(version: string): string | undefined;
+  installSteps(input: InstallInput): Step[];
+}
+
+/** The exact repository version for a semver target: an exact string match first, then one that maps to it. */
+export const pickVersion = (manager: PackageManager, target: string, available: readonly string[]): string | undefined =>
+  available.find((v) => v === target) ?? available.find((v) => manager.toSemver(v) === target);

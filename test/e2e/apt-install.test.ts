@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { after, before, describe, it } from 'node:test';
 import { aptMissing, sh } from '../support/tools.ts';
+import { BIN, cleanEnv } from '../support/cli.ts';
 import { FIXTURE_BIN, laterWindow, openWindow, sandboxPerTest } from '../support/sandbox.ts';
 
 const missing = await aptMissing();
@@ -38,12 +39,22 @@ describe('installs against real apt', { skip: missing }, () => {
 
   it('waits for a dpkg lock held by another process, then installs', () =>
     withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
-      const holder = execa(join(FIXTURE_BIN, 'hold-fcntl-lock.pl'), [join(s.apt.root, 'var/lib/dpkg/lock-frontend'), '3']);
+      // Held until the updater says it is waiting for it, so the test does not depend on timing.
+      const holder = execa(join(FIXTURE_BIN, 'hold-fcntl-lock.pl'), [join(s.apt.root, 'var/lib/dpkg/lock-frontend'), '120'], { reject: false });
       await new Promise<void>((resolve) => holder.stdout?.once('data', () => resolve()));
-      const r = await s.cli(['run', '--debug']);
+      const cli = execa(process.execPath, [BIN, 'run', '--debug'], { env: cleanEnv(s.env()), extendEnv: false, reject: false, stdin: 'ignore' });
+      let waited = false;
+      cli.stderr?.on('data', (chunk: Buffer) => {
+        if (!waited && /Waiting for cache lock: Could not get lock .*lock-frontend/.test(chunk.toString())) {
+          waited = true;
+          holder.kill();
+        }
+      });
+      const r = await cli;
+      holder.kill();
       await holder;
+      assert.equal(waited, true, r.stderr);
       assert.equal(r.exitCode, 0, r.stderr);
-      assert.match(r.stderr, /Waiting for cache lock: Could not get lock .*lock-frontend/);
       assert.equal(await s.status(), 'install ok installed\t1.2.4');
     }));
 
@@ -95,7 +106,7 @@ describe('installs against real apt', { skip: missing }, () => {
       s.server.answer('v9.9.9');
       const r = await s.cli(['run']);
       assert.equal(r.exitCode, 1);
-      assert.match(r.stderr, /upgrade attempt failed for teleport-ent=9\.9\.9: the apt sources do not offer that version \(they offer 1\.3\.0~beta\.1, 1\.2\.6, 1\.2\.5-1, 1\.2\.4, 1\.2\.3\)/);
+      assert.match(r.stderr, /upgrade attempt failed for teleport-ent=9\.9\.9: the apt repositories do not offer that version \(they offer 1\.3\.0~beta\.1, 1\.2\.6, 1\.2\.5-1, 1\.2\.4, 1\.2\.3\)/);
       assert.equal(await s.status(), 'install ok installed\t1.2.3');
     }));
 

@@ -1,0 +1,53 @@
+// yum/dnf as data: commands scoped to the Teleport repository and pure parsers of their output.
+import { rpmInstalledQuery, parseRpmInstalled, rpmToSemver } from './rpm.ts';
+import { MINUTE, SECOND, type CommandResult, type PackageManager } from './types.ts';
+
+const QUERY_TIMEOUT = 2 * MINUTE;
+/** How long a whole dnf/yum transaction may take, waiting for another one's rpm lock included (documented in README). */
+export const YUM_TIMEOUT_MS = 15 * MINUTE;
+
+/** `repo id   repo name   status` rows of `repolist --all`: the id `teleport`, else the first id or name mentioning Teleport. */
+export const parseRepoIds = (stdout: string): string | undefined => {
+  const rows = stdout.split('\n').slice(1).map((line) => line.trim().split(/\s+/)).filter((cols) => cols[0]);
+  return rows.find((cols) => cols[0] === 'teleport')?.[0] ?? rows.find((cols) => /teleport/i.test(cols.join(' ')))?.[0];
+};
+
+/** `name.arch  [epoch:]version-release  repo` rows of `list --showduplicates`, newest last as yum prints them. */
+export const parseListed = (result: CommandResult, pkg: string): string[] => {
+  const versions = result.stdout.split('\n').flatMap((line) => {
+    const [nameArch, evr] = line.trim().split(/\s+/);
+    return nameArch !== undefined && evr !== undefined && nameArch.replace(/\.[^.]+$/, '') === pkg ? [evr.replace(/^\d+:/, '')] : [];
+  });
+  return [...new Set(versions)].reverse();
+};
+
+/** Only the Teleport repository, through the v1 version lock (a repo `exclude=`), which stays in place. */
+const scoped = (repo: string | undefined): string[] =>
+  repo === undefined ? [] : ['--disablerepo=*', `--enablerepo=${repo}`, `--disableexcludes=${repo}`];
+
+/** yum/dnf; `tool` is dnf when the host has it, else yum. */
+export const yumManager = (tool: 'dnf' | 'yum'): PackageManager => ({
+  name: 'yum',
+  tool,
+  installedQuery: rpmInstalledQuery,
+  parseInstalled: parseRpmInstalled,
+  repoQuery: { argv: [tool, '-q', 'repolist', 'all'], timeoutMs: QUERY_TIMEOUT },
+  repoReads: () => ({ files: [], dirs: [] }),
+  findRepo: (result) => parseRepoIds(result.stdout),
+  refreshStep: (repo) => ({
+    argv: [tool, '-y', ...scoped(repo), 'makecache'],
+    timeoutMs: QUERY_TIMEOUT,
+    purpose: repo === undefined ? 'refresh all repositories' : `refresh the Teleport repository (${repo})`,
+    // Whether the exact version is then offered decides, not makecache's status.
+    mayFail: true,
+  }),
+  availableQuery: (pkg, repo) => ({ argv: [tool, '-q', ...scoped(repo), '--showduplicates', 'list', 'available', pkg], timeoutMs: QUERY_TIMEOUT }),
+  parseAvailable: parseListed,
+  toSemver: rpmToSemver,
+  installSteps: ({ pkg, version, downgrade, repo }) => [{
+    // Real yum 3 does not downgrade through install; dnf accepts both.
+    argv: [tool, '-y', ...scoped(repo), downgrade ? 'downgrade' : 'install', `${pkg}-${version}`],
+    timeoutMs: YUM_TIMEOUT_MS,
+    purpose: `${downgrade ? 'downgrade' : 'install'} ${pkg}-${version}`,
+  }],
+});

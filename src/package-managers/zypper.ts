@@ -1,0 +1,63 @@
+// zypper as data: commands scoped to the Teleport repository and pure parsers of its XML output.
+import { rpmInstalledQuery, parseRpmInstalled, rpmToSemver } from './rpm.ts';
+import { MINUTE, type PackageManager } from './types.ts';
+
+const QUERY_TIMEOUT = 2 * MINUTE;
+/** How long zypper waits for another process's zypp lock (ZYPP_LOCK_TIMEOUT, seconds; documented in README). */
+export const ZYPP_LOCK_TIMEOUT_S = 120;
+export const ZYPPER_TIMEOUT_MS = ZYPP_LOCK_TIMEOUT_S * 1000 + 15 * MINUTE;
+
+const attribute = (tag: string, name: string): string | undefined => new RegExp(`\\s${name}="([^"]*)"`).exec(tag)?.[1];
+
+/** `<repo alias=… name=…><url>…</url>` of `zypper --xmlout repos`: alias `teleport`, else the first mentioning Teleport. */
+export const parseRepoAliases = (xml: string): string | undefined => {
+  const repos = [...xml.matchAll(/<repo\s[^>]*>[\s\S]*?<\/repo>/g)].map((m) => m[0]);
+  const alias = (repo: string) => attribute(repo, 'alias');
+  return repos.map(alias).find((a) => a === 'teleport') ?? repos.filter((r) => /teleport/i.test(r)).map(alias).find(Boolean);
+};
+
+/** Package names locked in `zypper --xmlout locks`. */
+export const parseLocks = (xml: string): string[] => [...xml.matchAll(/<name>([^<]+)<\/name>/g)].map((m) => m[1]!);
+
+/** Editions of `pkg` in `zypper --xmlout search --details`, as zypper orders them (newest first). */
+export const parseSolvables = (xml: string, pkg: string, repo: string | undefined): string[] =>
+  [...new Set([...xml.matchAll(/<solvable\s[^>]*\/>/g)].map((m) => m[0])
+    .filter((s) => attribute(s, 'name') === pkg && attribute(s, 'kind') !== 'srcpackage' && (repo === undefined || attribute(s, 'repository') === repo))
+    .map((s) => attribute(s, 'edition')!.replace(/^\d+:/, '')))];
+
+const zypper = (...args: string[]) => ['zypper', '--non-interactive', ...args];
+const lockEnv = { ZYPP_LOCK_TIMEOUT: String(ZYPP_LOCK_TIMEOUT_S) };
+
+export const zypperManager: PackageManager = {
+  name: 'zypper',
+  tool: 'zypper',
+  installedQuery: rpmInstalledQuery,
+  parseInstalled: parseRpmInstalled,
+  repoQuery: { argv: zypper('--xmlout', 'repos'), timeoutMs: QUERY_TIMEOUT, env: lockEnv },
+  repoReads: () => ({ files: [], dirs: [] }),
+  findRepo: (result) => parseRepoAliases(result.stdout),
+  heldQuery: () => ({ argv: zypper('--xmlout', 'locks'), timeoutMs: QUERY_TIMEOUT, env: lockEnv }),
+  parseHeld: (result, pkg) => parseLocks(result.stdout).includes(pkg),
+  refreshStep: (repo) => ({
+    argv: repo === undefined ? zypper('refresh') : zypper('refresh', repo),
+    env: lockEnv,
+    timeoutMs: ZYPPER_TIMEOUT_MS,
+    purpose: repo === undefined ? 'refresh all repositories' : `refresh the Teleport repository (${repo})`,
+    mayFail: true,
+  }),
+  availableQuery: (pkg) => ({ argv: zypper('--xmlout', 'search', '--details', '--match-exact', '--type', 'package', pkg), timeoutMs: QUERY_TIMEOUT, env: lockEnv }),
+  parseAvailable: (result, pkg) => parseSolvables(result.stdout, pkg, undefined),
+  toSemver: rpmToSemver,
+  installSteps: ({ pkg, version, held, repo }) => [
+    // The v1 version lock is a zypper lock: lift it for this install only.
+    ...(held ? [{ argv: zypper('removelock', pkg), env: lockEnv, timeoutMs: QUERY_TIMEOUT, purpose: `lift the lock on ${pkg}` }] : []),
+    {
+      // --oldpackage: without it a downgrade prints "Nothing to do" and exits 0.
+      argv: zypper('install', '--oldpackage', ...(repo === undefined ? [] : ['--repo', repo]), `${pkg}=${version}`),
+      env: lockEnv,
+      timeoutMs: ZYPPER_TIMEOUT_MS,
+      purpose: `install ${pkg}=${version}`,
+    },
+    ...(held ? [{ argv: zypper('addlock', pkg), env: lockEnv, timeoutMs: QUERY_TIMEOUT, purpose: `put the lock on ${pkg} back`, always: true }] : []),
+  ],
+};
