@@ -2,6 +2,9 @@
 import type { Host } from './host/host.ts';
 import type { CommandResult, Step } from './package-managers/types.ts';
 
+/** Package managers announce lock waits on stdout (apt, dnf, zypper); those lines say who holds the lock, so they are warnings. */
+const LOCK_WAIT = /waiting for (cache lock|process with pid)|could not get lock|system management is locked/i;
+
 /** How many trailing stdout lines are repeated at error level when a step fails (stdout is debug otherwise). */
 const TAIL_LINES = 20;
 
@@ -18,7 +21,7 @@ export const executeStep = async (host: Host, step: Step): Promise<StepOutcome> 
   const tool = step.argv[0] ?? '';
   host.log.debug(`running: ${step.argv.join(' ')}`);
   const result = await host.run(step, {
-    onStdout: (line) => host.log.debug(`${tool}: ${line}`),
+    onStdout: (line) => (LOCK_WAIT.test(line) ? host.log.warn : host.log.debug)(`${tool}: ${line}`),
     onStderr: (line) => host.log.warn(`${tool}: ${line}`),
   });
   if (result.exitCode === 0) return { ok: true, result };

@@ -3,7 +3,7 @@ import { TELEPORT_PACKAGES, type Config, type InstallerName } from './config/par
 import { ConfigError } from './errors.ts';
 import type { Host } from './host/host.ts';
 import { aptManager } from './package-managers/apt.ts';
-import { managerFor } from './package-managers/index.ts';
+import { managerFor, rpmManagerFor } from './package-managers/index.ts';
 import { SECOND, type InstalledPackage, type PackageManager } from './package-managers/types.ts';
 import { strictSemver } from './version/target.ts';
 
@@ -32,9 +32,10 @@ const query = async (host: Host, manager: PackageManager, candidates: readonly s
   return candidates.map((name) => installed.find((p) => p.name === name)).find((p) => p !== undefined);
 };
 
-/** On an rpm host: zypper where the host has it (SUSE), else yum, run as dnf where the host has dnf. */
-const rpmManager = async (host: Host): Promise<PackageManager> =>
-  (await host.hasExecutable('zypper')) ? managerFor('zypper', false) : managerFor('yum', await host.hasExecutable('dnf'));
+const rpmManager = async (host: Host): Promise<PackageManager> => {
+  const [zypper, dnf] = await Promise.all([host.hasExecutable('zypper'), host.hasExecutable('dnf')]);
+  return rpmManagerFor({ zypper, dnf });
+};
 
 /** Detection: the first database (dpkg, then rpm) that has one of the candidates. */
 const detect = async (host: Host, candidates: readonly string[]) => {

@@ -28,7 +28,7 @@ describe('teleport-upgrade CLI', () => {
     await writeFile(join(conf, 'installer'), 'nop\n');
     await writeFile(join(conf, 'package'), 'teleport-ent\n');
     // An empty dpkg database of our own, so nothing is read from the host's.
-    env = { DPKG_ADMINDIR: admin, TELEPORT_UPGRADE_STATE_DIR: join(dir, 'state'), PATH: `${join(dir, 'nobin')}:${process.env.PATH}` };
+    env = { DPKG_ADMINDIR: admin, HOME: dir, TELEPORT_UPGRADE_STATE_DIR: join(dir, 'state'), PATH: `${join(dir, 'nobin')}:${process.env.PATH}` };
   });
   after(async () => {
     await server.close();

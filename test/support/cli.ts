@@ -20,6 +20,7 @@ export const cleanEnv = (env: Readonly<Record<string, string>> = {}): Record<str
   return { ...base, ...env };
 };
 
+/** Runs the CLI; callers that reach the package databases must pass a test HOME (Debian's rpm keeps its database under $HOME). */
 export const runCli = async (args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<CliResult> => {
   const result = await execa(process.execPath, [BIN, ...args], { env: cleanEnv(env), extendEnv: false, reject: false, stdin: 'ignore', timeout: 120_000 });
   return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };

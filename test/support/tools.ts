@@ -23,3 +23,15 @@ export const aptMissing = async (): Promise<string | undefined> => {
   }
   return undefined;
 };
+
+/** The same for real dnf and zypper tests (rpm, rpmbuild, createrepo_c, dnf, zypper). */
+export const rpmMissing = async (): Promise<string | undefined> => {
+  for (const tool of ['rpm', 'rpmbuild', 'createrepo_c', 'dnf', 'zypper']) {
+    if (!(await have(tool))) {
+      const reason = `${tool} is not installed (.ci/run installs it)`;
+      if (process.env.CI === 'true') throw new Error(`CI must not skip tests: ${reason}`);
+      return reason;
+    }
+  }
+  return undefined;
+};

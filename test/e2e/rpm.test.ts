@@ -1,0 +1,111 @@
+// End to end on real dnf (as yum) and real zypper: the same behaviours as on apt, against per-test rpm roots.
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { openWindow, sandboxPerTest, type Sandbox } from '../support/sandbox.ts';
+import { rpmMissing } from '../support/tools.ts';
+
+const missing = await rpmMissing();
+
+const EXPECTED = {
+  dnf: {
+    installer: 'yum\n',
+    refresh: ['dnf', '-y', '--disablerepo=*', '--enablerepo=teleport', '--disableexcludes=teleport', 'makecache'],
+    install: ['dnf', '-y', '--disablerepo=*', '--enablerepo=teleport', '--disableexcludes=teleport', 'install', 'teleport-ent-1.2.4-1'],
+  },
+  zypper: {
+    installer: undefined,
+    refresh: ['zypper', '--non-interactive', 'refresh', 'teleport'],
+    install: ['zypper', '--non-interactive', 'install', '--oldpackage', '--repo', 'teleport', 'teleport-ent=1.2.4-1'],
+  },
+} as const;
+
+for (const kind of ['dnf', 'zypper'] as const) {
+  describe(`${kind} hosts`, { skip: missing }, () => {
+    const { withSandbox } = sandboxPerTest({ before, after }, { rpm: true });
+    const expected = EXPECTED[kind];
+    // dnf sandboxes name the installer: this machine has zypper too, which detection would prefer.
+    const config = (extra: Record<string, string> = {}) => ({ schedule: openWindow(), ...(expected.installer ? { installer: expected.installer } : {}), ...extra });
+    const rpmHost = (installed: string | undefined, extra: Record<string, string>, body: (s: Sandbox) => Promise<void>) =>
+      withSandbox({ packages: kind, ...(installed ? { installed } : {}), config: config(extra) }, body);
+
+    it('upgrades inside the window with commands scoped to the Teleport repository', () =>
+      rpmHost('teleport-ent=1.2.3', {}, async (s) => {
+        const dry = await s.cli(['dry-run', '--json']);
+        assert.equal(dry.exitCode, 0, dry.stderr);
+        const plan = JSON.parse(dry.stdout);
+        assert.deepEqual([plan.installed, plan.target, plan.action], ['1.2.3', '1.2.4', 'upgrade']);
+        assert.deepEqual(plan.commands.slice(0, 2), [expected.refresh, expected.install]);
+        assert.equal(await s.status(), '1.2.3-1');
+        const r = await s.cli(['run']);
+        assert.equal(r.exitCode, 0, r.stderr);
+        assert.equal(await s.status(), '1.2.4-1');
+      }));
+
+    it('downgrades to an older target', () =>
+      rpmHost('teleport-ent=1.2.4', {}, async (s) => {
+        s.server.answer('v1.2.3');
+        const r = await s.cli(['run']);
+        assert.equal(r.exitCode, 0, r.stderr);
+        assert.match(r.stderr, /a downgrade is available \(1\.2\.4 -> 1\.2\.3\)/);
+        assert.equal(await s.status(), '1.2.3-1');
+      }));
+
+    it('does nothing when the target is installed', () =>
+      rpmHost('teleport-ent=1.2.4', {}, async (s) => {
+        const r = await s.cli(['run']);
+        assert.equal(r.exitCode, 0, r.stderr);
+        assert.match(r.stderr, /no upgrades available \(1\.2\.4 == 1\.2\.4\)/);
+      }));
+
+    it('fails clearly when the repository does not offer the target', () =>
+      rpmHost('teleport-ent=1.2.3', {}, async (s) => {
+        s.server.answer('v9.9.9');
+        const r = await s.cli(['run']);
+        assert.equal(r.exitCode, 1);
+        assert.match(r.stderr, /upgrade attempt failed for teleport-ent=9\.9\.9: the \w+ repositories do not offer that version/);
+        assert.equal(await s.status(), '1.2.3-1');
+      }));
+
+    it('installs a pre-release only when allowed, mapping - to _', () =>
+      rpmHost('teleport-ent=1.2.3', { 'allow-prerelease': 'yes\n' }, async (s) => {
+        s.server.answer('v1.3.0-beta.1');
+        const r = await s.cli(['run']);
+        assert.equal(r.exitCode, 0, r.stderr);
+        assert.equal(await s.status(), '1.3.0_beta.1-1');
+      }));
+
+    it('keeps the old version, and the v1 version lock, when the install fails', () =>
+      rpmHost('teleport-ent=1.2.3', {}, async (s) => {
+        await lock(kind, s);
+        s.server.answer('v1.2.6');
+        const r = await s.cli(['run']);
+        assert.equal(r.exitCode, 1);
+        assert.match(r.stderr, /upgrade attempt failed for teleport-ent=1\.2\.6/);
+        assert.equal(await s.status(), '1.2.3-1');
+        assert.equal(await locked(kind, s), true);
+      }));
+
+    it('installs through the v1 version lock and leaves it in place', () =>
+      rpmHost('teleport-ent=1.2.3', {}, async (s) => {
+        await lock(kind, s);
+        const r = await s.cli(['run']);
+        assert.equal(r.exitCode, 0, r.stderr);
+        assert.equal(await s.status(), '1.2.4-1');
+        assert.equal(await locked(kind, s), true);
+      }));
+  });
+}
+
+/** The v1 version lock: a repo exclude for yum/dnf, a zypper lock for zypper. */
+const lock = async (kind: 'dnf' | 'zypper', s: Sandbox) => {
+  if (kind === 'zypper') return void (await s.rpm!.run('zypper', ['--non-interactive', '--quiet', 'addlock', 'teleport-ent']));
+  const repoFile = join(s.rpm!.root, 'etc/yum.repos.d/teleport.repo');
+  await writeFile(repoFile, `${await readFile(repoFile, 'utf8')}exclude=teleport-ent\n`);
+};
+
+const locked = async (kind: 'dnf' | 'zypper', s: Sandbox): Promise<boolean> =>
+  kind === 'zypper'
+    ? /<name>teleport-ent<\/name>/.test(await s.rpm!.run('zypper', ['--non-interactive', '--xmlout', 'locks']))
+    : /^exclude=teleport-ent$/m.test(await readFile(join(s.rpm!.root, 'etc/yum.repos.d/teleport.repo'), 'utf8'));

@@ -1,0 +1,77 @@
+// yum/dnf and zypper as data: parsers on captured real output, and the exact commands the updater builds.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { rpmManagerFor } from '../src/package-managers/index.ts';
+import { parseRpmInstalled, rpmToSemver } from '../src/package-managers/rpm.ts';
+import { pickVersion } from '../src/package-managers/types.ts';
+import { parseListed, parseRepoIds, yumManager } from '../src/package-managers/yum.ts';
+import { parseLocks, parseRepoAliases, parseSolvables, zypperManager } from '../src/package-managers/zypper.ts';
+
+const captured = (name: string) => readFileSync(new URL(`fixtures/captured/${name}`, import.meta.url), 'utf8');
+const ok = (stdout: string) => ({ exitCode: 0, stdout, stderr: '' });
+
+describe('rpm database', () => {
+  it('reads installed packages and skips "not installed" lines (captured)', () => {
+    assert.deepEqual(parseRpmInstalled({ exitCode: 1, stdout: captured('rpm-query.txt'), stderr: '' }), [
+      { name: 'teleport-ent', version: '1.2.3-1', semver: '1.2.3', held: false, configured: true },
+    ]);
+  });
+  it('cannot answer when rpm is missing or its database is broken', () => {
+    assert.equal(parseRpmInstalled({ exitCode: null, stdout: '', stderr: '', failure: 'spawn rpm ENOENT' }), undefined);
+    assert.equal(parseRpmInstalled({ exitCode: 1, stdout: '', stderr: 'error: cannot open Packages database in /var/lib/rpm\n' }), undefined);
+  });
+  it('maps rpm versions to semver', () => {
+    assert.equal(rpmToSemver('17.4.8-1'), '17.4.8');
+    assert.equal(rpmToSemver('1:17.4.8-1.el9'), '17.4.8');
+    assert.equal(rpmToSemver('18.0.0_beta.1-1'), '18.0.0-beta.1');
+    assert.equal(rpmToSemver('garbage-1'), undefined);
+  });
+  it('chooses zypper on SUSE, dnf where present, else yum', () => {
+    assert.equal(rpmManagerFor({ zypper: true, dnf: false }).tool, 'zypper');
+    assert.equal(rpmManagerFor({ zypper: false, dnf: true }).tool, 'dnf');
+    assert.equal(rpmManagerFor({ zypper: false, dnf: false }).tool, 'yum');
+  });
+});
+
+describe('yum/dnf', () => {
+  it('finds the Teleport repo id (captured), by id first, then by name', () => {
+    assert.equal(parseRepoIds(captured('dnf-repolist.txt')), 'teleport');
+    assert.equal(parseRepoIds('repo id   repo name   status\nbaseos  BaseOS  enabled\nvendor-tp  Teleport Community  enabled\n'), 'vendor-tp');
+    assert.equal(parseRepoIds('repo id   repo name   status\nbaseos  BaseOS  enabled\n'), undefined);
+  });
+  it('lists available versions newest first (captured) and picks the exact one', () => {
+    const available = parseListed(ok(captured('dnf-list-available.txt')), 'teleport-ent');
+    assert.deepEqual(available, ['1.3.0_beta.1-1', '1.2.4-1', '1.2.3-1']);
+    const dnf = yumManager('dnf');
+    assert.equal(pickVersion(dnf, '1.3.0-beta.1', available), '1.3.0_beta.1-1');
+    assert.equal(pickVersion(dnf, '9.9.9', available), undefined);
+  });
+  it('scopes every command to the Teleport repo and downgrades with downgrade (yum 3 cannot through install)', () => {
+    const yum = yumManager('yum');
+    const scope = ['--disablerepo=*', '--enablerepo=teleport', '--disableexcludes=teleport'];
+    assert.deepEqual(yum.refreshStep('teleport').argv, ['yum', '-y', ...scope, 'makecache']);
+    assert.deepEqual(yum.installSteps({ pkg: 'teleport-ent', version: '1.2.3-1', held: false, downgrade: true, repo: 'teleport' }).map((s) => s.argv),
+      [['yum', '-y', ...scope, 'downgrade', 'teleport-ent-1.2.3-1']]);
+    assert.deepEqual(yum.installSteps({ pkg: 'teleport-ent', version: '1.2.4-1', held: false, downgrade: false, repo: undefined }).map((s) => s.argv),
+      [['yum', '-y', 'install', 'teleport-ent-1.2.4-1']]);
+  });
+});
+
+describe('zypper', () => {
+  it('finds the repository alias, the locks and the editions (captured)', () => {
+    assert.equal(parseRepoAliases(captured('zypper-repos.xml')), 'teleport');
+    assert.deepEqual(parseLocks(captured('zypper-locks.xml')), ['teleport-ent']);
+    assert.deepEqual(parseSolvables(captured('zypper-search.xml'), 'teleport-ent', undefined), ['1.3.0_beta.1-1', '1.2.4-1', '1.2.3-1']);
+    assert.deepEqual(parseSolvables(captured('zypper-search.xml'), 'teleport', undefined), []);
+  });
+  it('lifts a lock for the install, always restores it, and never lets a downgrade be a silent no-op', () => {
+    const steps = zypperManager.installSteps({ pkg: 'teleport-ent', version: '1.2.3-1', held: true, downgrade: true, repo: 'teleport' });
+    assert.deepEqual(steps.map((s) => [s.argv.join(' '), s.always ?? false]), [
+      ['zypper --non-interactive removelock teleport-ent', false],
+      ['zypper --non-interactive install --oldpackage --repo teleport teleport-ent=1.2.3-1', false],
+      ['zypper --non-interactive addlock teleport-ent', true],
+    ]);
+    assert.equal(steps[1]?.env?.ZYPP_LOCK_TIMEOUT, '120');
+  });
+});

@@ -1,0 +1,96 @@
+// Fake Teleport rpms, a repository of them, and per-test rpm roots that real dnf (also as yum) and zypper act on through PATH shims.
+import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { sh } from './tools.ts';
+
+export interface FakeRpm {
+  readonly name: string;
+  /** rpm version (`1.3.0_beta.1` for semver `1.3.0-beta.1`); the release is always 1. */
+  readonly version: string;
+  readonly requires?: string;
+}
+
+const SPEC = `Name: %{pkgname}
+Version: %{pkgver}
+Release: 1
+Summary: fake Teleport for tests
+License: none
+BuildArch: x86_64
+AutoReqProv: no
+%{?pkgrequires:Requires: %{pkgrequires}}
+%description
+fake Teleport for tests
+%install
+mkdir -p %{buildroot}/usr/local/bin
+printf '#!/bin/sh\\necho %{pkgver}\\n' > %{buildroot}/usr/local/bin/teleport
+chmod 755 %{buildroot}/usr/local/bin/teleport
+%files
+/usr/local/bin/teleport
+`;
+
+/** A test HOME whose .rpmmacros puts the rpm database at /var/lib/rpm inside any root (Debian's default follows $HOME). */
+export const makeRpmHome = async (home: string): Promise<string> => {
+  await mkdir(home, { recursive: true });
+  await writeFile(join(home, '.rpmmacros'), '%_dbpath /var/lib/rpm\n');
+  return home;
+};
+
+export const buildRpmRepo = async (work: string, packages: readonly FakeRpm[]): Promise<string> => {
+  const repo = join(work, 'teleport-rpm-repo');
+  const home = await makeRpmHome(join(work, 'rpm-home'));
+  await mkdir(repo, { recursive: true });
+  await writeFile(join(work, 'fake.spec'), SPEC);
+  for (const p of packages) {
+    await sh('rpmbuild', ['-bb', '--quiet', '--define', `_topdir ${join(work, 'rpmbuild')}`, '--define', `pkgname ${p.name}`, '--define', `pkgver ${p.version}`,
+      ...(p.requires ? ['--define', `pkgrequires ${p.requires}`] : []),
+      '--define', `_rpmdir ${repo}`, '--define', '_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm', join(work, 'fake.spec')], { env: { HOME: home } });
+  }
+  await sh('createrepo_c', ['-q', repo]);
+  return repo;
+};
+
+export type RpmKind = 'dnf' | 'zypper';
+
+export interface RpmRoot {
+  readonly root: string;
+  readonly env: Readonly<Record<string, string>>;
+  /** Runs a command as the updater would, against this root. */
+  run(file: string, args: readonly string[]): Promise<string>;
+  /** `version-release` of an installed package, or '' when rpm does not know it. */
+  status(pkg: string): Promise<string>;
+}
+
+const shim = async (bin: string, name: string, text: string) => {
+  await writeFile(join(bin, name), `#!/bin/sh\n${text}\n`);
+  await chmod(join(bin, name), 0o755);
+};
+
+/** A root with the repository configured as `teleport`; `dnf`, `yum` (dnf), `rpm` and `zypper` on PATH act on it. */
+export const makeRpmRoot = async (dir: string, repo: string, kind: RpmKind): Promise<RpmRoot> => {
+  const root = join(dir, 'rpmroot');
+  const bin = join(dir, 'rpmbin');
+  await Promise.all([mkdir(join(root, 'etc/yum.repos.d'), { recursive: true }), mkdir(join(root, 'var/log'), { recursive: true }), mkdir(bin, { recursive: true })]);
+  const home = await makeRpmHome(join(dir, 'rpm-home'));
+  await shim(bin, 'rpm', 'exec /usr/bin/rpm --root "${PM_TEST_ROOT:?}" "$@"');
+  if (kind === 'dnf') {
+    await shim(bin, 'dnf', 'exec /usr/bin/dnf --installroot="${PM_TEST_ROOT:?}" --releasever=9 --setopt=reposdir="${PM_TEST_ROOT}/etc/yum.repos.d" "$@"');
+    await symlink('dnf', join(bin, 'yum'));
+  } else {
+    await shim(bin, 'zypper', 'ZYPP_LOGFILE="${PM_TEST_ROOT:?}/var/log/zypper.log" exec /usr/bin/zypper --root "${PM_TEST_ROOT}" "$@"');
+  }
+  const env = { PATH: `${bin}:${process.env.PATH}`, PM_TEST_ROOT: root, HOME: home };
+  const run = async (file: string, args: readonly string[]) => sh(file, args, { env });
+  if (kind === 'dnf') {
+    await writeFile(join(root, 'etc/yum.repos.d/teleport.repo'), `[teleport]\nname=Teleport\nbaseurl=file://${repo}\ngpgcheck=0\nenabled=1\n`);
+  } else {
+    await run('zypper', ['--non-interactive', '--quiet', 'addrepo', '--no-gpgcheck', '--refresh', `file://${repo}`, 'teleport']);
+  }
+  return {
+    root, env, run,
+    status: async (pkg) => {
+      const result = await execa('rpm', ['-q', '--qf', '%{VERSION}-%{RELEASE}', pkg], { env, reject: false });
+      return result.exitCode === 0 ? result.stdout : '';
+    },
+  };
+};
