@@ -77,9 +77,6 @@ export const inspectPackages = async (config: Config, configDir: string, host: H
   if (pkg === undefined) {
     throw new ConfigError(`cannot detect the Teleport package: none of ${TELEPORT_PACKAGES.join(', ')} is installed. Write your package's name to ${configDir}/package.`);
   }
-  if (found !== undefined && !found.configured) {
-    host.log.warn(`${pkg} ${found.version} is only partly installed (an earlier package transaction was interrupted); the install will complete it.`);
-  }
   let version = found?.semver ?? null;
   if (found !== undefined && version === null) host.log.warn(`${pkg}'s package version ${found.version} does not map to a semantic version.`);
   if (found === undefined) {

@@ -1,7 +1,7 @@
 // run, dry-run and force: gather facts, decide, plan, then act (or stop and report, for dry-run).
 import { parseConfig, type Config, type ConfigFiles } from './config/parse-config.ts';
 import { decide, type Decision, type Facts } from './decide.ts';
-import { ConfigError, ExitStatus, RefusedError, TargetError } from './errors.ts';
+import { ConfigError, ExitStatus, InstallError, RefusedError, TargetError } from './errors.ts';
 import { availability, explain } from './explain.ts';
 import { FileRefusedError } from './host/files.ts';
 import type { Host } from './host/host.ts';
@@ -10,7 +10,9 @@ import { planCommands, planUpgrade, type Plan, type PlanInput } from './plan.ts'
 import { parseSchedule, type Schedule } from './schedule/parse-schedule.ts';
 import { windowStatus } from './schedule/window.ts';
 import { emptyState, parseState, serializeState, STATE_FILE, withMark, type State } from './state.ts';
-import { performUpgrade, gatherPlanInput } from './upgrade.ts';
+import { damagedFiles, gatherPlanInput, performReinstall, performUpgrade } from './upgrade.ts';
+import { executeSteps } from './execute.ts';
+import type { Step } from './package-managers/types.ts';
 import { parseCriticalBody, parseTargetBody, type Target } from './version/target.ts';
 
 export type Mode = 'run' | 'dry-run' | 'force';
@@ -66,6 +68,10 @@ const fetchTarget = async (host: Host, config: Config): Promise<{ target: Target
 };
 
 interface Outcome {
+  /** Steps that finish an interrupted transaction (dry-run: would run; run: already ran). */
+  readonly repair: readonly Step[];
+  /** Steps that reinstall the installed version over damaged files. */
+  readonly reinstall: readonly Step[];
   readonly state: State;
   readonly facts: Facts;
   readonly decision: Decision;
@@ -73,25 +79,53 @@ interface Outcome {
   readonly plan?: { readonly input: PlanInput; readonly plan: Plan };
 }
 
-const dryRunJson = ({ facts, decision, plan }: Outcome): string =>
-  `${JSON.stringify({
+const dryRunJson = (outcome: Outcome): string => {
+  const { facts, decision } = outcome;
+  return `${JSON.stringify({
     installed: facts.installed,
     target: facts.target.kind === 'version' ? facts.target.version : null,
     critical: facts.critical,
     window: { state: facts.window.state, next: facts.window.next?.toISOString() ?? null },
     action: decision.action,
     reason: decision.reason,
-    commands: plan === undefined ? [] : planCommands(plan.plan),
+    commands: outcomeCommands(outcome),
   })}\n`;
+};
 
-/** Gathers the facts (in parallel where independent), decides, and plans; changes nothing. */
+/** Every argv `run` executes, in order: repair, then the upgrade or the reinstall and its restart. */
+const outcomeCommands = ({ repair, reinstall, plan }: Outcome): string[][] => [
+  ...repair.map((s) => [...s.argv]),
+  ...(reinstall.length > 0 ? [...reinstall, ...(plan?.plan.restart ?? [])].map((s) => [...s.argv]) : plan === undefined ? [] : planCommands(plan.plan)),
+];
+
+/**
+ * An interrupted transaction is finished before anything is decided, so the decision sees the true state.
+ * In dry-run the steps are only reported.
+ */
+const repairInterrupted = async (options: RunOptions, host: Host, config: Config, packages: PackageFacts): Promise<{ packages: PackageFacts; repair: Step[] }> => {
+  const { manager, installed, pkg } = packages;
+  const repair = manager !== undefined && installed !== undefined && !installed.configured && packages.installer !== 'nop' ? manager.repairSteps() : [];
+  if (repair.length === 0) return { packages, repair };
+  host.log.warn(`${pkg} ${installed?.version} was left half-installed by an interrupted package transaction; ${options.mode === 'dry-run' ? 'run would finish it first' : 'finishing it first'}.`);
+  if (options.mode === 'dry-run') return { packages, repair };
+  if (!(await executeSteps(host, repair))) {
+    throw new InstallError(`could not finish the interrupted package transaction of ${pkg}; the package manager's own error lines are above. Nothing else was attempted.`);
+  }
+  return { packages: await inspectPackages(config, options.configDir, host), repair };
+};
+
+/** Decisions after which the installed files are checked against the package database. */
+const VERIFIED_AFTER: readonly Decision['reason'][] = ['up-to-date', 'outside-window', 'marked-unhealthy', 'no-target'];
+
+/** Gathers the facts (in parallel where independent), decides, and plans; changes nothing but an interrupted transaction. */
 const evaluate = async (options: RunOptions, host: Host, config: Config): Promise<Outcome> => {
-  const [fetched, packages, schedule, state] = await Promise.all([
+  const [fetched, inspected, schedule, state] = await Promise.all([
     fetchTarget(host, config),
     inspectPackages(config, options.configDir, host),
     readSchedule(host, options.configDir),
     readState(host, options.stateDir),
   ]);
+  const { packages, repair } = await repairInterrupted(options, host, config, inspected);
   const facts: Facts = {
     forced: options.mode === 'force',
     installed: packages.version,
@@ -105,11 +139,21 @@ const evaluate = async (options: RunOptions, host: Host, config: Config): Promis
     host.log.info(`failed to detect current version, assuming ${fetched.target.version} to be valid target.`);
   }
   const decision = decide(facts);
-  if (decision.action === 'none' || fetched.target.kind !== 'version' || packages.manager === undefined) {
-    return { state, facts, decision, packages };
+  const { manager, installed } = packages;
+  const base = { repair, reinstall: [], state, facts, decision, packages };
+  if (manager === undefined || packages.installer === 'nop') return base;
+  if (decision.action === 'none') {
+    if (installed === undefined || packages.version === null || !VERIFIED_AFTER.includes(decision.reason)) return base;
+    const damaged = await damagedFiles(host, manager, packages.pkg);
+    if (damaged.length === 0) return base;
+    host.log.warn(`${packages.pkg} ${installed.version} is damaged: ${damaged.slice(0, 5).join(', ')} no longer match the package database; the same version is reinstalled.`);
+    const input = await gatherPlanInput(host, manager, packages, packages.version);
+    const reinstall = manager.reinstallSteps({ pkg: packages.pkg, version: installed.version, held: input.held, downgrade: false, repo: input.repo });
+    return { ...base, reinstall, plan: { input, plan: planUpgrade(manager, input) } };
   }
-  const input = await gatherPlanInput(host, packages.manager, packages, fetched.target.version);
-  return { state, facts, decision, packages, plan: { input, plan: planUpgrade(packages.manager, input) } };
+  if (fetched.target.kind !== 'version') return base;
+  const input = await gatherPlanInput(host, manager, packages, fetched.target.version);
+  return { ...base, plan: { input, plan: planUpgrade(manager, input) } };
 };
 
 const saveMark = async (host: Host, options: RunOptions, state: State, decision: Decision): Promise<void> => {
@@ -139,12 +183,15 @@ export const runUpdater = async (options: RunOptions, host: Host): Promise<numbe
   host.log.info(dryRun && decision.mark === 'set' ? `${sentence} (dry run: the mark is not written.)` : sentence);
 
   if (dryRun) {
-    if (plan !== undefined) {
+    if (plan !== undefined && outcome.reinstall.length === 0) {
       if (!plan.plan.resolved) host.log.warn(`the package manager's current metadata does not offer ${packages.pkg} ${plan.input.target}; run refreshes the Teleport repository first and fails if it is still not offered.`);
-      for (const argv of planCommands(plan.plan)) host.log.info(`dry run: would run: ${argv.join(' ')}`);
     }
+    for (const argv of outcomeCommands(outcome)) host.log.info(`dry run: would run: ${argv.join(' ')}`);
     if (options.json) host.stdout(dryRunJson(outcome));
     return ExitStatus.ok;
+  }
+  if (outcome.reinstall.length > 0 && packages.manager !== undefined && plan !== undefined) {
+    await performReinstall(host, packages.manager, packages, plan.input, plan.plan, outcome.reinstall);
   }
   if (decision.action === 'upgrade' && facts.target.kind === 'version') {
     if (packages.installer === 'nop' || plan === undefined) {

@@ -5,6 +5,7 @@ import { executeStep, executeSteps } from './execute.ts';
 import type { Host } from './host/host.ts';
 import type { PackageFacts } from './inspect-packages.ts';
 import { pickVersion, type PackageManager, type SourceFile } from './package-managers/types.ts';
+import { parseVerify } from './package-managers/verify.ts';
 import type { Plan, PlanInput } from './plan.ts';
 import { direction } from './version/target.ts';
 
@@ -68,6 +69,10 @@ export const performUpgrade = async (host: Host, manager: PackageManager, facts:
     throw new InstallError(`${manager.tool} reported success but ${pkg} is ${now ?? 'not installed'} instead of ${target}; nothing was restarted.`);
   }
   host.log.info(`${pkg} ${before} -> ${target} installed.`);
+  await restartAgent(host, input, plan, pkg, target, before);
+};
+
+const restartAgent = async (host: Host, input: PlanInput, plan: Plan, pkg: string, target: string, before: string): Promise<void> => {
   if (input.agent === 'no-systemd') {
     host.log.warn(`systemd is not running on this host, so teleport was not restarted; restart it to run ${target}.`);
     return;
@@ -76,4 +81,20 @@ export const performUpgrade = async (host: Host, manager: PackageManager, facts:
   if (!(await executeSteps(host, plan.restart))) {
     throw new InstallError(`${pkg} ${target} is installed, but teleport.service could not be reloaded or restarted; the agent may still run ${before}. Check: systemctl status teleport.service`);
   }
+};
+
+/** Installed files that no longer match the package database (truncated, altered or missing). */
+export const damagedFiles = async (host: Host, manager: PackageManager, pkg: string): Promise<string[]> =>
+  parseVerify((await host.run(manager.verifyQuery(pkg))).stdout);
+
+/** The same version again over damaged files, confirmed by a second verification, then a graceful restart. */
+export const performReinstall = async (host: Host, manager: PackageManager, facts: PackageFacts, input: PlanInput, plan: Plan, steps: Plan['install']): Promise<void> => {
+  const version = facts.version ?? 'unknown';
+  if (!(await executeSteps(host, steps))) {
+    throw new InstallError(`reinstalling ${facts.pkg} ${version} over its damaged files failed; the package manager's own error lines are above.`);
+  }
+  const still = await damagedFiles(host, manager, facts.pkg);
+  if (still.length > 0) throw new InstallError(`${facts.pkg} was reinstalled but ${still.join(', ')} still do not match the package database.`);
+  host.log.info(`${facts.pkg} ${version} reinstalled; its files match the package database again.`);
+  await restartAgent(host, input, plan, facts.pkg, version, version);
 };

@@ -97,10 +97,12 @@ export const parseAvailable = (stdout: string): string[] =>
   [...new Set(stdout.split('\n').map((line) => line.split('|')[1]?.trim()).filter((v): v is string => !!v))];
 
 /** Installs the exact version non-interactively, through a hold if there is one, and puts the hold back. */
-export const installSteps = ({ pkg, version, held }: Pick<InstallInput, 'pkg' | 'version' | 'held'>): Step[] => [
+export const installSteps = ({ pkg, version, held }: Pick<InstallInput, 'pkg' | 'version' | 'held'>, reinstall = false): Step[] => [
   {
     argv: [
       'apt-get', 'install', '-y',
+      // Same version over damaged files: apt would otherwise say it is already the newest version.
+      ...(reinstall ? ['--reinstall'] : []),
       // The cluster's version is the truth, older or newer.
       '--allow-downgrades',
       // The v1 version lock (apt-mark hold) must not stop the updater itself; the hold is restored below.
@@ -113,7 +115,7 @@ export const installSteps = ({ pkg, version, held }: Pick<InstallInput, 'pkg' | 
     ],
     env: { DEBIAN_FRONTEND: 'noninteractive' },
     timeoutMs: DPKG_LOCK_TIMEOUT_S * SECOND + 10 * MINUTE,
-    purpose: `install ${pkg}=${version}`,
+    purpose: `${reinstall ? 'reinstall' : 'install'} ${pkg}=${version}`,
   },
   ...(held ? [{ argv: ['apt-mark', 'hold', pkg], timeoutMs: QUERY_TIMEOUT, purpose: `put the hold on ${pkg} back`, always: true }] : []),
 ];
@@ -137,5 +139,14 @@ export const aptManager: PackageManager = {
   availableQuery: (pkg) => availableQuery(pkg),
   parseAvailable: (result) => parseAvailable(result.stdout),
   toSemver: debToSemver,
-  installSteps,
+  installSteps: (input) => installSteps(input),
+  reinstallSteps: (input) => installSteps(input, true),
+  verifyQuery: (pkg) => ({ argv: ['dpkg', '--verify', pkg], timeoutMs: 5 * MINUTE }),
+  repairSteps: () => [{
+    // Finishes configuring what an interrupted dpkg run left unpacked or half-configured, keeping local config files.
+    argv: ['dpkg', '--force-confdef', '--force-confold', '--configure', '-a'],
+    env: { DEBIAN_FRONTEND: 'noninteractive' },
+    timeoutMs: 10 * MINUTE,
+    purpose: 'finish the interrupted dpkg transaction',
+  }],
 };

@@ -91,6 +91,12 @@ export interface PackageManager {
   /** Maps a package version string to the semver the proxy speaks. */
   toSemver(version: string): string | undefined;
   installSteps(input: InstallInput): Step[];
+  /** Installs the same version again over damaged files (the package manager thinks it is already installed). */
+  reinstallSteps(input: InstallInput): Step[];
+  /** Checks the installed files against the package database; parse with parseVerify. */
+  verifyQuery(pkg: string): Command;
+  /** Completes a transaction an earlier run or another tool left half-way; empty where the manager has no such step. */
+  repairSteps(): Step[];
 }
 
 /** The exact repository version for a semver target: an exact string match first, then one that maps to it. */

@@ -44,6 +44,13 @@ export const yumManager = (tool: 'dnf' | 'yum'): PackageManager => ({
   availableQuery: (pkg, repo) => ({ argv: [tool, '-q', ...scoped(repo), '--showduplicates', 'list', 'available', pkg], timeoutMs: QUERY_TIMEOUT }),
   parseAvailable: parseListed,
   toSemver: rpmToSemver,
+  reinstallSteps: ({ pkg, version, repo }) => [{
+    argv: [tool, '-y', ...scoped(repo), 'reinstall', `${pkg}-${version}`],
+    timeoutMs: YUM_TIMEOUT_MS,
+    purpose: `reinstall ${pkg}-${version}`,
+  }],
+  verifyQuery: (pkg) => ({ argv: ['rpm', '-V', pkg], timeoutMs: 5 * MINUTE }),
+  repairSteps: () => [],
   installSteps: ({ pkg, version, downgrade, repo }) => [{
     // Real yum 3 does not downgrade through install; dnf accepts both.
     argv: [tool, '-y', ...scoped(repo), downgrade ? 'downgrade' : 'install', `${pkg}-${version}`],

@@ -1,6 +1,6 @@
 // zypper as data: commands scoped to the Teleport repository and pure parsers of its XML output.
 import { rpmInstalledQuery, parseRpmInstalled, rpmToSemver } from './rpm.ts';
-import { MINUTE, type PackageManager } from './types.ts';
+import { MINUTE, type InstallInput, type PackageManager, type Step } from './types.ts';
 
 const QUERY_TIMEOUT = 2 * MINUTE;
 /** How long zypper waits for another process's zypp lock (ZYPP_LOCK_TIMEOUT, seconds; documented in README). */
@@ -48,16 +48,24 @@ export const zypperManager: PackageManager = {
   availableQuery: (pkg) => ({ argv: zypper('--xmlout', 'search', '--details', '--match-exact', '--type', 'package', pkg), timeoutMs: QUERY_TIMEOUT, env: lockEnv }),
   parseAvailable: (result, pkg) => parseSolvables(result.stdout, pkg, undefined),
   toSemver: rpmToSemver,
-  installSteps: ({ pkg, version, held, repo }) => [
+  installSteps: (input) => installSteps(input, false),
+  reinstallSteps: (input) => installSteps(input, true),
+  verifyQuery: (pkg) => ({ argv: ['rpm', '-V', pkg], timeoutMs: 5 * MINUTE }),
+  repairSteps: () => [],
+};
+
+function installSteps({ pkg, version, held, repo }: InstallInput, force: boolean): Step[] {
+  return [
     // The v1 version lock is a zypper lock: lift it for this install only.
     ...(held ? [{ argv: zypper('removelock', pkg), env: lockEnv, timeoutMs: QUERY_TIMEOUT, purpose: `lift the lock on ${pkg}` }] : []),
     {
       // --oldpackage: without it a downgrade prints "Nothing to do" and exits 0.
-      argv: zypper('install', '--oldpackage', ...(repo === undefined ? [] : ['--repo', repo]), `${pkg}=${version}`),
+      // --force: the same version again, over damaged files.
+      argv: zypper('install', '--oldpackage', ...(force ? ['--force'] : []), ...(repo === undefined ? [] : ['--repo', repo]), `${pkg}=${version}`),
       env: lockEnv,
       timeoutMs: ZYPPER_TIMEOUT_MS,
-      purpose: `install ${pkg}=${version}`,
+      purpose: `${force ? 'reinstall' : 'install'} ${pkg}=${version}`,
     },
     ...(held ? [{ argv: zypper('addlock', pkg), env: lockEnv, timeoutMs: QUERY_TIMEOUT, purpose: `put the lock on ${pkg} back`, always: true }] : []),
-  ],
-};
+  ];
+}

@@ -1,7 +1,7 @@
 // End to end on real apt: holds, lock contention, detection, hostile answers, TLS trust and graceful restart.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { after, before, describe, it } from 'node:test';
@@ -106,7 +106,7 @@ describe('installs against real apt', { skip: missing }, () => {
       s.server.answer('v9.9.9');
       const r = await s.cli(['run']);
       assert.equal(r.exitCode, 1);
-      assert.match(r.stderr, /upgrade attempt failed for teleport-ent=9\.9\.9: the apt repositories do not offer that version \(they offer 1\.3\.0~beta\.1, 1\.2\.6, 1\.2\.5-1, 1\.2\.4, 1\.2\.3\)/);
+      assert.match(r.stderr, /upgrade attempt failed for teleport-ent=9\.9\.9: the apt repositories do not offer that version \(they offer 1\.3\.0~beta\.1, 1\.2\.7, 1\.2\.6, 1\.2\.5-1, 1\.2\.4, 1\.2\.3\)/);
       assert.equal(await s.status(), 'install ok installed\t1.2.3');
     }));
 
@@ -139,5 +139,39 @@ describe('installs against real apt', { skip: missing }, () => {
       const r = await s.cli(['run'], { SSL_CERT_FILE: '/nonexistent' });
       assert.equal(r.exitCode, 1);
       assert.match(r.stderr, /failed to get target version from https:\/\/127\.0\.0\.1:\d+\/v1\/webapi\/automaticupgrades\/channel\/default\/version: (UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED)/);
+    }));
+});
+
+describe('repairs against real apt', { skip: missing }, () => {
+  const { withSandbox } = sandboxPerTest({ before, after });
+
+  it('reinstalls the same version when the installed binary no longer matches the package (truncated)', () =>
+    withSandbox({ installed: 'teleport-ent=1.2.4', config: { schedule: laterWindow() } }, async (s) => {
+      const binary = join(s.apt.root, 'usr/local/bin/teleport');
+      await writeFile(binary, '#!/bin/sh\n');
+      const dry = await s.cli(['dry-run', '--json']);
+      assert.equal(dry.exitCode, 0, dry.stderr);
+      assert.equal(JSON.parse(dry.stdout).reason, 'up-to-date');
+      assert.ok(JSON.parse(dry.stdout).commands.some((argv: string[]) => argv.join(' ').includes('install -y --reinstall')));
+      assert.equal(await readFile(binary, 'utf8'), '#!/bin/sh\n');
+      const r = await s.cli(['run']);
+      assert.equal(r.exitCode, 0, r.stderr);
+      assert.match(r.stderr, /teleport-ent 1\.2\.4 is damaged: \/usr\/local\/bin\/teleport no longer match/);
+      assert.match(await readFile(binary, 'utf8'), /Teleport v1\.2\.4/);
+      assert.equal(await s.status(), 'install ok installed\t1.2.4');
+    }));
+
+  it('finishes an interrupted dpkg transaction before deciding', () =>
+    withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: laterWindow() } }, async (s) => {
+      await writeFile(join(s.apt.root, 'fail-postinst'), '');
+      await sh('apt-get', ['install', '-y', '-qq', 'teleport-ent=1.2.7'], { env: { ...s.apt.env } }).catch(() => undefined);
+      assert.equal(await s.status(), 'install ok half-configured\t1.2.7');
+      await rm(join(s.apt.root, 'fail-postinst'));
+      s.server.answer('v1.2.7');
+      const r = await s.cli(['run']);
+      assert.equal(r.exitCode, 0, r.stderr);
+      assert.match(r.stderr, /was left half-installed by an interrupted package transaction; finishing it first/);
+      assert.match(r.stderr, /no upgrades available \(1\.2\.7 == 1\.2\.7\)/);
+      assert.equal(await s.status(), 'install ok installed\t1.2.7');
     }));
 });

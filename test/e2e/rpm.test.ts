@@ -87,6 +87,17 @@ for (const kind of ['dnf', 'zypper'] as const) {
         assert.equal(await locked(kind, s), true);
       }));
 
+    it('reinstalls the same version when the installed binary no longer matches the package', () =>
+      rpmHost('teleport-ent=1.2.4', {}, async (s) => {
+        const binary = join(s.rpm!.root, 'usr/local/bin/teleport');
+        await writeFile(binary, 'truncated');
+        const r = await s.cli(['run']);
+        assert.equal(r.exitCode, 0, r.stderr);
+        assert.match(r.stderr, /teleport-ent 1\.2\.4-1 is damaged: \/usr\/local\/bin\/teleport/);
+        assert.match(await readFile(binary, 'utf8'), /1\.2\.4/);
+        assert.equal(await s.status(), '1.2.4-1');
+      }));
+
     it('installs through the v1 version lock and leaves it in place', () =>
       rpmHost('teleport-ent=1.2.3', {}, async (s) => {
         await lock(kind, s);

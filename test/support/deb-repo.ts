@@ -9,10 +9,12 @@ export interface FakePackage {
   readonly version: string;
   /** A Depends line; an unsatisfiable one makes apt refuse the install, a real failure. */
   readonly depends?: string;
+  /** A postinst that fails while `$DPKG_ROOT/fail-postinst` exists: an interrupted transaction on demand. */
+  readonly flakyPostinst?: boolean;
 }
 
 /** Each fake installs /usr/local/bin/teleport, which prints its version like the real one. */
-export const buildDeb = async (work: string, repo: string, { name, version, depends }: FakePackage): Promise<void> => {
+export const buildDeb = async (work: string, repo: string, { name, version, depends, flakyPostinst }: FakePackage): Promise<void> => {
   const dir = join(work, `${name}-${version}`);
   await mkdir(join(dir, 'DEBIAN'), { recursive: true });
   await mkdir(join(dir, 'usr/local/bin'), { recursive: true });
@@ -20,6 +22,10 @@ export const buildDeb = async (work: string, repo: string, { name, version, depe
   const semver = version.replace(/-\d+$/, '').replace('~', '-');
   await writeFile(join(dir, 'usr/local/bin/teleport'), `#!/bin/sh\nif [ "$2" = "--raw" ]; then echo "${semver}"; else echo "Teleport v${semver} git:fake go1.22"; fi\n`);
   await chmod(join(dir, 'usr/local/bin/teleport'), 0o755);
+  if (flakyPostinst) {
+    await writeFile(join(dir, 'DEBIAN/postinst'), '#!/bin/sh\n[ -e "$DPKG_ROOT/fail-postinst" ] && exit 1\nexit 0\n');
+    await chmod(join(dir, 'DEBIAN/postinst'), 0o755);
+  }
   await sh('dpkg-deb', ['--root-owner-group', '-Zgzip', '--build', dir, join(repo, `${name}_${version.replace(':', '%3a')}_amd64.deb`)]);
 };
 

@@ -17,6 +17,7 @@ export const FAKE_PACKAGES: readonly FakePackage[] = [
   { name: 'teleport-ent', version: '1.2.5-1' },
   { name: 'teleport-ent', version: '1.3.0~beta.1' },
   { name: 'teleport-ent', version: '1.2.6', depends: 'teleport-ent-missing-dependency' },
+  { name: 'teleport-ent', version: '1.2.7', flakyPostinst: true },
   { name: 'teleport', version: '1.2.3' },
   { name: 'teleport', version: '1.2.4' },
 ];
@@ -92,6 +93,8 @@ export const createSandbox = async (fixtures: Fixtures, options: SandboxOptions 
   const home = join(dir, 'home');
   await Promise.all([mkdir(configDir, { recursive: true }), mkdir(home), mkdir(join(dir, 'no-certs'))]);
   const [apt, server] = await Promise.all([makeAptRoot(join(dir, 'root'), fixtures.repo), startVersionServer(fixtures.tls)]);
+  // dpkg run directly (repair, verify) reads ~/.dpkg.cfg: keep its log in the root and run scripts without chroot.
+  await writeFile(join(home, '.dpkg.cfg'), `log ${apt.root}/var/log/dpkg.log\nforce-script-chrootless\n`);
   const kind = options.packages ?? 'apt';
   let rpm: RpmRoot | undefined;
   if (kind !== 'apt') {
