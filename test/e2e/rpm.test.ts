@@ -1,7 +1,9 @@
 // End to end on real dnf (as yum) and real zypper: the same behaviours as on apt, against per-test rpm roots.
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { execa } from 'execa';
+import { BIN, cleanEnv } from '../support/cli.ts';
 import { after, before, describe, it } from 'node:test';
 import { openWindow, sandboxPerTest, type Sandbox } from '../support/sandbox.ts';
 import { rpmMissing } from '../support/tools.ts';
@@ -95,6 +97,29 @@ for (const kind of ['dnf', 'zypper'] as const) {
         assert.equal(r.exitCode, 0, r.stderr);
         assert.match(r.stderr, /teleport-ent 1\.2\.4-1 is damaged: \/usr\/local\/bin\/teleport/);
         assert.match(await readFile(binary, 'utf8'), /1\.2\.4/);
+        assert.equal(await s.status(), '1.2.4-1');
+      }));
+
+    it("waits for another process's package lock, then installs", () =>
+      rpmHost('teleport-ent=1.2.3', {}, async (s) => {
+        // A live process named in the lock file, as a running dnf or zypper leaves it.
+        const holder = execa('sleep', ['120'], { reject: false });
+        const lockFile = kind === 'dnf' ? join(s.rpm!.root, 'var/lib/dnf/rpmdb_lock.pid') : join(s.rpm!.root, 'run/zypp.pid');
+        await mkdir(dirname(lockFile), { recursive: true });
+        await writeFile(lockFile, `${holder.pid}\n`);
+        const cli = execa(process.execPath, [BIN, 'run'], { env: cleanEnv(s.env()), extendEnv: false, reject: false, stdin: 'ignore' });
+        // dnf names the holder while it waits: release the lock then. zypper waits silently: release it after a while.
+        const release = () => holder.kill();
+        const timer = kind === 'zypper' ? setTimeout(release, 3000) : undefined;
+        cli.stderr?.on('data', (chunk: Buffer) => {
+          if (/^\[!\] dnf: Waiting for process with pid \d+ to finish\./m.test(chunk.toString())) release();
+        });
+        const r = await cli;
+        clearTimeout(timer);
+        release();
+        await holder;
+        assert.equal(r.exitCode, 0, r.stderr);
+        if (kind === 'dnf') assert.match(r.stderr, new RegExp(`Waiting for process with pid ${holder.pid} to finish`));
         assert.equal(await s.status(), '1.2.4-1');
       }));
 
