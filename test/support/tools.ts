@@ -10,11 +10,11 @@ export const sh = async (file: string, args: readonly string[], options: { env?:
 const have = async (tool: string): Promise<boolean> => (await execa('sh', ['-c', `command -v ${tool}`], { reject: false })).exitCode === 0;
 
 /**
- * The reason a real-apt test cannot run here, or undefined when it can. Under CI a missing tool is an
+ * The reason a real-tool test cannot run here, or undefined when it can. Under CI a missing tool is an
  * error, not a skip: .ci/run installs every tool, so nothing may skip there.
  */
-export const aptMissing = async (): Promise<string | undefined> => {
-  for (const tool of ['dpkg-deb', 'dpkg-scanpackages', 'apt-get', 'openssl', 'perl']) {
+const missingTool = async (tools: readonly string[]): Promise<string | undefined> => {
+  for (const tool of tools) {
     if (!(await have(tool))) {
       const reason = `${tool} is not installed (.ci/run installs it)`;
       if (process.env.CI === 'true') throw new Error(`CI must not skip tests: ${reason}`);
@@ -24,14 +24,8 @@ export const aptMissing = async (): Promise<string | undefined> => {
   return undefined;
 };
 
-/** The same for real dnf and zypper tests (rpm, rpmbuild, createrepo_c, dnf, zypper). */
-export const rpmMissing = async (): Promise<string | undefined> => {
-  for (const tool of ['rpm', 'rpmbuild', 'createrepo_c', 'dnf', 'zypper']) {
-    if (!(await have(tool))) {
-      const reason = `${tool} is not installed (.ci/run installs it)`;
-      if (process.env.CI === 'true') throw new Error(`CI must not skip tests: ${reason}`);
-      return reason;
-    }
-  }
-  return undefined;
-};
+/** For tests against real apt and dpkg. */
+export const aptMissing = () => missingTool(['dpkg-deb', 'dpkg-scanpackages', 'apt-get', 'openssl', 'perl']);
+
+/** For tests against real dnf (also as yum) and zypper. */
+export const rpmMissing = () => missingTool(['rpm', 'rpmbuild', 'createrepo_c', 'dnf', 'zypper']);
