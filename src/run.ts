@@ -104,7 +104,7 @@ const outcomeCommands = ({ repair, reinstall, plan }: Outcome): string[][] => [
  */
 const repairInterrupted = async (options: RunOptions, host: Host, config: Config, packages: PackageFacts): Promise<{ packages: PackageFacts; repair: Step[] }> => {
   const { manager, installed, pkg } = packages;
-  const repair = manager !== undefined && installed !== undefined && !installed.configured && packages.installer !== 'nop' ? manager.repairSteps() : [];
+  const repair = manager !== undefined && installed !== undefined && !installed.configured && packages.installer !== 'nop' ? manager.repairSteps(installed) : [];
   if (repair.length === 0) return { packages, repair };
   host.log.warn(`${pkg} ${installed?.version} was left half-installed by an interrupted package transaction; ${options.mode === 'dry-run' ? 'run would finish it first' : 'finishing it first'}.`);
   if (options.mode === 'dry-run') return { packages, repair };

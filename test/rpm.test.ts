@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { rpmManagerFor } from '../src/package-managers/index.ts';
-import { parseRpmInstalled, rpmToSemver } from '../src/package-managers/rpm.ts';
+import { parseRpmInstalled, rpmRepairSteps, rpmToSemver } from '../src/package-managers/rpm.ts';
 import { pickVersion } from '../src/package-managers/types.ts';
 import { parseListed, parseRepoIds, yumManager } from '../src/package-managers/yum.ts';
 import { parseLocks, parseRepoAliases, parseSolvables, zypperManager } from '../src/package-managers/zypper.ts';
@@ -16,6 +16,11 @@ describe('rpm database', () => {
     assert.deepEqual(parseRpmInstalled({ exitCode: 1, stdout: captured('rpm-query.txt'), stderr: '' }), [
       { name: 'teleport-ent', version: '1.2.3-1', semver: '1.2.3', held: false, configured: true },
     ]);
+  });
+  it('reads two versions of one package as an interrupted upgrade, and drops only the stale database entry', () => {
+    const [installed] = parseRpmInstalled(ok('teleport-ent\t(none):1.2.3-1\nteleport-ent\t(none):1.2.4-1\n')) ?? [];
+    assert.deepEqual(installed, { name: 'teleport-ent', version: '1.2.4-1', semver: '1.2.4', held: false, configured: false, stale: ['1.2.3-1'] });
+    assert.deepEqual(rpmRepairSteps(installed!).map((s) => s.argv), [['rpm', '-e', '--justdb', '--nodeps', 'teleport-ent-1.2.3-1']]);
   });
   it('cannot answer when rpm is missing or its database is broken', () => {
     assert.equal(parseRpmInstalled({ exitCode: null, stdout: '', stderr: '', failure: 'spawn rpm ENOENT' }), undefined);

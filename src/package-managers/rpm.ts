@@ -1,6 +1,7 @@
 // The rpm database, shared by yum/dnf and zypper hosts: installed versions and rpm version strings.
 import { strictSemver } from '../version/target.ts';
-import { SECOND, type Command, type CommandResult, type InstalledPackage } from './types.ts';
+import semver from 'semver';
+import { SECOND, type Command, type CommandResult, type InstalledPackage, type Step } from './types.ts';
 
 export const rpmInstalledQuery = (packages: readonly string[]): Command => ({
   argv: ['rpm', '-q', '--qf', '%{NAME}\\t%{EPOCH}:%{VERSION}-%{RELEASE}\\n', ...packages],
@@ -18,16 +19,38 @@ export const rpmToSemver = (version: string): string | undefined => {
   return strictSemver(upstream.replaceAll('_', '-'));
 };
 
-/** rpm -q exits with the number of packages not installed and says so on stdout; errors go to stderr. */
+/**
+ * rpm -q exits with the number of packages not installed and says so on stdout; errors go to stderr.
+ * A name listed twice is an upgrade interrupted before the old version's erase: the newest entry is the package,
+ * not configured, and the others are `stale`.
+ */
 export const parseRpmInstalled = (result: CommandResult): InstalledPackage[] | undefined => {
   if (result.exitCode === null || /^error:/m.test(result.stderr)) return undefined;
-  return result.stdout.split('\n').flatMap((line) => {
+  const byName = new Map<string, string[]>();
+  for (const line of result.stdout.split('\n')) {
     const [name, evr] = line.split('\t');
-    if (name === undefined || evr === undefined || evr === '') return [];
-    const version = evr.replace(/^\(none\):/, '');
-    return [{ name, version, semver: rpmToSemver(version), held: false, configured: true }];
+    if (name === undefined || evr === undefined || evr === '') continue;
+    byName.set(name, [...(byName.get(name) ?? []), evr.replace(/^\(none\):/, '')]);
+  }
+  return [...byName].map(([name, versions]) => {
+    const newest = versions.reduce((a, b) => (semverOrder(b, a) > 0 ? b : a));
+    const stale = versions.filter((v) => v !== newest);
+    return { name, version: newest, semver: rpmToSemver(newest), held: false, configured: stale.length === 0, ...(stale.length > 0 ? { stale } : {}) };
   });
 };
+
+const semverOrder = (a: string, b: string): number => {
+  const [x, y] = [rpmToSemver(a), rpmToSemver(b)];
+  return x === undefined || y === undefined ? a.localeCompare(b) : semver.compare(x, y);
+};
+
+/** Drops only the stale database entries; the files belong to the newer package, which rpm -V then checks. */
+export const rpmRepairSteps = (installed: InstalledPackage): Step[] =>
+  (installed.stale ?? []).map((version) => ({
+    argv: ['rpm', '-e', '--justdb', '--nodeps', `${installed.name}-${version.replace(/^\d+:/, '')}`],
+    timeoutMs: 2 * 60 * SECOND,
+    purpose: `drop the stale rpm database entry ${installed.name}-${version} left by an interrupted upgrade`,
+  }));
 
 /** The rpm version-release for a semver target when a repository cannot be asked (dry-run before a refresh). */
 export const semverToRpm = (semver: string): string => semver.replace('-', '_');

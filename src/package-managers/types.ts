@@ -39,6 +39,8 @@ export interface InstalledPackage {
   readonly held: boolean;
   /** Fully installed and configured, or left half-way by an interrupted transaction. */
   readonly configured: boolean;
+  /** Older versions the database still lists beside this one (an rpm upgrade interrupted before its erase step). */
+  readonly stale?: readonly string[];
 }
 
 export const SECOND = 1000;
@@ -95,8 +97,8 @@ export interface PackageManager {
   reinstallSteps(input: InstallInput): Step[];
   /** Checks the installed files against the package database; parse with parseVerify. */
   verifyQuery(pkg: string): Command;
-  /** Completes a transaction an earlier run or another tool left half-way; empty where the manager has no such step. */
-  repairSteps(): Step[];
+  /** Completes a transaction an earlier run or another tool left half-way. */
+  repairSteps(installed: InstalledPackage): Step[];
 }
 
 /** The exact repository version for a semver target: an exact string match first, then one that maps to it. */

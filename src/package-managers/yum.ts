@@ -1,5 +1,5 @@
 // yum/dnf as data: commands scoped to the Teleport repository and pure parsers of their output.
-import { rpmInstalledQuery, parseRpmInstalled, rpmToSemver } from './rpm.ts';
+import { rpmInstalledQuery, parseRpmInstalled, rpmRepairSteps, rpmToSemver } from './rpm.ts';
 import { MINUTE, SECOND, type CommandResult, type PackageManager } from './types.ts';
 
 const QUERY_TIMEOUT = 2 * MINUTE;
@@ -50,7 +50,7 @@ export const yumManager = (tool: 'dnf' | 'yum'): PackageManager => ({
     purpose: `reinstall ${pkg}-${version}`,
   }],
   verifyQuery: (pkg) => ({ argv: ['rpm', '-V', pkg], timeoutMs: 5 * MINUTE }),
-  repairSteps: () => [],
+  repairSteps: rpmRepairSteps,
   installSteps: ({ pkg, version, downgrade, repo }) => [{
     // Real yum 3 does not downgrade through install; dnf accepts both.
     argv: [tool, '-y', ...scoped(repo), downgrade ? 'downgrade' : 'install', `${pkg}-${version}`],

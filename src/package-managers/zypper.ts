@@ -1,5 +1,5 @@
 // zypper as data: commands scoped to the Teleport repository and pure parsers of its XML output.
-import { rpmInstalledQuery, parseRpmInstalled, rpmToSemver } from './rpm.ts';
+import { rpmInstalledQuery, parseRpmInstalled, rpmRepairSteps, rpmToSemver } from './rpm.ts';
 import { MINUTE, type InstallInput, type PackageManager, type Step } from './types.ts';
 
 const QUERY_TIMEOUT = 2 * MINUTE;
@@ -51,7 +51,7 @@ export const zypperManager: PackageManager = {
   installSteps: (input) => installSteps(input, false),
   reinstallSteps: (input) => installSteps(input, true),
   verifyQuery: (pkg) => ({ argv: ['rpm', '-V', pkg], timeoutMs: 5 * MINUTE }),
-  repairSteps: () => [],
+  repairSteps: rpmRepairSteps,
 };
 
 function installSteps({ pkg, version, held, repo }: InstallInput, force: boolean): Step[] {

@@ -25,7 +25,7 @@ const EXPECTED = {
 
 for (const kind of ['dnf', 'zypper'] as const) {
   describe(`${kind} hosts`, { skip: missing }, () => {
-    const { withSandbox } = sandboxPerTest({ before, after }, { rpm: true });
+    const { withSandbox, fixtures } = sandboxPerTest({ before, after }, { rpm: true });
     const expected = EXPECTED[kind];
     // dnf sandboxes name the installer: this machine has zypper too, which detection would prefer.
     const config = (extra: Record<string, string> = {}) => ({ schedule: openWindow(), ...(expected.installer ? { installer: expected.installer } : {}), ...extra });
@@ -121,6 +121,19 @@ for (const kind of ['dnf', 'zypper'] as const) {
         assert.equal(r.exitCode, 0, r.stderr);
         if (kind === 'dnf') assert.match(r.stderr, new RegExp(`Waiting for process with pid ${holder.pid} to finish`));
         assert.equal(await s.status(), '1.2.4-1');
+      }));
+
+    it('repairs an upgrade interrupted between its install and erase steps, then the files', () =>
+      rpmHost('teleport-ent=1.2.3', {}, async (s) => {
+        // 1.2.4 is in the database but its files were never laid down; 1.2.3 was never erased.
+        await s.rpm!.run('rpm', ['-i', '--justdb', '--nodeps', '--replacefiles', join(fixtures().rpmRepo!, 'teleport-ent-1.2.4-1.x86_64.rpm')]);
+        assert.equal(await s.rpm!.run('rpm', ['-q', 'teleport-ent']), 'teleport-ent-1.2.3-1.x86_64\nteleport-ent-1.2.4-1.x86_64');
+        const r = await s.cli(['run']);
+        assert.equal(r.exitCode, 0, r.stderr);
+        assert.match(r.stderr, /teleport-ent 1\.2\.4-1 was left half-installed by an interrupted package transaction; finishing it first/);
+        assert.match(r.stderr, /teleport-ent 1\.2\.4-1 is damaged/);
+        assert.equal(await s.rpm!.run('rpm', ['-q', 'teleport-ent']), 'teleport-ent-1.2.4-1.x86_64');
+        assert.match(await readFile(join(s.rpm!.root, 'usr/local/bin/teleport'), 'utf8'), /1\.2\.4/);
       }));
 
     it('installs through the v1 version lock and leaves it in place', () =>

@@ -72,7 +72,8 @@ export const makeRpmRoot = async (dir: string, repo: string, kind: RpmKind): Pro
   const bin = join(dir, 'rpmbin');
   await Promise.all([mkdir(join(root, 'etc/yum.repos.d'), { recursive: true }), mkdir(join(root, 'var/log'), { recursive: true }), mkdir(bin, { recursive: true })]);
   const home = await makeRpmHome(join(dir, 'rpm-home'));
-  await shim(bin, 'rpm', 'exec /usr/bin/rpm --root "${PM_TEST_ROOT:?}" "$@"');
+  // --force-debian: Debian's rpm refuses direct installs without it; rpm on an rpm host has no such check.
+  await shim(bin, 'rpm', 'exec /usr/bin/rpm --root "${PM_TEST_ROOT:?}" --force-debian "$@"');
   if (kind === 'dnf') {
     await shim(bin, 'dnf', 'exec /usr/bin/dnf --installroot="${PM_TEST_ROOT:?}" --releasever=9 --setopt=reposdir="${PM_TEST_ROOT}/etc/yum.repos.d" "$@"');
     await symlink('dnf', join(bin, 'yum'));
