@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { BIN, cleanEnv } from '../support/cli.ts';
 import { after, before, describe, it } from 'node:test';
-import { openWindow, sandboxPerTest, type Sandbox } from '../support/sandbox.ts';
+import { FIXTURE_BIN, openWindow, sandboxPerTest, type Sandbox } from '../support/sandbox.ts';
 import { rpmMissing } from '../support/tools.ts';
 
 const missing = await rpmMissing();
@@ -43,6 +43,16 @@ for (const kind of ['dnf', 'zypper'] as const) {
         const r = await s.cli(['run']);
         assert.equal(r.exitCode, 0, r.stderr);
         assert.equal(await s.status(), '1.2.4-1');
+      }));
+
+    it('detects the installer and package on an rpm-only host', () =>
+      withSandbox({ packages: kind, installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
+        // Only the rpm tools of this host kind and the stand-in systemctl: no dpkg, and no zypper beside dnf.
+        const r = await s.cli(['dry-run', '--json'], { PATH: `${FIXTURE_BIN}:${s.rpm!.bin}` });
+        assert.equal(r.exitCode, 0, r.stderr);
+        const plan = JSON.parse(r.stdout);
+        assert.equal(plan.installed, '1.2.3');
+        assert.deepEqual(plan.commands.slice(0, 2), [expected.refresh, expected.install]);
       }));
 
     it('downgrades to an older target', () =>

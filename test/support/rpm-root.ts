@@ -54,6 +54,8 @@ export type RpmKind = 'dnf' | 'zypper';
 
 export interface RpmRoot {
   readonly root: string;
+  /** The shims: rpm, and dnf and yum or zypper. */
+  readonly bin: string;
   readonly env: Readonly<Record<string, string>>;
   /** Runs a command as the updater would, against this root. */
   run(file: string, args: readonly string[]): Promise<string>;
@@ -88,7 +90,7 @@ export const makeRpmRoot = async (dir: string, repo: string, kind: RpmKind): Pro
     await run('zypper', ['--non-interactive', '--quiet', 'addrepo', '--no-gpgcheck', '--refresh', `file://${repo}`, 'teleport']);
   }
   return {
-    root, env, run,
+    root, bin, env, run,
     status: async (pkg) => {
       const result = await execa('rpm', ['-q', '--qf', '%{VERSION}-%{RELEASE}', pkg], { env, reject: false });
       return result.exitCode === 0 ? result.stdout : '';
