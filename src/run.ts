@@ -141,9 +141,10 @@ const evaluate = async (options: RunOptions, host: Host, config: Config): Promis
   const decision = decide(facts);
   const { manager, installed } = packages;
   const base = { repair, reinstall: [], state, facts, decision, packages };
-  if (manager === undefined || packages.installer === 'nop') return base;
+  if (manager === undefined) return base;
   if (decision.action === 'none') {
-    if (installed === undefined || packages.version === null || !VERIFIED_AFTER.includes(decision.reason)) return base;
+    // The nop installer changes nothing, so it repairs nothing either.
+    if (packages.installer === 'nop' || installed === undefined || packages.version === null || !VERIFIED_AFTER.includes(decision.reason)) return base;
     const damaged = await damagedFiles(host, manager, packages.pkg);
     if (damaged.length === 0) return base;
     host.log.warn(`${packages.pkg} ${installed.version} is damaged: ${damaged.slice(0, 5).join(', ')} no longer match the package database; the same version is reinstalled.`);
@@ -183,8 +184,8 @@ export const runUpdater = async (options: RunOptions, host: Host): Promise<numbe
   host.log.info(dryRun && decision.mark === 'set' ? `${sentence} (dry run: the mark is not written.)` : sentence);
 
   if (dryRun) {
-    if (plan !== undefined && outcome.reinstall.length === 0) {
-      if (!plan.plan.resolved) host.log.warn(`the package manager's current metadata does not offer ${packages.pkg} ${plan.input.target}; run refreshes the Teleport repository first and fails if it is still not offered.`);
+    if (plan !== undefined && outcome.reinstall.length === 0 && !plan.plan.resolved) {
+      host.log.warn(`the package manager's current metadata does not offer ${packages.pkg} ${plan.input.target}; run refreshes the Teleport repository first and fails if it is still not offered.`);
     }
     for (const argv of outcomeCommands(outcome)) host.log.info(`dry run: would run: ${argv.join(' ')}`);
     if (options.json) host.stdout(dryRunJson(outcome));

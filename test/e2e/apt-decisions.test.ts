@@ -133,6 +133,15 @@ describe('decisions against real apt', { skip: missing }, () => {
       assert.equal(existsSync(s.stateDir), false);
     }));
 
+  it('with the nop installer, logs the exact commands it would run and changes nothing', () =>
+    withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow(), installer: 'nop\n' } }, async (s) => {
+      const r = await s.cli(['run']);
+      assert.equal(r.exitCode, 0, r.stderr);
+      assert.match(r.stderr, /^\[i\] attempting nop install teleport-ent=1\.2\.4\.\.\. the nop installer changes nothing\.$/m);
+      assert.match(r.stderr, /^\[i\] nop: would run: apt-get install -y --allow-downgrades .* teleport-ent=1\.2\.4$/m);
+      assert.equal(await s.status(), 'install ok installed\t1.2.3');
+    }));
+
   it('refuses a pre-release target unless allow-prerelease says yes', () =>
     withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
       s.server.answer('v1.3.0-beta.1');
