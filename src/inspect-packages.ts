@@ -21,7 +21,7 @@ export interface PackageFacts {
 
 const DATABASE: Readonly<Record<PackageManager['name'], string>> = { apt: 'dpkg', yum: 'rpm', zypper: 'rpm' };
 
-/** The installed candidates according to the manager's database; undefined when that database cannot answer. */
+/** The first installed candidate according to the manager's database: undefined when none is installed, null when the database cannot answer. */
 const query = async (host: Host, manager: PackageManager, candidates: readonly string[]): Promise<InstalledPackage | undefined | null> => {
   const result = await host.run(manager.installedQuery(candidates));
   const installed = manager.parseInstalled(result);
