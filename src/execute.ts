@@ -3,7 +3,7 @@ import type { Host } from './host/host.ts';
 import type { CommandResult, Step } from './package-managers/types.ts';
 
 /** Package managers announce lock waits on stdout (apt, dnf, zypper); those lines say who holds the lock, so they are warnings. */
-const LOCK_WAIT = /waiting for (cache lock|process with pid)|could not get lock|system management is locked/i;
+export const LOCK_WAIT = /waiting for (cache lock|process with pid)|could not get lock|system management is locked/i;
 
 /** How many trailing stdout lines are repeated at error level when a step fails (stdout is debug otherwise). */
 const TAIL_LINES = 20;
@@ -27,7 +27,7 @@ export const executeStep = async (host: Host, step: Step): Promise<StepOutcome> 
   if (result.exitCode === 0) return { ok: true, result };
   const tail = result.stdout.trimEnd().split('\n').filter(Boolean).slice(-TAIL_LINES);
   for (const line of tail) host.log.error(`${tool}: ${line}`);
-  if (step.fallback !== undefined) {
+  if (step.fallback !== undefined && (step.fallbackOn === undefined || (result.exitCode !== null && step.fallbackOn.includes(result.exitCode)))) {
     host.log.warn(`could not ${step.purpose} (${summary(step, result)}); trying to ${step.fallback.purpose} instead.`);
     return executeStep(host, step.fallback);
   }

@@ -1,7 +1,7 @@
 // Gathers what the upgrade plan needs from the package manager and systemd, and carries a plan out.
 import { agentStateQuery, parseAgentState, type AgentState } from './agent-service.ts';
 import { InstallError } from './errors.ts';
-import { executeStep, executeSteps } from './execute.ts';
+import { executeStep, executeSteps, LOCK_WAIT } from './execute.ts';
 import type { Host } from './host/host.ts';
 import type { PackageFacts } from './inspect-packages.ts';
 import { pickVersion, type PackageManager, type SourceFile } from './package-managers/types.ts';
@@ -35,8 +35,17 @@ const isHeld = async (host: Host, manager: PackageManager, facts: PackageFacts):
 
 const agentState = async (host: Host): Promise<AgentState> => parseAgentState(await host.run(agentStateQuery));
 
+/** Names whoever holds the package manager's lock before the queries that wait for it (silently, for zypper). */
+const nameLockHolder = async (host: Host, manager: PackageManager, pkg: string): Promise<void> => {
+  if (manager.lockProbe === undefined) return;
+  const result = await host.run(manager.lockProbe(pkg));
+  const holder = `${result.stdout}\n${result.stderr}`.split('\n').find((line) => LOCK_WAIT.test(line));
+  if (holder !== undefined) host.log.warn(`${manager.tool}: ${holder.trim()} Waiting for it, within the bounds.`);
+};
+
 /** Everything planUpgrade needs, queried in parallel; reads only, so dry-run calls it too. */
 export const gatherPlanInput = async (host: Host, manager: PackageManager, facts: PackageFacts, target: string): Promise<PlanInput> => {
+  await nameLockHolder(host, manager, facts.pkg);
   const repo = await findRepo(host, manager);
   const [available, held, agent] = await Promise.all([availableVersions(host, manager, facts.pkg, repo), isHeld(host, manager, facts), agentState(host)]);
   return { pkg: facts.pkg, target, downgrade: direction(facts.version, target) === 'downgrade', available, repo, held, agent };

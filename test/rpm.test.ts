@@ -78,5 +78,7 @@ describe('zypper', () => {
       ['zypper --non-interactive addlock teleport-ent', true],
     ]);
     assert.equal(steps[1]?.env?.ZYPP_LOCK_TIMEOUT, '120');
+    // The first step that takes the zypp lock asks without waiting, so a held lock's holder is named, then waits.
+    assert.deepEqual([steps[0]?.env?.ZYPP_LOCK_TIMEOUT, steps[0]?.fallback?.env?.ZYPP_LOCK_TIMEOUT, steps[0]?.fallbackOn], ['0', '120', [7]]);
   });
 });

@@ -27,6 +27,8 @@ export interface Step extends Command {
   readonly always?: boolean;
   /** Runs when this step fails (reload → try-restart). */
   readonly fallback?: Step;
+  /** Only these exit statuses call for the fallback; any failure does when absent. */
+  readonly fallbackOn?: readonly number[];
 }
 
 export interface InstalledPackage {
@@ -86,6 +88,11 @@ export interface PackageManager {
   /** A query telling whether the package is locked (zypper); apt reads holds from the installed query. */
   heldQuery?(pkg: string): Command;
   parseHeld?(result: CommandResult, pkg: string): boolean;
+  /**
+   * A command that fails at once, naming the holder, when another process holds the manager's lock (zypper, which
+   * otherwise waits silently); run before the queries that take the lock.
+   */
+  lockProbe?(pkg: string): Command;
   refreshStep(repo: string | undefined): Step;
   availableQuery(pkg: string, repo: string | undefined): Command;
   /** Exact version strings offered, in the manager's preference order. */

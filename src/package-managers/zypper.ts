@@ -27,6 +27,14 @@ export const parseSolvables = (xml: string, pkg: string, repo: string | undefine
 
 const zypper = (...args: string[]) => ['zypper', '--non-interactive', ...args];
 const lockEnv = { ZYPP_LOCK_TIMEOUT: String(ZYPP_LOCK_TIMEOUT_S) };
+/** zypper's exit status when another process holds the zypp lock. */
+const ZYPPER_EXIT_LOCKED = 7;
+
+/**
+ * zypper waits for its lock silently and names the holder only when it gives up. So the first step that takes the
+ * lock asks once without waiting (zypper's answer, logged, names the holder), and only then waits the bounded time.
+ */
+const namingTheHolder = (step: Step): Step => ({ ...step, env: { ZYPP_LOCK_TIMEOUT: '0' }, fallback: step, fallbackOn: [ZYPPER_EXIT_LOCKED] });
 
 export const zypperManager: PackageManager = {
   name: 'zypper',
@@ -36,6 +44,7 @@ export const zypperManager: PackageManager = {
   repoQuery: { argv: zypper('--xmlout', 'repos'), timeoutMs: QUERY_TIMEOUT, env: lockEnv },
   repoReads: () => ({ files: [], dirs: [] }),
   findRepo: (result) => parseRepoAliases(result.stdout),
+  lockProbe: (pkg) => ({ argv: zypper('search', '--match-exact', '--type', 'package', pkg), env: { ZYPP_LOCK_TIMEOUT: '0' }, timeoutMs: QUERY_TIMEOUT }),
   heldQuery: () => ({ argv: zypper('--xmlout', 'locks'), timeoutMs: QUERY_TIMEOUT, env: lockEnv }),
   parseHeld: (result, pkg) => parseLocks(result.stdout).includes(pkg),
   refreshStep: (repo) => ({
@@ -54,7 +63,12 @@ export const zypperManager: PackageManager = {
   repairSteps: rpmRepairSteps,
 };
 
-function installSteps({ pkg, version, held, repo }: InstallInput, force: boolean): Step[] {
+function installSteps(input: InstallInput, force: boolean): Step[] {
+  const [first, ...rest] = steps(input, force);
+  return first === undefined ? [] : [namingTheHolder(first), ...rest];
+}
+
+function steps({ pkg, version, held, repo }: InstallInput, force: boolean): Step[] {
   return [
     // The v1 version lock is a zypper lock: lift it for this install only.
     ...(held ? [{ argv: zypper('removelock', pkg), env: lockEnv, timeoutMs: QUERY_TIMEOUT, purpose: `lift the lock on ${pkg}` }] : []),

@@ -113,23 +113,27 @@ for (const kind of ['dnf', 'zypper'] as const) {
     it("waits for another process's package lock, then installs", () =>
       rpmHost('teleport-ent=1.2.3', {}, async (s) => {
         // A live process named in the lock file, as a running dnf or zypper leaves it.
-        const holder = execa('sleep', ['120'], { reject: false });
+        const holder = execa('sleep', ['30'], { reject: false });
         const lockFile = kind === 'dnf' ? join(s.rpm!.root, 'var/lib/dnf/rpmdb_lock.pid') : join(s.rpm!.root, 'run/zypp.pid');
         await mkdir(dirname(lockFile), { recursive: true });
         await writeFile(lockFile, `${holder.pid}\n`);
         const cli = execa(process.execPath, [BIN, 'run'], { env: cleanEnv(s.env()), extendEnv: false, reject: false, stdin: 'ignore' });
-        // dnf names the holder while it waits: release the lock then. zypper waits silently: release it after a while.
-        const release = () => holder.kill();
-        const timer = kind === 'zypper' ? setTimeout(release, 3000) : undefined;
+        // Released once the updater's log names the holder, so the test does not depend on timing.
+        const named = kind === 'dnf'
+          ? new RegExp(`^\\[!\\] dnf: Waiting for process with pid ${holder.pid} to finish\\.`, 'm')
+          : new RegExp(`^\\[!\\] zypper: System management is locked by the application with pid ${holder.pid} \\(sleep\\)\\.`, 'm');
+        let released = false;
         cli.stderr?.on('data', (chunk: Buffer) => {
-          if (/^\[!\] dnf: Waiting for process with pid \d+ to finish\./m.test(chunk.toString())) release();
+          if (!released && named.test(chunk.toString())) {
+            released = true;
+            holder.kill();
+          }
         });
         const r = await cli;
-        clearTimeout(timer);
-        release();
+        holder.kill();
         await holder;
+        assert.equal(released, true, r.stderr);
         assert.equal(r.exitCode, 0, r.stderr);
-        if (kind === 'dnf') assert.match(r.stderr, new RegExp(`Waiting for process with pid ${holder.pid} to finish`));
         assert.equal(await s.status(), '1.2.4-1');
       }));
 
