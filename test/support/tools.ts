@@ -29,3 +29,6 @@ export const aptMissing = () => missingTool(['dpkg-deb', 'dpkg-scanpackages', 'a
 
 /** For tests against real dnf (also as yum) and zypper. */
 export const rpmMissing = () => missingTool(['rpm', 'rpmbuild', 'createrepo_c', 'dnf', 'zypper']);
+
+/** For tests of the systemd units. */
+export const systemdMissing = () => missingTool(['systemd-analyze']);
