@@ -9,6 +9,7 @@ import { cleanEnv } from '../test/support/cli.ts';
 import { createSandbox, laterWindow, makeFixtures } from '../test/support/sandbox.ts';
 import { aptMissing } from '../test/support/tools.ts';
 import { buildBundle } from './build.ts';
+import { buildBinary } from './build-binary.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 21);
 const REFERENCE = fileURLToPath(new URL('../../shared/reference/teleport-upgrade-v1.sh', import.meta.url));
@@ -43,7 +44,7 @@ const main = async (): Promise<number> => {
     console.error(`bench needs dpkg, apt, openssl and perl: ${missing}`);
     return 1;
   }
-  const bundle = await buildBundle();
+  const [bundle, binary] = [await buildBundle(), await buildBinary()];
   const fixtures = await makeFixtures();
   const sandbox = await createSandbox(fixtures, { installed: 'teleport-ent=1.2.3', config: { schedule: laterWindow(), package: 'teleport-ent\n' } });
   const scratch = await mkdtemp(join(tmpdir(), 'teleport-upgrade-bench-'));
@@ -53,12 +54,13 @@ const main = async (): Promise<number> => {
     const theirs = cleanEnv({ ...sandbox.env(), CURL_CA_BUNDLE: fixtures.tls.caFile });
     const commands = {
       'teleport-upgrade dry-run (bundle, node 24)': [process.execPath, bundle, 'dry-run'],
+      'teleport-upgrade dry-run (standalone binary)': [binary, 'dry-run'],
       'teleport-upgrade-v1.sh dry-run (bash model)': ['bash', REFERENCE, 'dry-run'],
     };
-    const envs = [ours, theirs];
-    // Warm-up: fills the compile cache and the page cache for both.
+    const envs = [ours, ours, theirs];
+    // Warm-up: fills the compile cache and the page cache for all.
     for (const [i, argv] of Object.values(commands).entries()) await measure(argv, envs[i]!, scratch);
-    const samples: Sample[][] = [[], []];
+    const samples: Sample[][] = [[], [], []];
     for (let run = 0; run < RUNS; run++) {
       for (const [i, argv] of Object.values(commands).entries()) samples[i]!.push(await measure(argv, envs[i]!, scratch));
     }
@@ -67,8 +69,10 @@ const main = async (): Promise<number> => {
     }));
     console.log(`dry-run, installed 1.2.3, target 1.2.4, outside the window; ${RUNS} runs each, medians`);
     for (const row of rows) console.log(`  ${row.name.padEnd(46)} wall ${row.wall.toFixed(1).padStart(6)} ms   peak RSS ${row.rss.toFixed(1).padStart(5)} MiB`);
-    const [a, b] = rows as [typeof rows[0], typeof rows[0]];
-    console.log(`  ratio (ours / bash model)${' '.repeat(22)} wall ${(a.wall / b.wall).toFixed(2)}x     peak RSS ${(a.rss / b.rss).toFixed(2)}x`);
+    const b = rows.at(-1)!;
+    for (const a of rows.slice(0, -1)) {
+      console.log(`  ratio ${a.name.replace('teleport-upgrade dry-run ', '').padEnd(40)} wall ${(a.wall / b.wall).toFixed(2)}x     peak RSS ${(a.rss / b.rss).toFixed(2)}x`);
+    }
     console.log(`  targets: wall <= 1.5x the bash model (${(1.5 * b.wall).toFixed(1)} ms), peak RSS <= 60 MiB`);
     return 0;
   } finally {

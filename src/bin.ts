@@ -3,8 +3,11 @@
 import { writeSync } from 'node:fs';
 import { main } from './cli.ts';
 
-process.exitCode = await main(process.argv.slice(2), {
+// No top-level await: the standalone binary runs this file as CommonJS.
+void main(process.argv.slice(2), {
   env: process.env,
   stdout: (text) => void writeSync(1, text),
   stderr: (text) => void writeSync(2, text),
+}).then((status) => {
+  process.exitCode = status;
 });

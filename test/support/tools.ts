@@ -32,3 +32,6 @@ export const rpmMissing = () => missingTool(['rpm', 'rpmbuild', 'createrepo_c', 
 
 /** For tests of the systemd units. */
 export const systemdMissing = () => missingTool(['systemd-analyze']);
+
+/** For building the standalone binary. */
+export const binaryToolsMissing = () => missingTool(['strip']);

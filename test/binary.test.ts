@@ -1,0 +1,33 @@
+// The standalone binary (npm run build:binary): runs without Node.js on PATH and answers like the CLI from source.
+import assert from 'node:assert/strict';
+import { execa } from 'execa';
+import { after, before, describe, it } from 'node:test';
+import { buildBinary } from '../scripts/build-binary.ts';
+import { cleanEnv } from './support/cli.ts';
+import { laterWindow, sandboxPerTest } from './support/sandbox.ts';
+import { aptMissing, binaryToolsMissing } from './support/tools.ts';
+
+const missing = (await binaryToolsMissing()) ?? (await aptMissing());
+
+describe('the standalone binary', { skip: missing }, () => {
+  let binary: string;
+  before(async () => {
+    binary = await buildBinary();
+  });
+  const { withSandbox } = sandboxPerTest({ before, after });
+
+  it('runs with no Node.js on PATH', async () => {
+    const result = await execa(binary, ['version', '--raw'], { env: { PATH: '/nonexistent' }, extendEnv: false, reject: false });
+    assert.equal(result.exitCode, 0, result.stderr);
+    assert.match(result.stdout, /^\d+\.\d+\.\d+$/);
+  });
+
+  it('decides exactly as the CLI from source does', () =>
+    withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: laterWindow() } }, async (s) => {
+      const fromSource = await s.cli(['dry-run', '--json']);
+      const fromBinary = await execa(binary, ['dry-run', '--json'], { env: cleanEnv(s.env()), extendEnv: false, reject: false });
+      assert.equal(fromBinary.exitCode, 0, fromBinary.stderr);
+      assert.deepEqual(JSON.parse(fromBinary.stdout), JSON.parse(fromSource.stdout));
+      assert.equal(JSON.parse(fromBinary.stdout).reason, 'outside-window');
+    }));
+});
