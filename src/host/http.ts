@@ -124,11 +124,12 @@ export const fetchChannel = (userAgent: string, limits: Limits = DEFAULT_LIMITS)
   const untrusted = (result: PromiseSettledResult<string>): boolean => result.status === 'rejected' && describe(result.reason, limits).untrusted;
   const first = dispatcherWith(undefined, limits);
   let answers = await settle(first, base, userAgent, limits);
-  void first.destroy();
+  // Closing is best effort: the answers are already read.
+  first.destroy().catch(() => undefined);
   if (base.startsWith('https:') && (untrusted(answers.version) || untrusted(answers.critical))) {
     const second = dispatcherWith(nodeAndSystemCAs(), limits);
     answers = await settle(second, base, userAgent, limits);
-    void second.destroy();
+    second.destroy().catch(() => undefined);
   }
   return { version: toFetched(answers.version), critical: toFetched(answers.critical) };
 };
