@@ -5,11 +5,12 @@ import { copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const out = `${root}/dist/sea`;
 /** The sentinel Node looks for in its own binary (documented with single executable applications). */
 const FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
-export const buildBinary = async (): Promise<string> => {
+/** Builds `<dest>/teleport-upgrade` (tests pass a directory of their own, so parallel builds never collide). */
+export const buildBinary = async (dest = `${root}/dist`): Promise<string> => {
+  const out = `${dest}/sea`;
   await rm(out, { recursive: true, force: true });
   await mkdir(out, { recursive: true });
   // A SEA runs one CommonJS script: everything bundled, no chunks.
@@ -21,7 +22,7 @@ export const buildBinary = async (): Promise<string> => {
     main: `${out}/teleport-upgrade.cjs`, output: `${out}/sea-prep.blob`, disableExperimentalSEAWarning: true, useCodeCache: true,
   }));
   await execa(process.execPath, ['--experimental-sea-config', `${out}/sea-config.json`], { cwd: out });
-  const binary = `${root}/dist/teleport-upgrade`;
+  const binary = `${dest}/teleport-upgrade`;
   await copyFile(process.execPath, binary);
   // Stripping the copy before injecting keeps it working and saves ~18 MB.
   await execa('strip', [binary]);

@@ -1,5 +1,8 @@
 // The standalone binary (npm run build:binary): runs without Node.js on PATH and answers like the CLI from source.
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { after, before, describe, it } from 'node:test';
 import { buildBinary } from '../scripts/build-binary.ts';
@@ -11,9 +14,12 @@ const missing = (await binaryToolsMissing()) ?? (await aptMissing());
 
 describe('the standalone binary', { skip: missing }, () => {
   let binary: string;
+  let dir: string;
   before(async () => {
-    binary = await buildBinary();
+    dir = await mkdtemp(join(tmpdir(), 'teleport-upgrade-binary-'));
+    binary = await buildBinary(dir);
   });
+  after(() => rm(dir, { recursive: true, force: true }));
   const { withSandbox } = sandboxPerTest({ before, after });
 
   it('runs with no Node.js on PATH', async () => {
