@@ -6,8 +6,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { after, before, describe, it } from 'node:test';
 import { aptMissing, sh } from '../support/tools.ts';
-import { BIN, cleanEnv } from '../support/cli.ts';
-import { FIXTURE_BIN, laterWindow, openWindow, sandboxPerTest } from '../support/sandbox.ts';
+import { FIXTURE_BIN, laterWindow, openWindow, runWhileLocked, sandboxPerTest } from '../support/sandbox.ts';
 
 const missing = await aptMissing();
 
@@ -42,18 +41,8 @@ describe('installs against real apt', { skip: missing }, () => {
       // Held until the updater says it is waiting for it, so the test does not depend on timing.
       const holder = execa(join(FIXTURE_BIN, 'hold-fcntl-lock.pl'), [join(s.apt.root, 'var/lib/dpkg/lock-frontend'), '120'], { reject: false });
       await new Promise<void>((resolve) => holder.stdout?.once('data', () => resolve()));
-      const cli = execa(process.execPath, [BIN, 'run', '--debug'], { env: cleanEnv(s.env()), extendEnv: false, reject: false, stdin: 'ignore' });
-      let waited = false;
-      cli.stderr?.on('data', (chunk: Buffer) => {
-        if (!waited && /Waiting for cache lock: Could not get lock .*lock-frontend/.test(chunk.toString())) {
-          waited = true;
-          holder.kill();
-        }
-      });
-      const r = await cli;
-      holder.kill();
-      await holder;
-      assert.equal(waited, true, r.stderr);
+      const r = await runWhileLocked(s, ['run', '--debug'], holder, /Waiting for cache lock: Could not get lock .*lock-frontend/);
+      assert.equal(r.released, true, r.stderr);
       assert.equal(r.exitCode, 0, r.stderr);
       assert.equal(await s.status(), 'install ok installed\t1.2.4');
     }));

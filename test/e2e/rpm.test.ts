@@ -3,9 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { BIN, cleanEnv } from '../support/cli.ts';
 import { after, before, describe, it } from 'node:test';
-import { FIXTURE_BIN, openWindow, sandboxPerTest, type Sandbox } from '../support/sandbox.ts';
+import { FIXTURE_BIN, openWindow, runWhileLocked, sandboxPerTest, type Sandbox } from '../support/sandbox.ts';
 import { rpmMissing } from '../support/tools.ts';
 
 const missing = await rpmMissing();
@@ -117,22 +116,12 @@ for (const kind of ['dnf', 'zypper'] as const) {
         const lockFile = kind === 'dnf' ? join(s.rpm!.root, 'var/lib/dnf/rpmdb_lock.pid') : join(s.rpm!.root, 'run/zypp.pid');
         await mkdir(dirname(lockFile), { recursive: true });
         await writeFile(lockFile, `${holder.pid}\n`);
-        const cli = execa(process.execPath, [BIN, 'run'], { env: cleanEnv(s.env()), extendEnv: false, reject: false, stdin: 'ignore' });
         // Released once the updater's log names the holder, so the test does not depend on timing.
         const named = kind === 'dnf'
           ? new RegExp(`^\\[!\\] dnf: Waiting for process with pid ${holder.pid} to finish\\.`, 'm')
           : new RegExp(`^\\[!\\] zypper: System management is locked by the application with pid ${holder.pid} \\(sleep\\)\\.`, 'm');
-        let released = false;
-        cli.stderr?.on('data', (chunk: Buffer) => {
-          if (!released && named.test(chunk.toString())) {
-            released = true;
-            holder.kill();
-          }
-        });
-        const r = await cli;
-        holder.kill();
-        await holder;
-        assert.equal(released, true, r.stderr);
+        const r = await runWhileLocked(s, ['run'], holder, named);
+        assert.equal(r.released, true, r.stderr);
         assert.equal(r.exitCode, 0, r.stderr);
         assert.equal(await s.status(), '1.2.4-1');
       }));

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { aptInstall, dpkgStatus, makeAptRoot, type AptRoot } from './apt-root.ts';
-import { runCli, type CliResult } from './cli.ts';
+import { execa, type ResultPromise } from 'execa';
+import { BIN, cleanEnv, runCli, type CliResult } from './cli.ts';
 import { buildDebRepo, type FakePackage } from './deb-repo.ts';
 import { buildRpmRepo, makeRpmRoot, type FakeRpm, type RpmKind, type RpmRoot } from './rpm-root.ts';
 import { makeTestTls, type TestTls } from './tls.ts';
@@ -154,4 +155,24 @@ export const sandboxPerTest = (hooks: { before: (fn: () => Promise<void>) => voi
     }
   };
   return { withSandbox, fixtures: (): Fixtures => fixtures! };
+};
+
+/**
+ * Runs the CLI while `holder` holds a lock, and kills the holder as soon as the CLI's log matches `released`
+ * (the updater saying it waits, or naming the holder), so lock tests never depend on timing.
+ * Returns the CLI's result and whether the log ever matched.
+ */
+export const runWhileLocked = async (s: Sandbox, args: readonly string[], holder: ResultPromise, released: RegExp): Promise<CliResult & { released: boolean }> => {
+  const cli = execa(process.execPath, [BIN, ...args], { env: cleanEnv(s.env()), extendEnv: false, reject: false, stdin: 'ignore' });
+  let matched = false;
+  cli.stderr?.on('data', (chunk: Buffer) => {
+    if (!matched && released.test(chunk.toString())) {
+      matched = true;
+      holder.kill();
+    }
+  });
+  const result = await cli;
+  holder.kill();
+  await holder;
+  return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr), released: matched };
 };
