@@ -1,7 +1,6 @@
 // The pure upgrade plan: every command `run` would execute, built from the decision's facts.
 import { restartSteps, type AgentState } from './agent-service.ts';
 import { pickVersion, type PackageManager, type Step } from './package-managers/types.ts';
-import { semverToRpm } from './package-managers/rpm.ts';
 
 export interface PlanInput {
   readonly pkg: string;
@@ -27,7 +26,7 @@ export interface Plan {
 
 export const planUpgrade = (manager: PackageManager, input: PlanInput): Plan => {
   const exact = pickVersion(manager, input.target, input.available);
-  const version = exact ?? (manager.name === 'apt' ? input.target : semverToRpm(input.target));
+  const version = exact ?? manager.fromSemver(input.target);
   return {
     refresh: manager.refreshStep(input.repo),
     version,

@@ -32,6 +32,10 @@ describe('rpm database', () => {
     assert.equal(rpmToSemver('18.0.0_beta.1-1'), '18.0.0-beta.1');
     assert.equal(rpmToSemver('garbage-1'), undefined);
   });
+  it('spells an unresolved semver target the rpm way', () => {
+    assert.equal(yumManager('dnf').fromSemver('1.3.0-beta.1'), '1.3.0_beta.1');
+    assert.equal(zypperManager.fromSemver('1.2.4'), '1.2.4');
+  });
   it('chooses zypper on SUSE, dnf where present, else yum', () => {
     assert.equal(rpmManagerFor({ zypper: true, dnf: false }).tool, 'zypper');
     assert.equal(rpmManagerFor({ zypper: false, dnf: true }).tool, 'dnf');

@@ -2,7 +2,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { debToSemver, pickDebVersion } from '../src/version/package-version.ts';
+import { aptManager } from '../src/package-managers/apt.ts';
+import { pickVersion } from '../src/package-managers/types.ts';
+import { debToSemver } from '../src/version/package-version.ts';
+
+const pickDebVersion = (target: string, available: readonly string[]) => pickVersion(aptManager, target, available);
 import { parseCriticalBody, parseTargetBody } from '../src/version/target.ts';
 
 describe('parseTargetBody', () => {

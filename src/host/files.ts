@@ -50,5 +50,3 @@ export const writeFileAtomic = async (path: string, text: string, mode = 0o644):
     throw error;
   }
 };
-
-export const removeFile = (path: string): Promise<void> => rm(path, { force: true });

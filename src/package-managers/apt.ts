@@ -139,6 +139,7 @@ export const aptManager: PackageManager = {
   availableQuery: (pkg) => availableQuery(pkg),
   parseAvailable: (result) => parseAvailable(result.stdout),
   toSemver: debToSemver,
+  fromSemver: (semver) => semver,
   installSteps: (input) => installSteps(input),
   reinstallSteps: (input) => installSteps(input, true),
   verifyQuery: (pkg) => ({ argv: ['dpkg', '--verify', pkg], timeoutMs: 5 * MINUTE }),

@@ -52,5 +52,5 @@ export const rpmRepairSteps = (installed: InstalledPackage): Step[] =>
     purpose: `drop the stale rpm database entry ${installed.name}-${version} left by an interrupted upgrade`,
   }));
 
-/** The rpm version-release for a semver target when a repository cannot be asked (dry-run before a refresh). */
+/** A semver target in rpm's spelling (`-` in a pre-release becomes `_`). */
 export const semverToRpm = (semver: string): string => semver.replace('-', '_');

@@ -99,6 +99,8 @@ export interface PackageManager {
   parseAvailable(result: CommandResult, pkg: string): string[];
   /** Maps a package version string to the semver the proxy speaks. */
   toSemver(version: string): string | undefined;
+  /** The target in this manager's spelling, for when the repository does not (yet) list it (dry-run before a refresh). */
+  fromSemver(semver: string): string;
   installSteps(input: InstallInput): Step[];
   /** Installs the same version again over damaged files (the package manager thinks it is already installed). */
   reinstallSteps(input: InstallInput): Step[];

@@ -1,5 +1,5 @@
 // yum/dnf as data: commands scoped to the Teleport repository and pure parsers of their output.
-import { rpmInstalledQuery, parseRpmInstalled, rpmRepairSteps, rpmToSemver } from './rpm.ts';
+import { rpmInstalledQuery, parseRpmInstalled, rpmRepairSteps, rpmToSemver, semverToRpm } from './rpm.ts';
 import { MINUTE, SECOND, type CommandResult, type PackageManager } from './types.ts';
 
 const QUERY_TIMEOUT = 2 * MINUTE;
@@ -44,6 +44,7 @@ export const yumManager = (tool: 'dnf' | 'yum'): PackageManager => ({
   availableQuery: (pkg, repo) => ({ argv: [tool, '-q', ...scoped(repo), '--showduplicates', 'list', 'available', pkg], timeoutMs: QUERY_TIMEOUT }),
   parseAvailable: parseListed,
   toSemver: rpmToSemver,
+  fromSemver: semverToRpm,
   reinstallSteps: ({ pkg, version, repo }) => [{
     argv: [tool, '-y', ...scoped(repo), 'reinstall', `${pkg}-${version}`],
     timeoutMs: YUM_TIMEOUT_MS,

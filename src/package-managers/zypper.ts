@@ -1,5 +1,5 @@
 // zypper as data: commands scoped to the Teleport repository and pure parsers of its XML output.
-import { rpmInstalledQuery, parseRpmInstalled, rpmRepairSteps, rpmToSemver } from './rpm.ts';
+import { rpmInstalledQuery, parseRpmInstalled, rpmRepairSteps, rpmToSemver, semverToRpm } from './rpm.ts';
 import { MINUTE, type InstallInput, type PackageManager, type Step } from './types.ts';
 
 const QUERY_TIMEOUT = 2 * MINUTE;
@@ -57,6 +57,7 @@ export const zypperManager: PackageManager = {
   availableQuery: (pkg) => ({ argv: zypper('--xmlout', 'search', '--details', '--match-exact', '--type', 'package', pkg), timeoutMs: QUERY_TIMEOUT, env: lockEnv }),
   parseAvailable: (result, pkg) => parseSolvables(result.stdout, pkg, undefined),
   toSemver: rpmToSemver,
+  fromSemver: semverToRpm,
   installSteps: (input) => installSteps(input, false),
   reinstallSteps: (input) => installSteps(input, true),
   verifyQuery: (pkg) => ({ argv: ['rpm', '-V', pkg], timeoutMs: 5 * MINUTE }),

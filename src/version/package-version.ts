@@ -1,4 +1,4 @@
-// Maps Debian package versions to the semver the proxy speaks, and back.
+// Maps Debian package versions to the semver the proxy speaks.
 import { strictSemver } from './target.ts';
 
 /**
@@ -11,10 +11,3 @@ export const debToSemver = (debVersion: string): string | undefined => {
   if (revision > 0 && /^\d[0-9A-Za-z.+~]*$/.test(upstream.slice(revision + 1))) upstream = upstream.slice(0, revision);
   return strictSemver(upstream.replace('~', '-'));
 };
-
-/**
- * Picks the exact repository version string for a semver target from apt's candidates (first match wins,
- * so pass them in apt's preference order); undefined when the repository does not offer it.
- */
-export const pickDebVersion = (target: string, available: readonly string[]): string | undefined =>
-  available.find((v) => v === target) ?? available.find((v) => debToSemver(v) === target);
