@@ -1,39 +1,104 @@
-// Builds dist/packages/teleport-ent-updater_<version>_amd64.deb with dpkg-deb, around the standalone binary.
+// Builds the teleport-ent-updater .deb (dpkg-deb) and .rpm (rpmbuild) around the standalone binary, under dist/packages.
 import { execa } from 'execa';
 import { chmod, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { buildBinary } from './build-binary.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+const NAME = 'teleport-ent-updater';
+const SUMMARY = 'updater for Teleport agents (Managed Updates v1)';
+const DESCRIPTION = 'Installs the Teleport version the cluster advertises, inside its maintenance windows, through apt, yum/dnf or zypper.';
 
-/** Builds the .deb under `<dest>/packages`, with the binary built under `dest` too. */
-export const buildDeb = async (dest = `${root}/dist`): Promise<string> => {
-  const { version } = JSON.parse(await readFile(`${root}/package.json`, 'utf8')) as { version: string };
-  const stage = `${dest}/pkg/deb`;
+const packageVersion = async (): Promise<string> =>
+  (JSON.parse(await readFile(`${root}/package.json`, 'utf8')) as { version: string }).version;
+
+/** A maintainer script from scripts/pkg with the shared logic pasted in where it says `#@maintainer-lib`. */
+const maintainerScript = async (name: string): Promise<string> => {
+  const [script, lib] = await Promise.all([readFile(`${root}/scripts/pkg/${name}`, 'utf8'), readFile(`${root}/scripts/pkg/maintainer-lib.sh`, 'utf8')]);
+  if (!script.includes('#@maintainer-lib\n')) throw new Error(`scripts/pkg/${name} lacks the #@maintainer-lib line`);
+  return script.replace('#@maintainer-lib\n', lib);
+};
+
+/**
+ * The installed tree, the same for both formats but for the unit directory: the binary, the units, the teleport.service
+ * drop-in (with this updater's version, which the agent reports to the cluster), the config dir, the man page and the README.
+ */
+const stageTree = async (stage: string, binary: string, unitDir: string, version: string): Promise<void> => {
   await rm(stage, { recursive: true, force: true });
-  const dirs = ['DEBIAN', 'usr/sbin', 'lib/systemd/system/teleport.service.d', 'etc/teleport-upgrade.d', 'usr/share/doc/teleport-ent-updater'];
-  await Promise.all(dirs.map((d) => mkdir(`${stage}/${d}`, { recursive: true })));
-  await copyFile(await buildBinary(dest), `${stage}/usr/sbin/teleport-upgrade`);
-  await chmod(`${stage}/usr/sbin/teleport-upgrade`, 0o755);
-  for (const unit of ['teleport-upgrade.service', 'teleport-upgrade.timer']) await copyFile(`${root}/systemd/${unit}`, `${stage}/lib/systemd/system/${unit}`);
-  await copyFile(`${root}/systemd/teleport-upgrader-env.conf`, `${stage}/lib/systemd/system/teleport.service.d/teleport-upgrader-env.conf`);
-  await copyFile(`${root}/README.md`, `${stage}/usr/share/doc/teleport-ent-updater/README.md`);
+  const dirs = ['usr/sbin', `${unitDir}/teleport.service.d`, 'etc/teleport-upgrade.d', 'usr/share/man/man8', `usr/share/doc/${NAME}`];
+  await Promise.all(dirs.map((d) => mkdir(join(stage, d), { recursive: true })));
+  await copyFile(binary, join(stage, 'usr/sbin/teleport-upgrade'));
+  await chmod(join(stage, 'usr/sbin/teleport-upgrade'), 0o755);
+  for (const unit of ['teleport-upgrade.service', 'teleport-upgrade.timer']) await copyFile(`${root}/systemd/${unit}`, join(stage, unitDir, unit));
+  const dropIn = await readFile(`${root}/systemd/teleport-upgrader-env.conf`, 'utf8');
+  await writeFile(join(stage, unitDir, 'teleport.service.d/teleport-upgrader-env.conf'), `${dropIn}Environment="TELEPORT_EXT_UPGRADER_VERSION=v${version}"\n`);
+  await writeFile(join(stage, 'usr/share/man/man8/teleport-upgrade.8.gz'), gzipSync(await readFile(`${root}/man/teleport-upgrade.8`), { level: 9 }));
+  await copyFile(`${root}/README.md`, join(stage, `usr/share/doc/${NAME}/README.md`));
+};
+
+/** Builds `<dest>/packages/teleport-ent-updater_<version>_amd64.deb` around the binary at `binary`. */
+const buildDebFrom = async (binary: string, dest: string, version: string): Promise<string> => {
+  const stage = `${dest}/pkg/deb`;
+  await stageTree(stage, binary, 'lib/systemd/system', version);
+  await mkdir(`${stage}/DEBIAN`);
   for (const script of ['postinst', 'prerm', 'postrm']) {
-    await copyFile(`${root}/scripts/deb/${script}`, `${stage}/DEBIAN/${script}`);
-    await chmod(`${stage}/DEBIAN/${script}`, 0o755);
+    await writeFile(`${stage}/DEBIAN/${script}`, await maintainerScript(`deb/${script}`), { mode: 0o755 });
   }
-  // No Depends: the binary carries its own Node, and any Teleport package version will do.
+  // No Depends: the binary carries its own Node (and needs only libc and libstdc++, which apt itself needs).
   await writeFile(`${stage}/DEBIAN/control`, [
-    'Package: teleport-ent-updater', `Version: ${version}`, 'Architecture: amd64', 'Section: admin', 'Priority: optional',
-    'Maintainer: teleport-upgrade developers <dev@teleport-upgrade.invalid>',
-    'Description: updater for Teleport agents (Managed Updates v1)',
-    ' Installs the Teleport version the cluster advertises, inside its maintenance windows, through apt, yum/dnf or zypper.',
-    '',
+    `Package: ${NAME}`, `Version: ${version}`, 'Architecture: amd64', 'Section: admin', 'Priority: optional',
+    'Maintainer: teleport-upgrade developers <dev@teleport-upgrade.invalid>', `Description: ${SUMMARY}`, ` ${DESCRIPTION}`, '',
   ].join('\n'));
-  const out = `${dest}/packages/teleport-ent-updater_${version}_amd64.deb`;
+  const out = `${dest}/packages/${NAME}_${version}_amd64.deb`;
   await mkdir(`${dest}/packages`, { recursive: true });
   await execa('dpkg-deb', ['--root-owner-group', '-Zgzip', '-z1', '--build', stage, out]);
   return out;
 };
 
-if (import.meta.main) console.log(await buildDeb());
+const rpmSpec = async (version: string, stage: string): Promise<string> => [
+  `Name: ${NAME}`, `Version: ${version}`, 'Release: 1', `Summary: ${SUMMARY}`, 'License: Apache-2.0', 'BuildArch: x86_64',
+  // Requires are generated from the binary (glibc, libstdc++); it provides nothing other packages should link against.
+  'AutoProv: no',
+  // The binary is already stripped, and stripping it again or splitting debuginfo would break the injected script.
+  '%global debug_package %{nil}', '%global __os_install_post %{nil}', '%define _build_id_links none',
+  // gzip: every rpm that can run the binary (EL8 and later, SLES 15) reads it.
+  '%define _binary_payload w1.gzdio',
+  '%description', DESCRIPTION,
+  '%install', `cp -a ${stage}/. %{buildroot}/`,
+  '%files', '%defattr(-,root,root,-)', '/usr/sbin/teleport-upgrade', '/usr/lib/systemd/system/teleport-upgrade.service', '/usr/lib/systemd/system/teleport-upgrade.timer',
+  '/usr/lib/systemd/system/teleport.service.d', '%dir /etc/teleport-upgrade.d', '%doc /usr/share/doc/teleport-ent-updater/README.md',
+  '/usr/share/man/man8/teleport-upgrade.8.gz',
+  '%post', await maintainerScript('rpm/post'),
+  '%preun', await maintainerScript('rpm/preun'),
+  '%postun', await maintainerScript('rpm/postun'),
+  '',
+].join('\n');
+
+/** Builds `<dest>/packages/teleport-ent-updater-<version>-1.x86_64.rpm` around the binary at `binary`. */
+const buildRpmFrom = async (binary: string, dest: string, version: string): Promise<string> => {
+  const work = `${dest}/pkg/rpm`;
+  const stage = `${work}/tree`;
+  await stageTree(stage, binary, 'usr/lib/systemd/system', version);
+  await writeFile(`${work}/${NAME}.spec`, await rpmSpec(version, stage));
+  await mkdir(`${dest}/packages`, { recursive: true });
+  await execa('rpmbuild', ['-bb', '--quiet', '--define', `_topdir ${work}/rpmbuild`, '--define', `_rpmdir ${dest}/packages`,
+    '--define', '_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm', `${work}/${NAME}.spec`],
+    // rpmbuild reads ~/.rpmmacros; a HOME of its own keeps a developer's macros out of the package.
+    { env: { HOME: work } });
+  return `${dest}/packages/${NAME}-${version}-1.x86_64.rpm`;
+};
+
+/** Builds the binary and both packages under `dest` (tests pass a directory of their own). */
+export const buildPackages = async (dest = `${root}/dist`): Promise<{ deb: string; rpm: string }> => {
+  const [binary, version] = await Promise.all([buildBinary(dest), packageVersion()]);
+  const [deb, rpm] = await Promise.all([buildDebFrom(binary, dest, version), buildRpmFrom(binary, dest, version)]);
+  return { deb, rpm };
+};
+
+if (import.meta.main) {
+  const started = performance.now();
+  const { deb, rpm } = await buildPackages();
+  console.log(`${deb}\n${rpm}\nbuilt in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}

@@ -35,3 +35,6 @@ export const systemdMissing = () => missingTool(['systemd-analyze']);
 
 /** For building the standalone binary. */
 export const binaryToolsMissing = () => missingTool(['strip']);
+
+/** For checking the man page. */
+export const manMissing = () => missingTool(['groff']);
