@@ -38,3 +38,11 @@ export const binaryToolsMissing = () => missingTool(['strip']);
 
 /** For checking the man page. */
 export const manMissing = () => missingTool(['groff']);
+
+/** For the end-to-end test under systemd-nspawn: it builds and boots a Debian root, which takes root. */
+export const nspawnMissing = async (): Promise<string | undefined> => {
+  const tool = await missingTool(['debootstrap', 'systemd-nspawn', 'unshare', 'nsenter', 'chroot', 'dpkg-deb', 'dpkg-scanpackages', 'rpmbuild', 'strip']);
+  if (tool !== undefined || process.getuid?.() === 0) return tool;
+  if (process.env.CI === 'true') throw new Error('CI must not skip tests: the systemd end-to-end test must run as root');
+  return 'the systemd end-to-end test must run as root (debootstrap, chroot, systemd-nspawn)';
+};
