@@ -7,6 +7,8 @@ import { UPDATER_VERSION } from './version.ts';
 
 export const DEFAULT_CONFIG_DIR = '/etc/teleport-upgrade.d';
 export const DEFAULT_STATE_DIR = '/var/lib/teleport-upgrade';
+/** The lock lives in /run (gone at reboot); beside the state when the state dir is overridden, so tests and second instances keep their own. */
+export const DEFAULT_LOCK = '/run/teleport-upgrade/lock';
 
 interface GlobalOptions {
   configDir: string;
@@ -22,7 +24,7 @@ export interface Io {
   readonly stderr: (text: string) => void;
 }
 
-const updateCommand = async (mode: Mode, options: GlobalOptions, io: Io): Promise<number> => {
+const updateCommand = async (mode: Mode, options: GlobalOptions, lockPath: string, io: Io): Promise<number> => {
   const [{ createLogger, stderrIsJournal }, { realHost }, { runUpdater }] = await Promise.all([
     import('./host/logger.ts'),
     import('./host/real-host.ts'),
@@ -31,7 +33,7 @@ const updateCommand = async (mode: Mode, options: GlobalOptions, io: Io): Promis
   const log: Log = createLogger(options.logFormat, options.debug, stderrIsJournal(io.env.JOURNAL_STREAM));
   try {
     return await runUpdater(
-      { mode, configDir: options.configDir, stateDir: options.stateDir, json: options.json === true },
+      { mode, configDir: options.configDir, stateDir: options.stateDir, json: options.json === true, lockPath },
       realHost(log, `teleport-upgrade/${UPDATER_VERSION}`),
     );
   } catch (error) {
@@ -57,7 +59,9 @@ const buildProgram = (io: Io, setStatus: (status: number) => void): Command => {
 
   const update = (name: Mode, description: string) =>
     program.command(name).description(description).action(async (_options: unknown, command: Command) => {
-      setStatus(await updateCommand(name, command.optsWithGlobals<GlobalOptions>(), io));
+      const options = command.optsWithGlobals<GlobalOptions>();
+      const lockPath = program.getOptionValueSource('stateDir') === 'default' ? DEFAULT_LOCK : `${options.stateDir}/lock`;
+      setStatus(await updateCommand(name, options, lockPath, io));
     });
   update('run', 'check for an upgrade and perform it when it is due (what the timer runs)');
   update('dry-run', 'show what run would do, changing nothing').option('--json', 'print one JSON object on stdout');

@@ -4,6 +4,7 @@ import { decide, type Decision, type Facts } from './decide.ts';
 import { ConfigError, ExitStatus, InstallError, RefusedError, TargetError } from './errors.ts';
 import { availability, explain } from './explain.ts';
 import { FileRefusedError } from './host/files.ts';
+import { describeHolder } from './host/lock.ts';
 import type { Host } from './host/host.ts';
 import { inspectPackages, type PackageFacts } from './inspect-packages.ts';
 import { planCommands, planUpgrade, type Plan, type PlanInput } from './plan.ts';
@@ -23,6 +24,8 @@ export interface RunOptions {
   readonly stateDir: string;
   /** dry-run only: print one JSON object on stdout. */
   readonly json: boolean;
+  /** The one-run-at-a-time lock that run and force take (dry-run takes none). */
+  readonly lockPath: string;
 }
 
 const CONFIG_NAMES = ['endpoint', 'insecure', 'installer', 'package', 'debug', 'allow-prerelease'] as const;
@@ -166,8 +169,26 @@ const saveMark = async (host: Host, options: RunOptions, state: State, decision:
   host.log.debug(`${decision.mark === 'set' ? 'marked the agent unhealthy' : 'cleared the unhealthy mark'} in ${path}.`);
 };
 
-/** The whole run; returns the exit status. UpdaterErrors propagate to the CLI, which maps them. */
+/**
+ * The whole run; returns the exit status. UpdaterErrors propagate to the CLI, which maps them. run and force hold
+ * the lock throughout; one that finds another run in progress leaves it alone and exits 0 at once.
+ */
 export const runUpdater = async (options: RunOptions, host: Host): Promise<number> => {
+  if (options.mode === 'dry-run') return runLocked(options, host);
+  const lock = await host.lock(options.lockPath, `teleport-upgrade ${options.mode}`);
+  if (!lock.acquired) {
+    host.log.info(`another teleport-upgrade is in progress: ${describeHolder(lock.holder)} holds ${options.lockPath}; leaving it to finish. Nothing was done.`);
+    return ExitStatus.ok;
+  }
+  if (lock.tookOver !== undefined) host.log.warn(`took over ${options.lockPath} from ${lock.tookOver}.`);
+  try {
+    return await runLocked(options, host);
+  } finally {
+    await lock.release();
+  }
+};
+
+const runLocked = async (options: RunOptions, host: Host): Promise<number> => {
   const config = await readConfig(host, options.configDir);
   if (config.debug) host.log.enableDebug();
   const outcome = await evaluate(options, host, config);

@@ -2,6 +2,7 @@
 import type { Log } from '../log/log.ts';
 import type { Clock } from './clock.ts';
 import type { FetchChannel } from './http.ts';
+import type { LockResult } from './lock.ts';
 import type { Runner } from './runner.ts';
 
 export interface Host {
@@ -15,6 +16,8 @@ export interface Host {
   readonly hasExecutable: (name: string) => Promise<boolean>;
   /** Atomic replace. */
   readonly writeFile: (path: string, text: string) => Promise<void>;
+  /** Takes the one-run-at-a-time lock at `path`, or names its live holder; never waits. */
+  readonly lock: (path: string, command: string) => Promise<LockResult>;
   readonly clock: Clock;
   readonly log: Log;
   /** Standard output, reserved for machine-readable answers (`dry-run --json`, `version`). */

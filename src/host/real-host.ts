@@ -8,6 +8,7 @@ import { systemClock } from './clock.ts';
 import { readSmallFile, writeFileAtomic } from './files.ts';
 import type { Host } from './host.ts';
 import { fetchChannel } from './http.ts';
+import { acquireLock } from './lock.ts';
 import { runCommand } from './runner.ts';
 
 const listDir = async (path: string): Promise<string[]> => {
@@ -37,6 +38,7 @@ export const realHost = (log: Log, userAgent: string): Host => ({
   listDir,
   hasExecutable,
   writeFile: writeFileAtomic,
+  lock: (path, command) => acquireLock(path, command, systemClock.now()),
   clock: systemClock,
   log,
   stdout: (text) => {
