@@ -170,11 +170,13 @@ const saveMark = async (host: Host, options: RunOptions, state: State, decision:
 };
 
 /**
- * The whole run; returns the exit status. UpdaterErrors propagate to the CLI, which maps them. run and force hold
- * the lock throughout; one that finds another run in progress leaves it alone and exits 0 at once.
+ * The whole run; returns the exit status. UpdaterErrors propagate to the CLI, which maps them. Once the configuration
+ * is read, run and force hold the lock throughout; one that finds another run in progress leaves it alone and exits 0.
  */
 export const runUpdater = async (options: RunOptions, host: Host): Promise<number> => {
-  if (options.mode === 'dry-run') return runLocked(options, host);
+  const config = await readConfig(host, options.configDir);
+  if (config.debug) host.log.enableDebug();
+  if (options.mode === 'dry-run') return runLocked(options, host, config);
   const lock = await host.lock(options.lockPath, `teleport-upgrade ${options.mode}`);
   if (!lock.acquired) {
     host.log.info(`another teleport-upgrade is in progress: ${describeHolder(lock.holder)} holds ${options.lockPath}; leaving it to finish. Nothing was done.`);
@@ -182,15 +184,14 @@ export const runUpdater = async (options: RunOptions, host: Host): Promise<numbe
   }
   if (lock.tookOver !== undefined) host.log.warn(`took over ${options.lockPath} from ${lock.tookOver}.`);
   try {
-    return await runLocked(options, host);
+    return await runLocked(options, host, config);
   } finally {
     await lock.release();
   }
 };
 
-const runLocked = async (options: RunOptions, host: Host): Promise<number> => {
-  const config = await readConfig(host, options.configDir);
-  if (config.debug) host.log.enableDebug();
+/** Everything after the lock (dry-run takes none). */
+const runLocked = async (options: RunOptions, host: Host, config: Config): Promise<number> => {
   const outcome = await evaluate(options, host, config);
   const { facts, decision, packages, plan } = outcome;
   const dryRun = options.mode === 'dry-run';

@@ -1,7 +1,9 @@
 // End to end on real apt: each decision path, run as the real CLI against a per-test apt root and version server.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { aptMissing } from '../support/tools.ts';
@@ -84,13 +86,15 @@ describe('decisions against real apt', { skip: missing }, () => {
       assert.deepEqual(out.commands[0], ['apt-get', 'update', '-o', 'Dir::Etc::sourcelist=sources.list.d/teleport.list', '-o', 'Dir::Etc::sourceparts=-', '-o', 'APT::Get::List-Cleanup=0']);
       assert.deepEqual(out.commands[1], ['apt-get', 'install', '-y', '--allow-downgrades', '-o', 'DPkg::Lock::Timeout=120', '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold', 'teleport-ent=1.2.4']);
       assert.equal(await readFile(statusFile, 'utf8'), before);
-      assert.equal(existsSync(s.stateDir), false);
+      assert.equal(existsSync(join(s.stateDir, 'state.json')), false, 'no state is written');
+      assert.equal(existsSync(join(s.stateDir, 'lock')), false, 'the lock is released');
 
       await rm(join(s.configDir, 'schedule'));
       const unhealthy = await s.cli(['dry-run', '--json']);
       assert.equal(JSON.parse(unhealthy.stdout).reason, 'marked-unhealthy');
       assert.match(unhealthy.stderr, /dry run: the mark is not written/);
-      assert.equal(existsSync(s.stateDir), false);
+      assert.equal(existsSync(join(s.stateDir, 'state.json')), false, 'no state is written');
+      assert.equal(existsSync(join(s.stateDir, 'lock')), false, 'the lock is released');
       assert.equal(await s.status(), 'install ok installed\t1.2.3');
     }));
 
@@ -130,7 +134,8 @@ describe('decisions against real apt', { skip: missing }, () => {
       assert.equal(r.exitCode, 0, r.stderr);
       assert.match(r.stderr, /Managed Updates v2 agent/);
       assert.equal(await s.status(), 'install ok installed\t1.2.3');
-      assert.equal(existsSync(s.stateDir), false);
+      assert.equal(existsSync(join(s.stateDir, 'state.json')), false, 'no state is written');
+      assert.equal(existsSync(join(s.stateDir, 'lock')), false, 'the lock is released');
     }));
 
   it('with the nop installer, logs the exact commands it would run and changes nothing', () =>
@@ -153,5 +158,40 @@ describe('decisions against real apt', { skip: missing }, () => {
       const allowed = await s.cli(['run']);
       assert.equal(allowed.exitCode, 0, allowed.stderr);
       assert.equal(await s.status(), 'install ok installed\t1.3.0~beta.1');
+    }));
+
+  it('one run at a time: a run or force that finds another in progress exits 0 at once; dry-run ignores the lock; a dead holder is taken over', () =>
+    withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
+      const holder = spawn('sleep', ['60']);
+      try {
+        await once(holder, 'spawn');
+        const stat = await readFile(`/proc/${holder.pid}/stat`, 'utf8');
+        const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+        await mkdir(s.stateDir, { recursive: true });
+        const lock = join(s.stateDir, 'lock');
+        const held = JSON.stringify({ pid: holder.pid, start, command: 'teleport-upgrade run', since: '2026-11-22T10:00:00.000Z' });
+        await writeFile(lock, held);
+        for (const command of ['run', 'force']) {
+          const r = await s.cli([command]);
+          assert.equal(r.exitCode, 0, r.stderr);
+          assert.match(r.stderr, new RegExp(`another teleport-upgrade is in progress: pid ${holder.pid} \\(teleport-upgrade run, since 2026-11-22T10:00:00.000Z\\) holds .*/lock; leaving it to finish`));
+          assert.doesNotMatch(r.stderr, /upgrade is available/, 'it stops before asking the proxy');
+        }
+        const dry = await s.cli(['dry-run']);
+        assert.equal(dry.exitCode, 0, dry.stderr);
+        assert.match(dry.stderr, /upgrade will be attempted/);
+        assert.equal(await s.status(), 'install ok installed\t1.2.3');
+        assert.equal(await readFile(lock, 'utf8'), held, 'the holder keeps its lock');
+
+        holder.kill();
+        await once(holder, 'exit');
+        const r = await s.cli(['run']);
+        assert.equal(r.exitCode, 0, r.stderr);
+        assert.match(r.stderr, new RegExp(`^\\[!\\] took over .*/lock from the lock of pid ${holder.pid} .*, which is no longer running\\.$`, 'm'));
+        assert.equal(await s.status(), 'install ok installed\t1.2.4');
+        assert.equal(existsSync(lock), false, 'released at the end');
+      } finally {
+        holder.kill();
+      }
     }));
 });
