@@ -1,10 +1,11 @@
 // The pure decision: given the gathered facts, whether to install the target and why.
 import { isUnhealthy, type WindowStatus } from './schedule/window.ts';
+import { skewViolation, type Cluster } from './version/cluster.ts';
 import { isPrerelease, sameVersion, type Target } from './version/target.ts';
 
 export const REASONS = [
   'forced', 'critical', 'maintenance-window', 'unhealthy-agent', 'up-to-date', 'outside-window',
-  'marked-unhealthy', 'no-target', 'prerelease-refused', 'managed-by-v2',
+  'marked-unhealthy', 'no-target', 'prerelease-refused', 'version-skew', 'managed-by-v2',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
@@ -19,6 +20,8 @@ export interface Facts {
   /** An earlier run found the schedule unhealthy and marked the agent. */
   readonly markedUnhealthy: boolean;
   readonly allowPrerelease: boolean;
+  /** The cluster's version from the proxy's /webapi/ping; unknown never blocks an upgrade. */
+  readonly cluster: Cluster;
 }
 
 export interface Decision {
@@ -47,6 +50,8 @@ export const decide = (facts: Facts): Decision => {
   const target = facts.target.version;
   if (facts.installed !== null && sameVersion(facts.installed, target)) return none('up-to-date', mark);
   if (isPrerelease(target) && !facts.allowPrerelease) return none('prerelease-refused', mark, 1);
+  // force skips the window, never this guard.
+  if (facts.cluster.kind === 'version' && skewViolation(target, facts.cluster.version) !== undefined) return none('version-skew', mark, 1);
   if (facts.forced) return upgrade('forced', mark);
   if (facts.critical) return upgrade('critical', mark);
   if (state === 'inside') return upgrade('maintenance-window', mark);

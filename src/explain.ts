@@ -1,5 +1,6 @@
 // One sentence per decision, in words a v1 operator recognises.
 import type { Decision, Facts } from './decide.ts';
+import { skewViolation } from './version/cluster.ts';
 import { direction } from './version/target.ts';
 
 /** `[i] an upgrade is available (1.2.3 -> 1.2.4)`, or the downgrade/install form; undefined when nothing differs. */
@@ -31,6 +32,13 @@ export const explain = (decision: Decision, facts: Facts, configDir: string): st
       return `no upgrades available (${facts.installed} == ${target})`;
     case 'prerelease-refused':
       return `refusing to install pre-release ${target}: pre-releases are not meant for production; write yes to ${configDir}/allow-prerelease to allow them.`;
+    case 'version-skew': {
+      const cluster = facts.cluster.kind === 'version' ? facts.cluster.version : 'unknown';
+      const rule = facts.cluster.kind === 'version' && skewViolation(target, cluster) === 'ahead-of-cluster'
+        ? 'an agent must never run a newer major version than its cluster'
+        : 'an agent may be at most one major version older than its cluster';
+      return `refusing to install ${target}: the cluster runs ${cluster}, and ${rule} (Teleport's version compatibility rule). Check the channel the endpoint file points at; force does not override this.`;
+    }
     case 'forced':
       return 'force was requested, so the upgrade will be attempted now without checking the maintenance window.';
     case 'critical':

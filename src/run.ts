@@ -14,6 +14,7 @@ import { emptyState, parseState, serializeState, STATE_FILE, withMark, type Stat
 import { damagedFiles, gatherPlanInput, performReinstall, performUpgrade } from './upgrade.ts';
 import { executeSteps } from './execute.ts';
 import type { Step } from './package-managers/types.ts';
+import { parsePingBody, type Cluster } from './version/cluster.ts';
 import { parseCriticalBody, parseTargetBody, type Target } from './version/target.ts';
 
 export type Mode = 'run' | 'dry-run' | 'force';
@@ -57,17 +58,18 @@ const readState = async (host: Host, dir: string): Promise<State> => {
   return parsed;
 };
 
-const fetchTarget = async (host: Host, config: Config): Promise<{ target: Target; critical: boolean }> => {
-  const { base, insecure } = config.endpoint;
+const fetchTarget = async (host: Host, config: Config): Promise<{ target: Target; critical: boolean; cluster: Cluster }> => {
+  const { base, ping, insecure } = config.endpoint;
   if (insecure) host.log.warn(`fetching ${base}/version and /critical in insecure mode (not safe for production use).`);
-  const answers = await host.fetchChannel(base);
+  const answers = await host.fetchChannel(base, ping);
   if (!answers.version.ok) {
     throw new TargetError(`failed to get target version from ${base}/version: ${answers.version.problem}. Cannot proceed with update check; check the endpoint file and that this host can reach the proxy.`);
   }
   const target = parseTargetBody(answers.version.body);
   if (typeof target === 'string') throw new TargetError(`${target}; not upgrading. Check that ${base} is a Teleport version channel.`);
   if (!answers.critical.ok) host.log.warn(`could not fetch ${base}/critical (${answers.critical.problem}); treating the upgrade as not critical.`);
-  return { target, critical: answers.critical.ok && parseCriticalBody(answers.critical.body) };
+  const cluster: Cluster = answers.ping.ok ? parsePingBody(answers.ping.body) : { kind: 'unknown', problem: `${ping}: ${answers.ping.problem}` };
+  return { target, critical: answers.critical.ok && parseCriticalBody(answers.critical.body), cluster };
 };
 
 interface Outcome {
@@ -137,6 +139,7 @@ const evaluate = async (options: RunOptions, host: Host, config: Config): Promis
     window: windowStatus(schedule, host.clock.now()),
     markedUnhealthy: state.unhealthySince !== null,
     allowPrerelease: config.allowPrerelease,
+    cluster: fetched.cluster,
   };
   if (packages.version === null && fetched.target.kind === 'version') {
     host.log.info(`failed to detect current version, assuming ${fetched.target.version} to be valid target.`);
@@ -204,6 +207,9 @@ const runLocked = async (options: RunOptions, host: Host, config: Config): Promi
     throw new RefusedError(sentence);
   }
   host.log.info(dryRun && decision.mark === 'set' ? `${sentence} (dry run: the mark is not written.)` : sentence);
+  if (decision.action === 'upgrade' && facts.cluster.kind === 'unknown') {
+    host.log.warn(`could not learn the cluster's version (${facts.cluster.problem}); installing without the version-skew check.`);
+  }
 
   if (dryRun) {
     if (plan !== undefined && outcome.reinstall.length === 0 && !plan.plan.resolved) {

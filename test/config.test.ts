@@ -20,7 +20,7 @@ describe('parseConfig', () => {
       installer: 'apt\n', package: '# fips\nteleport-ent-fips\n', debug: 'YES', 'allow-prerelease': 'no',
     }));
     assert.deepEqual(config, {
-      endpoint: { base: 'https://proxy.example.com/v1/webapi/automaticupgrades/channel/default', host: 'proxy.example.com', insecure: false },
+      endpoint: { base: 'https://proxy.example.com/v1/webapi/automaticupgrades/channel/default', ping: 'https://proxy.example.com/webapi/ping', host: 'proxy.example.com', insecure: false },
       installer: 'apt', package: 'teleport-ent-fips', debug: true, allowPrerelease: false,
     });
   });

@@ -12,6 +12,7 @@ const facts = (over: Partial<Facts> & { state?: WindowState } = {}): Facts => ({
   window: { state: over.state ?? 'outside', next: null },
   markedUnhealthy: false,
   allowPrerelease: false,
+  cluster: { kind: 'version', version: '1.2.4' },
   ...over,
 });
 
@@ -36,6 +37,12 @@ const cases: Array<[string, Facts, string, string, string, number?]> = [
   ['outside the window with a healthy schedule clears the mark', facts({ markedUnhealthy: true }), 'none', 'outside-window', 'clear'],
   ['up to date with a healthy schedule clears the mark', facts({ installed: '1.2.4', markedUnhealthy: true }), 'none', 'up-to-date', 'clear'],
   ['downgrade inside the window', facts({ installed: '1.2.5', state: 'inside' }), 'upgrade', 'maintenance-window', 'keep'],
+  ['a target a major ahead of the cluster is refused, even forced', facts({ target: { kind: 'version', version: '18.0.0' }, cluster: { kind: 'version', version: '17.4.2' }, forced: true }), 'none', 'version-skew', 'keep', 1],
+  ['a target two majors behind the cluster is refused, even critical', facts({ installed: '15.0.0', target: { kind: 'version', version: '15.4.0' }, cluster: { kind: 'version', version: '17.0.0' }, critical: true }), 'none', 'version-skew', 'keep', 1],
+  ['a target one major behind the cluster is allowed', facts({ installed: '16.0.0', target: { kind: 'version', version: '16.4.0' }, cluster: { kind: 'version', version: '17.0.0' }, state: 'inside' }), 'upgrade', 'maintenance-window', 'keep'],
+  ['a newer minor than the cluster is allowed (only majors are checked)', facts({ installed: '17.0.0', target: { kind: 'version', version: '17.5.0' }, cluster: { kind: 'version', version: '17.1.0' }, state: 'inside' }), 'upgrade', 'maintenance-window', 'keep'],
+  ['an unknown cluster version never blocks', facts({ target: { kind: 'version', version: '99.0.0' }, cluster: { kind: 'unknown', problem: 'refused' }, forced: true }), 'upgrade', 'forced', 'keep'],
+  ['up to date wins over the skew check', facts({ installed: '18.0.0', target: { kind: 'version', version: '18.0.0' }, cluster: { kind: 'version', version: '17.0.0' } }), 'none', 'up-to-date', 'keep'],
   ['unknown installed version is upgraded', facts({ installed: null, state: 'inside' }), 'upgrade', 'maintenance-window', 'keep'],
 ];
 

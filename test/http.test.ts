@@ -8,9 +8,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fetchChannel } from '../src/host/http.ts';
 import { makeTestTls, type TestTls } from './support/tls.ts';
-import { CHANNEL_PATH, startVersionServer, type VersionServer } from './support/version-server.ts';
+import { CHANNEL_PATH, pingBody, startVersionServer, type VersionServer } from './support/version-server.ts';
 
-const fetch = fetchChannel('teleport-upgrade/test', { timeoutMs: 1500, maxBytes: 4096 });
+const fetchAll = fetchChannel('teleport-upgrade/test', { timeoutMs: 1500, maxBytes: 4096 });
+/** The channel and the proxy's ping, as run.ts asks for them. */
+const fetch = (base: string) => fetchAll(base, `${new URL(base).origin}/webapi/ping`);
 
 describe('fetchChannel over plain http (insecure localhost)', () => {
   let server: VersionServer;
@@ -21,11 +23,22 @@ describe('fetchChannel over plain http (insecure localhost)', () => {
   });
   after(() => server.close());
 
-  it('fetches both answers over one connection', async () => {
+  it('fetches the three answers over one connection', async () => {
     server.answer('v1.2.4', 'yes');
+    server.ping({ body: pingBody('17.1.0') });
     const before = server.connections();
-    assert.deepEqual(await fetch(base), { version: { ok: true, body: 'v1.2.4' }, critical: { ok: true, body: 'yes' } });
+    assert.deepEqual(await fetch(base), { version: { ok: true, body: 'v1.2.4' }, critical: { ok: true, body: 'yes' }, ping: { ok: true, body: pingBody('17.1.0') } });
     assert.equal(server.connections() - before, 1);
+  });
+  it('a failing ping does not spoil the channel answers', async () => {
+    server.answer('v1.2.4', 'no');
+    for (const fault of [{ status: 404 }, { fault: 'giant' as const }, { fault: 'reset' as const }]) {
+      server.ping(fault);
+      const answers = await fetch(base);
+      assert.equal(answers.ping.ok, false, JSON.stringify(fault));
+      assert.deepEqual(answers.version, { ok: true, body: 'v1.2.4' }, JSON.stringify(fault));
+    }
+    server.ping({ body: pingBody('1.2.4') });
   });
   it('reports a non-200 status, and does not follow redirects', async () => {
     server.answer({ status: 503, body: 'down' }, { status: 302, headers: { location: 'https://elsewhere.example/critical' } });

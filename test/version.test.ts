@@ -8,6 +8,7 @@ import { debToSemver } from '../src/version/package-version.ts';
 
 const pickDebVersion = (target: string, available: readonly string[]) => pickVersion(aptManager, target, available);
 import { parseCriticalBody, parseTargetBody } from '../src/version/target.ts';
+import { parsePingBody, skewViolation } from '../src/version/cluster.ts';
 
 describe('parseTargetBody', () => {
   it('accepts the forms proxies and S3 channels send', () => {
@@ -30,6 +31,29 @@ describe('parseTargetBody', () => {
       const parsed = parseTargetBody(body);
       if (typeof parsed !== 'string' && parsed.kind === 'version') assert.match(parsed.version, /^[0-9A-Za-z.+-]+$/);
     }), { numRuns: 3000 });
+  });
+});
+
+describe('parsePingBody and the skew rule', () => {
+  it('reads server_version from a ping answer, and says why when it cannot', () => {
+    assert.deepEqual(parsePingBody('{"auth":{"type":"local"},"server_version":"17.4.8","min_client_version":"16.0.0"}'), { kind: 'version', version: '17.4.8' });
+    assert.deepEqual(parsePingBody('{"server_version":"v18.0.0-beta.2"}'), { kind: 'version', version: '18.0.0-beta.2' });
+    assert.match((parsePingBody('<html>login</html>') as { problem: string }).problem, /not JSON: "<html>login<\/html>"/);
+    assert.match((parsePingBody('{"cluster_name":"x"}') as { problem: string }).problem, /no server_version/);
+    assert.match((parsePingBody('{"server_version":"latest"}') as { problem: string }).problem, /not a semantic version: "latest"/);
+    assert.match((parsePingBody('{"server_version":17}') as { problem: string }).problem, /no server_version/);
+  });
+  it('never throws and only returns strict semvers, whatever the body', () => {
+    fc.assert(fc.property(fc.oneof(fc.string({ maxLength: 200 }), fc.json(), fc.record({ server_version: fc.string({ maxLength: 30 }) }).map((o) => JSON.stringify(o))), (body) => {
+      const cluster = parsePingBody(body);
+      if (cluster.kind === 'version') assert.match(cluster.version, /^\d+\.\d+\.\d+/);
+    }));
+  });
+  it('allows the cluster major and the one before; refuses ahead and further behind', () => {
+    assert.equal(skewViolation('17.9.9', '17.0.0'), undefined);
+    assert.equal(skewViolation('16.0.0', '17.3.0'), undefined);
+    assert.equal(skewViolation('18.0.0', '17.9.9'), 'ahead-of-cluster');
+    assert.equal(skewViolation('15.4.2', '17.0.0'), 'too-far-behind');
   });
 });
 

@@ -4,6 +4,8 @@ import * as z from 'zod/mini';
 export interface Endpoint {
   /** Base URL without trailing slash; `/version` and `/critical` are appended to it. */
   readonly base: string;
+  /** The proxy's /webapi/ping, which names the cluster's version (same scheme, host and port). */
+  readonly ping: string;
   readonly host: string;
   readonly insecure: boolean;
 }
@@ -40,5 +42,5 @@ export const parseEndpoint = (value: string, insecure: boolean): Endpoint | stri
   if (insecure && !isLoopbackHost(url.hostname)) {
     return `insecure mode (plain http) is only allowed for localhost or a loopback address, not ${url.hostname}; remove the insecure file to use https`;
   }
-  return { base: `${scheme}://${url.host}${path}`, host: url.hostname, insecure };
+  return { base: `${scheme}://${url.host}${path}`, ping: `${scheme}://${url.host}/webapi/ping`, host: url.hostname, insecure };
 };

@@ -1,4 +1,4 @@
-// Fetches the channel's /version and /critical over one connection, bounded in time and size, TLS always verified.
+// Fetches the channel's /version and /critical and the proxy's /webapi/ping over one connection, bounded in time and size, TLS always verified.
 import { getCACertificates } from 'node:tls';
 // Only the parts used: undici's index also loads fetch, WebSocket, mocks and caches, doubling start-up time.
 // The index's one side effect that matters is replayed below: the request/connect API on every dispatcher.
@@ -12,15 +12,20 @@ Object.assign(Dispatcher.prototype, api);
 export const REQUEST_TIMEOUT_MS = 10_000;
 /** A version answer is a few bytes; anything beyond this is not one. */
 export const MAX_BODY_BYTES = 4096;
+/** /webapi/ping also describes the cluster's authentication settings: a few KiB. */
+export const MAX_PING_BYTES = 64 * 1024;
 
 export type Fetched = { readonly ok: true; readonly body: string } | { readonly ok: false; readonly problem: string };
 
 export interface ChannelAnswers {
   readonly version: Fetched;
   readonly critical: Fetched;
+  /** The proxy's /webapi/ping, which names the cluster's version. */
+  readonly ping: Fetched;
 }
 
-export type FetchChannel = (base: string) => Promise<ChannelAnswers>;
+/** `base` is the channel (…/version and …/critical are appended); `ping` the proxy's /webapi/ping URL. */
+export type FetchChannel = (base: string, ping: string) => Promise<ChannelAnswers>;
 
 export interface Limits {
   readonly timeoutMs: number;
@@ -74,7 +79,7 @@ const get = async (dispatcher: Dispatcher, url: string, userAgent: string, limit
     origin,
     path: `${pathname}${search}`,
     method: 'GET',
-    headers: { 'user-agent': userAgent, accept: 'text/plain' },
+    headers: { 'user-agent': userAgent, accept: '*/*' },
     signal: AbortSignal.timeout(limits.timeoutMs),
   });
   // Discards an unwanted body (at most the cap), which also releases the connection cleanly.
@@ -93,12 +98,12 @@ const get = async (dispatcher: Dispatcher, url: string, userAgent: string, limit
   return readCapped(response.body, limits.maxBytes);
 };
 
-/** One connection, both requests pipelined on it; proxies from HTTPS_PROXY/HTTP_PROXY/NO_PROXY. */
+/** One connection, the three requests pipelined on it; proxies from HTTPS_PROXY/HTTP_PROXY/NO_PROXY. */
 const dispatcherWith = (ca: string[] | undefined, { timeoutMs }: Limits): Dispatcher => {
   const tls = ca === undefined ? {} : { ca };
   return new EnvHttpProxyAgent({
     connections: 1,
-    pipelining: 2,
+    pipelining: 3,
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
     connect: { timeout: timeoutMs, ...tls },
@@ -109,27 +114,31 @@ const dispatcherWith = (ca: string[] | undefined, { timeoutMs }: Limits): Dispat
 /** Node's CAs (bundled and NODE_EXTRA_CA_CERTS) plus the operating system's, e.g. a private CA installed on the host. */
 const nodeAndSystemCAs = (): string[] => [...new Set([...getCACertificates('default'), ...getCACertificates('system')])];
 
-const settle = async (dispatcher: Dispatcher, base: string, userAgent: string, limits: Limits) => {
-  const [version, critical] = await Promise.allSettled([get(dispatcher, `${base}/version`, userAgent, limits), get(dispatcher, `${base}/critical`, userAgent, limits)]);
-  return { version, critical };
+const settle = async (dispatcher: Dispatcher, base: string, ping: string, userAgent: string, limits: Limits) => {
+  const [version, critical, cluster] = await Promise.allSettled([
+    get(dispatcher, `${base}/version`, userAgent, limits),
+    get(dispatcher, `${base}/critical`, userAgent, limits),
+    get(dispatcher, ping, userAgent, { ...limits, maxBytes: Math.max(limits.maxBytes, MAX_PING_BYTES) }),
+  ]);
+  return { version, critical, ping: cluster };
 };
 
 /**
  * Verifies against Node's CA store first; a certificate that store does not know is checked again with the
  * operating system's store added (loading that store costs tens of milliseconds, so only when needed).
  */
-export const fetchChannel = (userAgent: string, limits: Limits = DEFAULT_LIMITS): FetchChannel => async (base) => {
+export const fetchChannel = (userAgent: string, limits: Limits = DEFAULT_LIMITS): FetchChannel => async (base, ping) => {
   const toFetched = (result: PromiseSettledResult<string>): Fetched =>
     result.status === 'fulfilled' ? { ok: true, body: result.value } : { ok: false, problem: describe(result.reason, limits).message };
   const untrusted = (result: PromiseSettledResult<string>): boolean => result.status === 'rejected' && describe(result.reason, limits).untrusted;
   const first = dispatcherWith(undefined, limits);
-  let answers = await settle(first, base, userAgent, limits);
+  let answers = await settle(first, base, ping, userAgent, limits);
   // Closing is best effort: the answers are already read.
   first.destroy().catch(() => undefined);
   if (base.startsWith('https:') && (untrusted(answers.version) || untrusted(answers.critical))) {
     const second = dispatcherWith(nodeAndSystemCAs(), limits);
-    answers = await settle(second, base, userAgent, limits);
+    answers = await settle(second, base, ping, userAgent, limits);
     second.destroy().catch(() => undefined);
   }
-  return { version: toFetched(answers.version), critical: toFetched(answers.critical) };
+  return { version: toFetched(answers.version), critical: toFetched(answers.critical), ping: toFetched(answers.ping) };
 };

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { aptMissing } from '../support/tools.ts';
 import { laterWindow, openWindow, sandboxPerTest, staleWindow } from '../support/sandbox.ts';
+import { pingBody } from '../support/version-server.ts';
 
 const missing = await aptMissing();
 
@@ -193,5 +194,25 @@ describe('decisions against real apt', { skip: missing }, () => {
       } finally {
         holder.kill();
       }
+    }));
+
+  it('version-skew guard: refuses a target a major ahead of the cluster, even forced; an unreachable ping only warns', () =>
+    withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
+      s.server.answer('v2.0.0');
+      s.server.ping({ body: pingBody('1.9.0') });
+      const refused = await s.cli(['force']);
+      assert.equal(refused.exitCode, 1, refused.stderr);
+      assert.match(refused.stderr, /^\[!\] refusing to install 2\.0\.0: the cluster runs 1\.9\.0, and an agent must never run a newer major version than its cluster/m);
+      assert.equal(await s.status(), 'install ok installed\t1.2.3');
+      const dry = await s.cli(['dry-run', '--json']);
+      assert.equal(dry.exitCode, 1);
+      assert.equal(JSON.parse(dry.stdout).reason, 'version-skew');
+
+      s.server.answer('v1.2.4');
+      s.server.ping({ status: 404, body: 'not found' });
+      const r = await s.cli(['run']);
+      assert.equal(r.exitCode, 0, r.stderr);
+      assert.match(r.stderr, /^\[!\] could not learn the cluster's version \(https:\/\/127\.0\.0\.1:\d+\/webapi\/ping: HTTP 404\); installing without the version-skew check\.$/m);
+      assert.equal(await s.status(), 'install ok installed\t1.2.4');
     }));
 });

@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import { after, before, describe, it } from 'node:test';
 import { aptMissing, sh } from '../support/tools.ts';
 import { FIXTURE_BIN, laterWindow, openWindow, runWhileLocked, sandboxPerTest } from '../support/sandbox.ts';
+import { pingBody } from '../support/version-server.ts';
 
 const missing = await aptMissing();
 
@@ -93,6 +94,7 @@ describe('installs against real apt', { skip: missing }, () => {
   it('fails clearly when the repository does not offer the target', () =>
     withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
       s.server.answer('v9.9.9');
+      s.server.ping({ body: pingBody('9.9.9') });
       const r = await s.cli(['run']);
       assert.equal(r.exitCode, 1);
       assert.match(r.stderr, /upgrade attempt failed for teleport-ent=9\.9\.9: the apt repositories do not offer that version \(they offer 1\.3\.0~beta\.1, 1\.2\.7, 1\.2\.6, 1\.2\.5-1, 1\.2\.4, 1\.2\.3\)/);
@@ -115,12 +117,12 @@ describe('installs against real apt', { skip: missing }, () => {
       assert.deepEqual((await readFile(s.systemctlLog, 'utf8')).trim().split('\n'), ['is-active teleport.service']);
     }));
 
-  it("trusts a CA from Node's store (NODE_EXTRA_CA_CERTS) over a single connection for both requests", () =>
+  it("trusts a CA from Node's store (NODE_EXTRA_CA_CERTS) over a single connection for all three requests", () =>
     withSandbox({ installed: 'teleport-ent=1.2.4', config: { schedule: laterWindow() } }, async (s) => {
       const r = await s.cli(['dry-run'], { SSL_CERT_FILE: '/nonexistent', NODE_EXTRA_CA_CERTS: getFixtures().tls.caFile });
       assert.equal(r.exitCode, 0, r.stderr);
       assert.equal(s.server.connections(), 1);
-      assert.deepEqual(s.server.requests.map((u) => u.split('/').pop()).sort(), ['critical', 'version']);
+      assert.deepEqual(s.server.requests.map((u) => u.split('/').pop()).sort(), ['critical', 'ping', 'version']);
     }));
 
   it('refuses a certificate no trust store knows', () =>

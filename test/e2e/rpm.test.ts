@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import { after, before, describe, it } from 'node:test';
 import { FIXTURE_BIN, openWindow, runWhileLocked, sandboxPerTest, type Sandbox } from '../support/sandbox.ts';
 import { rpmMissing } from '../support/tools.ts';
+import { pingBody } from '../support/version-server.ts';
 
 const missing = await rpmMissing();
 
@@ -73,6 +74,7 @@ for (const kind of ['dnf', 'zypper'] as const) {
     it('fails clearly when the repository does not offer the target', () =>
       rpmHost('teleport-ent=1.2.3', {}, async (s) => {
         s.server.answer('v9.9.9');
+        s.server.ping({ body: pingBody('9.9.9') });
         const r = await s.cli(['run']);
         assert.equal(r.exitCode, 1);
         assert.match(r.stderr, /upgrade attempt failed for teleport-ent=9\.9\.9: the \w+ repositories do not offer that version/);

@@ -33,7 +33,7 @@ WantedBy=multi-user.target
 /** The proxy's channel, served on the container's loopback by the same Node the tests run on. */
 const VERSION_SERVER = `import { createServer } from 'node:http';
 createServer((req, res) => {
-  const body = { '${CHANNEL}/version': 'v1.2.4\\n', '${CHANNEL}/critical': 'no\\n' }[req.url];
+  const body = { '${CHANNEL}/version': 'v1.2.4\\n', '${CHANNEL}/critical': 'no\\n', '/webapi/ping': '{"server_version":"1.2.4"}' }[req.url];
   res.writeHead(body === undefined ? 404 : 200, { 'content-type': 'text/plain' }).end(body ?? 'not found');
 }).listen(8080, '127.0.0.1');
 `;

@@ -12,6 +12,8 @@ export interface VersionServer {
   readonly endpoint: string;
   readonly port: number;
   answer(version: Answer, critical?: Answer): void;
+  /** What /webapi/ping answers; by default a cluster at 1.2.4. */
+  ping(answer: Answer): void;
   /** TCP connections accepted so far. */
   readonly connections: () => number;
   readonly requests: string[];
@@ -19,6 +21,10 @@ export interface VersionServer {
 }
 
 export const CHANNEL_PATH = '/v1/webapi/automaticupgrades/channel/default';
+
+/** A /webapi/ping answer the way a proxy shapes it, naming the cluster's version. */
+export const pingBody = (serverVersion: string): string =>
+  JSON.stringify({ auth: { type: 'local', second_factor: 'on' }, proxy: { ssh: { listen_addr: '0.0.0.0:3023' } }, server_version: serverVersion, min_client_version: '0.0.0', cluster_name: 'test' });
 
 const respond = (answer: Answer, res: ServerResponse): void => {
   const a = typeof answer === 'string' ? { body: answer } : answer;
@@ -52,6 +58,7 @@ const respond = (answer: Answer, res: ServerResponse): void => {
 
 export const startVersionServer = async (tls?: TestTls): Promise<VersionServer> => {
   let answers: { version: Answer; critical: Answer } = { version: 'v1.2.4', critical: 'no' };
+  let ping: Answer = { body: pingBody('1.2.4'), headers: { 'content-type': 'application/json' } };
   let connections = 0;
   const requests: string[] = [];
   const sockets = new Set<Socket>();
@@ -60,6 +67,7 @@ export const startVersionServer = async (tls?: TestTls): Promise<VersionServer> 
     const url = req.url ?? '';
     if (url === `${CHANNEL_PATH}/version`) return respond(answers.version, res);
     if (url === `${CHANNEL_PATH}/critical`) return respond(answers.critical, res);
+    if (url === '/webapi/ping') return respond(ping, res);
     res.writeHead(404).end('not found');
   };
   const server: Server = tls ? createHttps({ key: tls.key, cert: tls.cert }, handler) : createHttp(handler);
@@ -75,6 +83,9 @@ export const startVersionServer = async (tls?: TestTls): Promise<VersionServer> 
     port,
     answer: (version, critical = 'no') => {
       answers = { version, critical };
+    },
+    ping: (answer) => {
+      ping = answer;
     },
     connections: () => connections,
     requests,
