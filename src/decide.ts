@@ -5,7 +5,7 @@ import { isPrerelease, sameVersion, type Target } from './version/target.ts';
 
 export const REASONS = [
   'forced', 'critical', 'maintenance-window', 'unhealthy-agent', 'up-to-date', 'outside-window',
-  'marked-unhealthy', 'no-target', 'prerelease-refused', 'version-skew', 'managed-by-v2',
+  'marked-unhealthy', 'no-target', 'prerelease-refused', 'version-skew', 'known-bad', 'managed-by-v2',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
@@ -22,6 +22,8 @@ export interface Facts {
   readonly allowPrerelease: boolean;
   /** The cluster's version from the proxy's /webapi/ping; unknown never blocks an upgrade. */
   readonly cluster: Cluster;
+  /** A target that failed its health check here and was rolled back; skipped while served, unless forced. */
+  readonly badTarget: string | null;
 }
 
 export interface Decision {
@@ -52,6 +54,7 @@ export const decide = (facts: Facts): Decision => {
   if (isPrerelease(target) && !facts.allowPrerelease) return none('prerelease-refused', mark, 1);
   // force skips the window, never this guard.
   if (facts.cluster.kind === 'version' && skewViolation(target, facts.cluster.version) !== undefined) return none('version-skew', mark, 1);
+  if (facts.badTarget !== null && !facts.forced && sameVersion(target, facts.badTarget)) return none('known-bad', mark);
   if (facts.forced) return upgrade('forced', mark);
   if (facts.critical) return upgrade('critical', mark);
   if (state === 'inside') return upgrade('maintenance-window', mark);

@@ -39,6 +39,8 @@ export const explain = (decision: Decision, facts: Facts, configDir: string): st
         : 'an agent may be at most one major version older than its cluster';
       return `refusing to install ${target}: the cluster runs ${cluster}, and ${rule} (Teleport's version compatibility rule). Check the channel the endpoint file points at; force does not override this.`;
     }
+    case 'known-bad':
+      return `not installing ${target}: it failed its health check on this host and was rolled back (see the state file in the state dir); it is skipped while the channel serves it. A different target clears this, and so does teleport-upgrade force.`;
     case 'forced':
       return 'force was requested, so the upgrade will be attempted now without checking the maintenance window.';
     case 'critical':

@@ -1,5 +1,5 @@
 // run, dry-run and force: gather facts, decide, plan, then act (or stop and report, for dry-run).
-import { parseConfig, type Config, type ConfigFiles } from './config/parse-config.ts';
+import { CONFIG_NAMES, parseConfig, type Config, type ConfigFiles } from './config/parse-config.ts';
 import { decide, type Decision, type Facts } from './decide.ts';
 import { ConfigError, ExitStatus, InstallError, RefusedError, TargetError } from './errors.ts';
 import { availability, explain } from './explain.ts';
@@ -11,9 +11,10 @@ import { planCommands, planUpgrade, type Plan, type PlanInput } from './plan.ts'
 import { parseSchedule, type Schedule } from './schedule/parse-schedule.ts';
 import { windowStatus } from './schedule/window.ts';
 import { emptyState, parseState, serializeState, STATE_FILE, withMark, type State } from './state.ts';
-import { damagedFiles, gatherPlanInput, performReinstall, performUpgrade } from './upgrade.ts';
+import { damagedFiles, gatherPlanInput, performReinstall } from './upgrade.ts';
+import { resumeInterrupted, upgradeWithRollback, type UpgradeContext } from './safe-upgrade.ts';
 import { executeSteps } from './execute.ts';
-import type { Step } from './package-managers/types.ts';
+import type { PackageManager, Step } from './package-managers/types.ts';
 import { parsePingBody, type Cluster } from './version/cluster.ts';
 import { parseCriticalBody, parseTargetBody, type Target } from './version/target.ts';
 
@@ -29,14 +30,12 @@ export interface RunOptions {
   readonly lockPath: string;
 }
 
-const CONFIG_NAMES = ['endpoint', 'insecure', 'installer', 'package', 'debug', 'allow-prerelease'] as const;
-
 const readConfig = async (host: Host, dir: string): Promise<Config> => {
   const texts = await Promise.all(CONFIG_NAMES.map((name) => host.readFile(`${dir}/${name}`).catch((error: unknown) => {
     if (error instanceof FileRefusedError) throw new ConfigError(`${error.message}; make it a small text file.`);
     throw error;
   })));
-  return parseConfig(dir, Object.fromEntries(CONFIG_NAMES.map((name, i) => [name, texts[i]])) as unknown as ConfigFiles);
+  return parseConfig(dir, Object.fromEntries(CONFIG_NAMES.map((name, i) => [name, texts[i]])) as ConfigFiles);
 };
 
 const readSchedule = async (host: Host, dir: string): Promise<Schedule> => {
@@ -124,13 +123,14 @@ const VERIFIED_AFTER: readonly Decision['reason'][] = ['up-to-date', 'outside-wi
 
 /** Gathers the facts (in parallel where independent), decides, and plans; changes nothing but an interrupted transaction. */
 const evaluate = async (options: RunOptions, host: Host, config: Config): Promise<Outcome> => {
-  const [fetched, inspected, schedule, state] = await Promise.all([
+  const [fetched, inspected, schedule, stored] = await Promise.all([
     fetchTarget(host, config),
     inspectPackages(config, options.configDir, host),
     readSchedule(host, options.configDir),
     readState(host, options.stateDir),
   ]);
   const { packages, repair } = await repairInterrupted(options, host, config, inspected);
+  const state = await settleInterrupted(options, host, config, packages, stored);
   const facts: Facts = {
     forced: options.mode === 'force',
     installed: packages.version,
@@ -140,6 +140,7 @@ const evaluate = async (options: RunOptions, host: Host, config: Config): Promis
     markedUnhealthy: state.unhealthySince !== null,
     allowPrerelease: config.allowPrerelease,
     cluster: fetched.cluster,
+    badTarget: state.badTarget?.version ?? null,
   };
   if (packages.version === null && fetched.target.kind === 'version') {
     host.log.info(`failed to detect current version, assuming ${fetched.target.version} to be valid target.`);
@@ -163,13 +164,41 @@ const evaluate = async (options: RunOptions, host: Host, config: Config): Promis
   return { ...base, plan: { input, plan: planUpgrade(manager, input) } };
 };
 
-const saveMark = async (host: Host, options: RunOptions, state: State, decision: Decision): Promise<void> => {
-  if (decision.mark === 'keep') return;
-  const path = `${options.stateDir}/${STATE_FILE}`;
-  const next = withMark(state, decision.mark, host.clock.now());
-  if (next.unhealthySince === state.unhealthySince) return;
-  await host.writeFile(path, serializeState(next));
-  host.log.debug(`${decision.mark === 'set' ? 'marked the agent unhealthy' : 'cleared the unhealthy mark'} in ${path}.`);
+const upgradeContext = (options: RunOptions, host: Host, config: Config, packages: PackageFacts, manager: PackageManager, planned: { input: PlanInput; plan: Plan }): UpgradeContext => ({
+  host, manager, packages, input: planned.input, plan: planned.plan, stateDir: options.stateDir, settleMs: config.settleMs, teleportConfig: config.teleportConfig,
+});
+
+/**
+ * A run killed in the middle of an upgrade left a record: settle it before deciding anything (judge the agent, roll
+ * back if it is unhealthy). dry-run only says what run would do.
+ */
+const settleInterrupted = async (options: RunOptions, host: Host, config: Config, packages: PackageFacts, state: State): Promise<State> => {
+  const progress = state.inProgress;
+  if (progress === null || packages.manager === undefined || packages.installer === 'nop') return state;
+  if (options.mode === 'dry-run') {
+    host.log.warn(`a previous run was interrupted while upgrading ${packages.pkg} ${progress.from} -> ${progress.to}; run would judge the agent first and roll back if it is unhealthy.`);
+    return state;
+  }
+  const input = await gatherPlanInput(host, packages.manager, packages, progress.to);
+  return resumeInterrupted(upgradeContext(options, host, config, packages, packages.manager, { input, plan: planUpgrade(packages.manager, input) }), state, progress);
+};
+
+/** The state after this run's decision: the unhealthy mark as decided, and a bad-target record a new target or force clears. */
+const nextState = (host: Host, state: State, decision: Decision, facts: Facts): State => {
+  let next = withMark(state, decision.mark, host.clock.now());
+  const bad = state.badTarget;
+  const target = facts.target.kind === 'version' ? facts.target.version : undefined;
+  if (bad !== null && target !== undefined && (target !== bad.version || decision.reason === 'forced')) {
+    host.log.info(`${decision.reason === 'forced' ? 'force' : `the new target ${target}`} clears the record of ${bad.version} failing its health check.`);
+    next = { ...next, badTarget: null };
+  }
+  return next;
+};
+
+const saveState = async (host: Host, options: RunOptions, before: State, next: State): Promise<void> => {
+  if (serializeState(next) === serializeState(before)) return;
+  await host.writeFile(`${options.stateDir}/${STATE_FILE}`, serializeState(next));
+  if (next.unhealthySince !== before.unhealthySince) host.log.debug(`${next.unhealthySince === null ? 'cleared the unhealthy mark' : 'marked the agent unhealthy'}.`);
 };
 
 /**
@@ -206,7 +235,8 @@ const runLocked = async (options: RunOptions, host: Host, config: Config): Promi
     if (dryRun && options.json) host.stdout(dryRunJson(outcome));
     throw new RefusedError(sentence);
   }
-  host.log.info(dryRun && decision.mark === 'set' ? `${sentence} (dry run: the mark is not written.)` : sentence);
+  const said = dryRun && decision.mark === 'set' ? `${sentence} (dry run: the mark is not written.)` : sentence;
+  if (decision.reason === 'known-bad') host.log.warn(said); else host.log.info(said);
   if (decision.action === 'upgrade' && facts.cluster.kind === 'unknown') {
     host.log.warn(`could not learn the cluster's version (${facts.cluster.problem}); installing without the version-skew check.`);
   }
@@ -219,6 +249,10 @@ const runLocked = async (options: RunOptions, host: Host, config: Config): Promi
     if (options.json) host.stdout(dryRunJson(outcome));
     return ExitStatus.ok;
   }
+  // The mark applies at once, except when the upgrade that clears it has yet to succeed.
+  let state = nextState(host, outcome.state, decision, facts);
+  const now = decision.action === 'upgrade' ? { ...state, unhealthySince: outcome.state.unhealthySince } : state;
+  await saveState(host, options, outcome.state, now);
   if (outcome.reinstall.length > 0 && packages.manager !== undefined && plan !== undefined) {
     await performReinstall(host, packages.manager, packages, plan.input, plan.plan, outcome.reinstall);
   }
@@ -228,10 +262,10 @@ const runLocked = async (options: RunOptions, host: Host, config: Config): Promi
       for (const argv of plan === undefined ? [] : planCommands(plan.plan)) host.log.info(`nop: would run: ${argv.join(' ')}`);
     } else {
       if (packages.manager === undefined) throw new Error('an upgrade was planned without a package manager');
-      await performUpgrade(host, packages.manager, packages, plan.input, plan.plan);
+      state = await upgradeWithRollback(upgradeContext(options, host, config, packages, packages.manager, plan), now);
       host.log.info(`upgrade to ${facts.target.version} complete.`);
     }
   }
-  await saveMark(host, options, outcome.state, decision);
+  await saveState(host, options, now, { ...state, unhealthySince: withMark(now, decision.mark, host.clock.now()).unhealthySince });
   return ExitStatus.ok;
 };

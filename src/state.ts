@@ -1,18 +1,51 @@
-// The updater's own state (the unhealthy mark), versioned and validated on read.
+// The updater's own state (unhealthy mark, a target that failed its health check, an upgrade in flight), versioned and validated on read.
 import * as z from 'zod/mini';
 
 export const STATE_FILE = 'state.json';
 
+const semverText = z.string().check(z.maxLength(100));
+
+const badTargetSchema = z.object({
+  version: semverText,
+  reason: z.string().check(z.maxLength(2000)),
+  at: z.iso.datetime(),
+});
+
+/** Written before an install starts and removed once it is settled, so a run killed half-way is finished by the next. */
+const inProgressSchema = z.object({
+  /** The version installed before (semver), and in the package database's spelling, to roll back to. */
+  from: semverText,
+  fromExact: z.string().check(z.maxLength(200)),
+  to: semverText,
+  /** Whether teleport.service was active before: only then is its health judged. */
+  agentWasActive: z.boolean(),
+  /** A copy of the previous package kept in the state dir, when the repository could not be relied on for it. */
+  rollbackFile: z.nullable(z.string().check(z.maxLength(4096))),
+  at: z.iso.datetime(),
+});
+
 const stateSchema = z.object({
-  version: z.literal(1),
+  version: z.literal(2),
   kind: z.literal('teleport-upgrade-state'),
   /** When a run first found the agent's schedule unusable and marked it; null when not marked. */
+  unhealthySince: z.nullable(z.iso.datetime()),
+  /** A target whose install failed the health check and was rolled back; not installed again while the channel serves it. */
+  badTarget: z.nullable(badTargetSchema),
+  inProgress: z.nullable(inProgressSchema),
+});
+
+/** Version 1 held only the unhealthy mark; it is read and upgraded. */
+const stateV1Schema = z.object({
+  version: z.literal(1),
+  kind: z.literal('teleport-upgrade-state'),
   unhealthySince: z.nullable(z.iso.datetime()),
 });
 
 export type State = z.infer<typeof stateSchema>;
+export type BadTarget = z.infer<typeof badTargetSchema>;
+export type InProgress = z.infer<typeof inProgressSchema>;
 
-export const emptyState: State = { version: 1, kind: 'teleport-upgrade-state', unhealthySince: null };
+export const emptyState: State = { version: 2, kind: 'teleport-upgrade-state', unhealthySince: null, badTarget: null, inProgress: null };
 
 /** Parses the state file; a missing file is the empty state, an unreadable one is reported to the caller. */
 export const parseState = (text: string | undefined): State | string => {
@@ -24,7 +57,10 @@ export const parseState = (text: string | undefined): State | string => {
     return 'it is not JSON';
   }
   const parsed = stateSchema.safeParse(data);
-  return parsed.success ? parsed.data : 'it does not match the state schema (version 1)';
+  if (parsed.success) return parsed.data;
+  const v1 = stateV1Schema.safeParse(data);
+  if (v1.success) return { ...emptyState, unhealthySince: v1.data.unhealthySince };
+  return 'it does not match the state schema (version 2)';
 };
 
 export const serializeState = (state: State): string => `${JSON.stringify(state, null, 2)}\n`;

@@ -24,7 +24,7 @@ const findRepo = async (host: Host, manager: PackageManager): Promise<string | u
   return repo;
 };
 
-const availableVersions = async (host: Host, manager: PackageManager, pkg: string, repo: string | undefined): Promise<string[]> =>
+export const availableVersions = async (host: Host, manager: PackageManager, pkg: string, repo: string | undefined): Promise<string[]> =>
   manager.parseAvailable(await host.run(manager.availableQuery(pkg, repo)), pkg);
 
 const isHeld = async (host: Host, manager: PackageManager, facts: PackageFacts): Promise<boolean> => {
@@ -51,25 +51,28 @@ export const gatherPlanInput = async (host: Host, manager: PackageManager, facts
   return { pkg: facts.pkg, target, downgrade: direction(facts.version, target) === 'downgrade', available, repo, held, agent };
 };
 
-const installedVersion = async (host: Host, manager: PackageManager, pkg: string): Promise<string | undefined> =>
+export const installedVersion = async (host: Host, manager: PackageManager, pkg: string): Promise<string | undefined> =>
   manager.parseInstalled(await host.run(manager.installedQuery([pkg])))?.find((p) => p.name === pkg && p.configured)?.semver;
 
-/** Refresh, resolve the exact version, install, confirm, restart. Throws InstallError when any of it fails. */
-export const performUpgrade = async (host: Host, manager: PackageManager, facts: PackageFacts, input: PlanInput, plan: Plan): Promise<void> => {
-  const { pkg } = facts;
-  const { target } = input;
-  const before = facts.version ?? 'unknown';
+/** Refreshes the Teleport repository and resolves the target to the exact version it offers; throws InstallError when it does not. */
+export const resolveTarget = async (host: Host, manager: PackageManager, pkg: string, input: PlanInput, plan: Plan): Promise<{ exact: string; available: string[] }> => {
   host.log.info(`attempting ${manager.name} install ${pkg}=${plan.version}...`);
   await executeStep(host, plan.refresh);
   const available = await availableVersions(host, manager, pkg, input.repo);
-  const exact = pickVersion(manager, target, available);
+  const exact = pickVersion(manager, input.target, available);
   if (exact === undefined) {
     throw new InstallError(
-      `upgrade attempt failed for ${pkg}=${target}: the ${manager.name} repositories do not offer that version (they offer ${available.slice(0, 8).join(', ') || 'no version of it'}). ` +
+      `upgrade attempt failed for ${pkg}=${input.target}: the ${manager.name} repositories do not offer that version (they offer ${available.slice(0, 8).join(', ') || 'no version of it'}). ` +
         `Check that the Teleport repository on this host serves the cluster's major version, then run teleport-upgrade again.`,
     );
   }
-  const ok = await executeSteps(host, manager.installSteps({ pkg, version: exact, held: input.held, downgrade: input.downgrade, repo: input.repo }));
+  return { exact, available };
+};
+
+/** Installs an exact version (or a package file) and confirms the database has it; throws InstallError otherwise. */
+export const installExact = async (host: Host, manager: PackageManager, facts: PackageFacts, input: PlanInput, exact: string, target: string, file?: string): Promise<void> => {
+  const { pkg } = facts;
+  const ok = await executeSteps(host, manager.installSteps({ pkg, version: exact, held: input.held, downgrade: input.downgrade, repo: input.repo, ...(file === undefined ? {} : { file }) }));
   const now = await installedVersion(host, manager, pkg);
   if (!ok) {
     throw new InstallError(`upgrade attempt failed for ${pkg}=${exact}; ${pkg} is ${now === undefined ? 'not fully installed' : `still at ${now}`}. The package manager's own error lines are above.`);
@@ -77,11 +80,10 @@ export const performUpgrade = async (host: Host, manager: PackageManager, facts:
   if (now !== target) {
     throw new InstallError(`${manager.tool} reported success but ${pkg} is ${now ?? 'not installed'} instead of ${target}; nothing was restarted.`);
   }
-  host.log.info(`${pkg} ${before} -> ${target} installed.`);
-  await restartAgent(host, input, plan, pkg, target, before);
+  host.log.info(`${pkg} ${facts.version ?? 'unknown'} -> ${target} installed.`);
 };
 
-const restartAgent = async (host: Host, input: PlanInput, plan: Plan, pkg: string, target: string, before: string): Promise<void> => {
+export const restartAgent = async (host: Host, input: PlanInput, plan: Plan, pkg: string, target: string, before: string): Promise<void> => {
   if (input.agent === 'no-systemd') {
     host.log.warn(`systemd is not running on this host, so teleport was not restarted; restart it to run ${target}.`);
     return;

@@ -8,6 +8,7 @@ const DIR = '/etc/teleport-upgrade.d';
 const files = (over: Partial<Record<keyof ConfigFiles, string>> = {}): ConfigFiles => ({
   endpoint: 'proxy.example.com:443/v1/webapi/automaticupgrades/channel/default',
   insecure: undefined, installer: undefined, package: undefined, debug: undefined, 'allow-prerelease': undefined,
+  'health-settle': undefined, 'teleport-config': undefined,
   ...over,
 });
 const fails = (over: Partial<Record<keyof ConfigFiles, string>>, message: RegExp) =>
@@ -21,8 +22,18 @@ describe('parseConfig', () => {
     }));
     assert.deepEqual(config, {
       endpoint: { base: 'https://proxy.example.com/v1/webapi/automaticupgrades/channel/default', ping: 'https://proxy.example.com/webapi/ping', host: 'proxy.example.com', insecure: false },
-      installer: 'apt', package: 'teleport-ent-fips', debug: true, allowPrerelease: false,
+      installer: 'apt', package: 'teleport-ent-fips', debug: true, allowPrerelease: false, settleMs: 30_000, teleportConfig: '/etc/teleport.yaml',
     });
+  });
+  it('reads the settle period and the agent config path, and refuses what they cannot be', () => {
+    assert.equal(parseConfig(DIR, files({ 'health-settle': '45' })).settleMs, 45_000);
+    assert.equal(parseConfig(DIR, files({ 'health-settle': '2m\n' })).settleMs, 120_000);
+    assert.equal(parseConfig(DIR, files({ 'health-settle': '0s' })).settleMs, 0);
+    assert.equal(parseConfig(DIR, files({ 'teleport-config': '/opt/teleport/teleport.yaml' })).teleportConfig, '/opt/teleport/teleport.yaml');
+    fails({ 'health-settle': '11m' }, /health-settle holds "11m", which is not a duration from 0 to 600 s/);
+    fails({ 'health-settle': '-5' }, /health-settle holds "-5"/);
+    fails({ 'health-settle': 'soon' }, /health-settle holds "soon"/);
+    fails({ 'teleport-config': 'teleport.yaml' }, /teleport-config holds "teleport.yaml", which is not an absolute path/);
   });
   it('leaves installer and package to detection when absent', () => {
     const config = parseConfig(DIR, files());

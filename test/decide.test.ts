@@ -13,6 +13,7 @@ const facts = (over: Partial<Facts> & { state?: WindowState } = {}): Facts => ({
   markedUnhealthy: false,
   allowPrerelease: false,
   cluster: { kind: 'version', version: '1.2.4' },
+  badTarget: null,
   ...over,
 });
 
@@ -43,6 +44,9 @@ const cases: Array<[string, Facts, string, string, string, number?]> = [
   ['a newer minor than the cluster is allowed (only majors are checked)', facts({ installed: '17.0.0', target: { kind: 'version', version: '17.5.0' }, cluster: { kind: 'version', version: '17.1.0' }, state: 'inside' }), 'upgrade', 'maintenance-window', 'keep'],
   ['an unknown cluster version never blocks', facts({ target: { kind: 'version', version: '99.0.0' }, cluster: { kind: 'unknown', problem: 'refused' }, forced: true }), 'upgrade', 'forced', 'keep'],
   ['up to date wins over the skew check', facts({ installed: '18.0.0', target: { kind: 'version', version: '18.0.0' }, cluster: { kind: 'version', version: '17.0.0' } }), 'none', 'up-to-date', 'keep'],
+  ['a target that failed its health check is skipped, even critical', facts({ badTarget: '1.2.4', critical: true, state: 'inside' }), 'none', 'known-bad', 'keep'],
+  ['force installs a target that failed its health check', facts({ badTarget: '1.2.4', forced: true }), 'upgrade', 'forced', 'keep'],
+  ['a different target is not held back by an old failure', facts({ badTarget: '1.2.3', state: 'inside', installed: '1.2.2' }), 'upgrade', 'maintenance-window', 'keep'],
   ['unknown installed version is upgraded', facts({ installed: null, state: 'inside' }), 'upgrade', 'maintenance-window', 'keep'],
 ];
 

@@ -18,10 +18,40 @@ export interface Config {
   readonly package: string | undefined;
   readonly debug: boolean;
   readonly allowPrerelease: boolean;
+  /** How long the agent must stay healthy after an install (`health-settle`), in milliseconds. */
+  readonly settleMs: number;
+  /** The agent's teleport.yaml, read for its diagnostic address (`teleport-config`). */
+  readonly teleportConfig: string;
 }
 
 /** Raw file contents by file name; undefined when the file does not exist. */
-export type ConfigFiles = Readonly<Record<'endpoint' | 'insecure' | 'installer' | 'package' | 'debug' | 'allow-prerelease', string | undefined>>;
+export const CONFIG_NAMES = ['endpoint', 'insecure', 'installer', 'package', 'debug', 'allow-prerelease', 'health-settle', 'teleport-config'] as const;
+export type ConfigFiles = Readonly<Record<(typeof CONFIG_NAMES)[number], string | undefined>>;
+
+const DEFAULT_SETTLE_S = 30;
+const MAX_SETTLE_S = 600;
+const DEFAULT_TELEPORT_CONFIG = '/etc/teleport.yaml';
+
+/** `45`, `45s` or `2m`, from 0 to 10 minutes. */
+const settleSeconds = (dir: string, text: string | undefined): number => {
+  const value = single(dir, 'health-settle', text);
+  if (value === undefined) return DEFAULT_SETTLE_S;
+  const match = /^(\d{1,4})\s*(s|m)?$/.exec(value);
+  const seconds = match === null ? NaN : Number(match[1]) * (match[2] === 'm' ? 60 : 1);
+  if (!(seconds >= 0 && seconds <= MAX_SETTLE_S)) {
+    throw new ConfigError(`${dir}/health-settle holds ${quote(value)}, which is not a duration from 0 to ${MAX_SETTLE_S} s. Write e.g. 30s or 2m, or remove the file for ${DEFAULT_SETTLE_S} s.`);
+  }
+  return seconds;
+};
+
+const teleportConfigPath = (dir: string, text: string | undefined): string => {
+  const value = single(dir, 'teleport-config', text);
+  if (value === undefined) return DEFAULT_TELEPORT_CONFIG;
+  if (!/^\/[^\0]{0,4095}$/.test(value)) {
+    throw new ConfigError(`${dir}/teleport-config holds ${quote(value)}, which is not an absolute path. Write the path of the agent's teleport.yaml, or remove the file for ${DEFAULT_TELEPORT_CONFIG}.`);
+  }
+  return value;
+};
 
 const installerSchema = z.enum(INSTALLERS);
 /** Debian and rpm package names share this shape. */
@@ -81,5 +111,7 @@ export const parseConfig = (dir: string, files: ConfigFiles): Config => {
     package: packageValue,
     debug: yesNo(dir, 'debug', files.debug),
     allowPrerelease: yesNo(dir, 'allow-prerelease', files['allow-prerelease']),
+    settleMs: settleSeconds(dir, files['health-settle']) * 1000,
+    teleportConfig: teleportConfigPath(dir, files['teleport-config']),
   };
 };

@@ -1,19 +1,23 @@
 // Everything the updater may do to or learn from the machine, passed to the core as one parameter.
 import type { Log } from '../log/log.ts';
 import type { Clock } from './clock.ts';
-import type { FetchChannel } from './http.ts';
+import type { FetchChannel, ProbeStatus } from './http.ts';
 import type { LockResult } from './lock.ts';
 import type { Runner } from './runner.ts';
 
 export interface Host {
   readonly run: Runner;
   readonly fetchChannel: FetchChannel;
+  /** GETs a local URL (the agent's /readyz) without a proxy: `HTTP <status>` or what failed. */
+  readonly probeStatus: ProbeStatus;
   /** Reads a small regular file; undefined when absent. Throws FileRefusedError for anything else odd. */
   readonly readFile: (path: string, options?: { noFollow?: boolean }) => Promise<string | undefined>;
   /** File names in a directory, sorted; empty when it does not exist. */
   readonly listDir: (path: string) => Promise<string[]>;
   /** True when an executable of that name is on PATH. */
   readonly hasExecutable: (name: string) => Promise<boolean>;
+  /** Copies a file, creating the destination's directory. */
+  readonly copyFile: (from: string, to: string) => Promise<void>;
   /** Atomic replace. */
   readonly writeFile: (path: string, text: string) => Promise<void>;
   /** Takes the one-run-at-a-time lock at `path`, or names its live holder; never waits. */

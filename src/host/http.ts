@@ -4,6 +4,7 @@ import { getCACertificates } from 'node:tls';
 // The index's one side effect that matters is replayed below: the request/connect API on every dispatcher.
 import api from 'undici/lib/api/index.js';
 import Dispatcher from 'undici/lib/dispatcher/dispatcher.js';
+import Agent from 'undici/lib/dispatcher/agent.js';
 import EnvHttpProxyAgent from 'undici/lib/dispatcher/env-http-proxy-agent.js';
 
 Object.assign(Dispatcher.prototype, api);
@@ -141,4 +142,24 @@ export const fetchChannel = (userAgent: string, limits: Limits = DEFAULT_LIMITS)
     second.destroy().catch(() => undefined);
   }
   return { version: toFetched(answers.version), critical: toFetched(answers.critical), ping: toFetched(answers.ping) };
+};
+
+export type ProbeStatus = (url: string, timeoutMs: number) => Promise<string>;
+
+/**
+ * The agent's local /readyz: `HTTP <status>`, or what went wrong. Never through a proxy (the address is the agent's own),
+ * bounded in time, the body discarded.
+ */
+export const probeStatus: ProbeStatus = async (url, timeoutMs) => {
+  const agent = new Agent({ connect: { timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  try {
+    const { origin, pathname } = new URL(url);
+    const response = await agent.request({ origin, path: pathname, method: 'GET', signal: AbortSignal.timeout(timeoutMs) });
+    await response.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
+    return `HTTP ${response.statusCode}`;
+  } catch (error) {
+    return describe(error, { timeoutMs, maxBytes: 0 }).message;
+  } finally {
+    agent.destroy().catch(() => undefined);
+  }
 };

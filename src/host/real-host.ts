@@ -1,13 +1,13 @@
 // Wires the real machine into a Host.
 import { constants } from 'node:fs';
-import { access, readdir } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { access, copyFile, mkdir, readdir } from 'node:fs/promises';
+import { delimiter, dirname, join } from 'node:path';
 import { writeSync } from 'node:fs';
 import type { Log } from '../log/log.ts';
 import { systemClock } from './clock.ts';
 import { readSmallFile, writeFileAtomic } from './files.ts';
 import type { Host } from './host.ts';
-import { fetchChannel } from './http.ts';
+import { fetchChannel, probeStatus } from './http.ts';
 import { acquireLock } from './lock.ts';
 import { runCommand } from './runner.ts';
 
@@ -34,9 +34,14 @@ const hasExecutable = async (name: string): Promise<boolean> => {
 export const realHost = (log: Log, userAgent: string): Host => ({
   run: runCommand,
   fetchChannel: fetchChannel(userAgent),
+  probeStatus,
   readFile: readSmallFile,
   listDir,
   hasExecutable,
+  copyFile: async (from, to) => {
+    await mkdir(dirname(to), { recursive: true, mode: 0o700 });
+    await copyFile(from, to);
+  },
   writeFile: writeFileAtomic,
   lock: (path, command) => acquireLock(path, command, systemClock.now()),
   clock: systemClock,

@@ -39,12 +39,17 @@ export interface SourceLocations {
   readonly parts: string;
 }
 
-/** Parses `NAME='value'` lines as printed by apt-config shell. */
-export const parseSourceLocations = (stdout: string): SourceLocations | undefined => {
+/** `NAME='value'` lines as printed by apt-config shell. */
+const parseConfigShell = (stdout: string): Map<string, string> => {
   const values = new Map<string, string>();
   for (const match of stdout.matchAll(/^([A-Z]+)='((?:[^']|'\\'')*)'$/gm)) {
     values.set(match[1]!, match[2]!.replaceAll("'\\''", "'"));
   }
+  return values;
+};
+
+export const parseSourceLocations = (stdout: string): SourceLocations | undefined => {
+  const values = parseConfigShell(stdout);
   const etc = values.get('ETC');
   const list = values.get('LIST');
   const parts = values.get('PARTS');
@@ -97,7 +102,7 @@ export const parseAvailable = (stdout: string): string[] =>
   [...new Set(stdout.split('\n').map((line) => line.split('|')[1]?.trim()).filter((v): v is string => !!v))];
 
 /** Installs the exact version non-interactively, through a hold if there is one, and puts the hold back. */
-export const installSteps = ({ pkg, version, held }: Pick<InstallInput, 'pkg' | 'version' | 'held'>, reinstall = false): Step[] => [
+export const installSteps = ({ pkg, version, held, file }: Pick<InstallInput, 'pkg' | 'version' | 'held' | 'file'>, reinstall = false): Step[] => [
   {
     argv: [
       'apt-get', 'install', '-y',
@@ -111,7 +116,8 @@ export const installSteps = ({ pkg, version, held }: Pick<InstallInput, 'pkg' | 
       '-o', `DPkg::Lock::Timeout=${DPKG_LOCK_TIMEOUT_S}`,
       // Keep locally modified config files and take defaults for new ones: never prompt.
       '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold',
-      `${pkg}=${version}`,
+      // A kept package file is named by its absolute path, which apt installs as a local package.
+      file ?? `${pkg}=${version}`,
     ],
     env: { DEBIAN_FRONTEND: 'noninteractive' },
     timeoutMs: DPKG_LOCK_TIMEOUT_S * SECOND + 10 * MINUTE,
@@ -136,6 +142,12 @@ export const aptManager: PackageManager = {
     return locations === undefined ? undefined : findTeleportSource(locations, files);
   },
   refreshStep,
+  packageCache: {
+    query: { argv: ['apt-config', 'shell', 'CACHE', 'Dir::Cache::archives/d'], timeoutMs: QUERY_TIMEOUT },
+    dir: (result) => parseConfigShell(result.stdout).get('CACHE'),
+    // pkg_version_arch.deb, with the epoch's colon escaped as apt stores it.
+    isFileOf: (name, pkg, version) => name.startsWith(`${pkg}_${version.replace(':', '%3a')}_`) && name.endsWith('.deb'),
+  },
   availableQuery: (pkg) => availableQuery(pkg),
   parseAvailable: (result) => parseAvailable(result.stdout),
   toSemver: debToSemver,

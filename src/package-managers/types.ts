@@ -66,6 +66,8 @@ export interface InstallInput {
   readonly downgrade: boolean;
   /** Repository id/alias/source file of Teleport, when found. */
   readonly repo: string | undefined;
+  /** Install this package file instead of fetching `version` (a rollback to a copy kept in the state dir). */
+  readonly file?: string;
 }
 
 /**
@@ -81,6 +83,15 @@ export interface PackageManager {
   parseInstalled(result: CommandResult): InstalledPackage[] | undefined;
   /** Where the Teleport repository is configured. */
   readonly repoQuery: Command;
+  /**
+   * Where the manager keeps the package files it downloaded, when it keeps them by default (apt does; dnf and zypper
+   * do not): the previous version's file is copied from there before an upgrade, for a rollback.
+   */
+  readonly packageCache?: {
+    readonly query: Command;
+    dir(result: CommandResult): string | undefined;
+    isFileOf(fileName: string, pkg: string, version: string): boolean;
+  };
   /** Files and directories (with the name endings to read) the repository lookup needs besides the query. */
   repoReads(result: CommandResult): { files: string[]; dirs: Array<{ path: string; endings: string[] }> };
   /** The Teleport repository (apt: source file; dnf: repo id; zypper: alias), or undefined when not found. */

@@ -52,9 +52,9 @@ export const yumManager = (tool: 'dnf' | 'yum'): PackageManager => ({
   }],
   verifyQuery: (pkg) => ({ argv: ['rpm', '-V', pkg], timeoutMs: 5 * MINUTE }),
   repairSteps: rpmRepairSteps,
-  installSteps: ({ pkg, version, downgrade, repo }) => [{
-    // Real yum 3 does not downgrade through install; dnf accepts both.
-    argv: [tool, '-y', ...scoped(repo), downgrade ? 'downgrade' : 'install', `${pkg}-${version}`],
+  installSteps: ({ pkg, version, downgrade, repo, file }) => [{
+    // Real yum 3 does not downgrade through install; dnf accepts both. A kept package file is named by its path.
+    argv: [tool, '-y', ...scoped(repo), downgrade ? 'downgrade' : 'install', file ?? `${pkg}-${version}`],
     timeoutMs: YUM_TIMEOUT_MS,
     purpose: `${downgrade ? 'downgrade' : 'install'} ${pkg}-${version}`,
   }],

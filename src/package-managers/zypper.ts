@@ -69,14 +69,15 @@ function installSteps(input: InstallInput, force: boolean): Step[] {
   return first === undefined ? [] : [namingTheHolder(first), ...rest];
 }
 
-function steps({ pkg, version, held, repo }: InstallInput, force: boolean): Step[] {
+function steps({ pkg, version, held, repo, file }: InstallInput, force: boolean): Step[] {
   return [
     // The v1 version lock is a zypper lock: lift it for this install only.
     ...(held ? [{ argv: zypper('removelock', pkg), env: lockEnv, timeoutMs: QUERY_TIMEOUT, purpose: `lift the lock on ${pkg}` }] : []),
     {
       // --oldpackage: without it a downgrade prints "Nothing to do" and exits 0.
       // --force: the same version again, over damaged files.
-      argv: zypper('install', '--oldpackage', ...(force ? ['--force'] : []), ...(repo === undefined ? [] : ['--repo', repo]), `${pkg}=${version}`),
+      // A kept package file is named by its path, outside any repository.
+      argv: zypper('install', '--oldpackage', ...(force ? ['--force'] : []), ...(repo === undefined || file !== undefined ? [] : ['--repo', repo]), file ?? `${pkg}=${version}`),
       env: lockEnv,
       timeoutMs: ZYPPER_TIMEOUT_MS,
       purpose: `${force ? 'reinstall' : 'install'} ${pkg}=${version}`,

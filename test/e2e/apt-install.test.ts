@@ -106,7 +106,9 @@ describe('installs against real apt', { skip: missing }, () => {
       const r = await s.cli(['run'], { FAKE_SYSTEMCTL_MODE: 'active' });
       assert.equal(r.exitCode, 0, r.stderr);
       assert.match(r.stderr, /gracefully restarting Teleport/);
-      assert.deepEqual((await readFile(s.systemctlLog, 'utf8')).trim().split('\n'), ['is-active teleport.service', 'daemon-reload', 'reload teleport.service']);
+      const show = 'show teleport.service --property=ActiveState,SubState,MainPID,NRestarts';
+      assert.deepEqual((await readFile(s.systemctlLog, 'utf8')).trim().split('\n'), ['is-active teleport.service', show, 'daemon-reload', 'reload teleport.service', show]);
+      assert.match(r.stderr, /^\[i\] teleport\.service is healthy on 1\.2\.4\.$/m);
     }));
 
   it('says so and skips the restart when systemd is not running', () =>

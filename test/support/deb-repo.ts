@@ -9,7 +9,10 @@ export interface FakePackage {
   readonly version: string;
   /** A Depends line; an unsatisfiable one makes apt refuse the install, a real failure. */
   readonly depends?: string;
-  /** A postinst that fails while `$DPKG_ROOT/fail-postinst` exists: an interrupted transaction on demand. */
+  /**
+   * A postinst that fails while `$DPKG_ROOT/fail-postinst` exists (an interrupted transaction on demand), and takes
+   * 30 s while `$DPKG_ROOT/slow-postinst` exists (time to kill the updater in the middle of an install).
+   */
   readonly flakyPostinst?: boolean;
 }
 
@@ -23,7 +26,7 @@ export const buildDeb = async (work: string, repo: string, { name, version, depe
   await writeFile(join(dir, 'usr/local/bin/teleport'), `#!/bin/sh\nif [ "$2" = "--raw" ]; then echo "${semver}"; else echo "Teleport v${semver} git:fake go1.22"; fi\n`);
   await chmod(join(dir, 'usr/local/bin/teleport'), 0o755);
   if (flakyPostinst) {
-    await writeFile(join(dir, 'DEBIAN/postinst'), '#!/bin/sh\n[ -e "$DPKG_ROOT/fail-postinst" ] && exit 1\nexit 0\n');
+    await writeFile(join(dir, 'DEBIAN/postinst'), '#!/bin/sh\n[ -e "$DPKG_ROOT/slow-postinst" ] && sleep 30\n[ -e "$DPKG_ROOT/fail-postinst" ] && exit 1\nexit 0\n');
     await chmod(join(dir, 'DEBIAN/postinst'), 0o755);
   }
   await sh('dpkg-deb', ['--root-owner-group', '-Zgzip', '--build', dir, join(repo, `${name}_${version.replace(':', '%3a')}_amd64.deb`)]);

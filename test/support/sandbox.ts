@@ -110,6 +110,8 @@ export const createSandbox = async (fixtures: Fixtures, options: SandboxOptions 
   }
   const write = (name: string, text: string) => writeFile(join(configDir, name), text);
   await write('endpoint', `${server.endpoint}\n`);
+  // No settle period unless a test asks for one: the stand-in systemctl answers at once.
+  await write('health-settle', '0\n');
   for (const [name, text] of Object.entries(options.config ?? {})) await write(name, text);
   const systemctlLog = join(dir, 'systemctl.log');
   // An rpm host has no dpkg database of ours: dpkg points at an empty one, so nothing is read from the host's.
@@ -118,6 +120,8 @@ export const createSandbox = async (fixtures: Fixtures, options: SandboxOptions 
     ...rpm?.env,
     PATH: `${FIXTURE_BIN}:${rpm?.env.PATH ?? process.env.PATH}`,
     FAKE_SYSTEMCTL_LOG: systemctlLog,
+    // The stand-in systemctl describes the agent by the version this fake teleport reports.
+    FAKE_AGENT_BIN: join(rpm?.root ?? apt.root, 'usr/local/bin/teleport'),
     HOME: rpm?.env.HOME ?? home,
     SSL_CERT_FILE: fixtures.tls.caFile,
     SSL_CERT_DIR: join(dir, 'no-certs'),

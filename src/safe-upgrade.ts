@@ -1,0 +1,196 @@
+// An upgrade with a way back: the previous package secured first, the agent's health judged after, a rollback when it fails.
+import { readyzUrl } from './agent-config.ts';
+import { agentShowQuery, observe, observeReady, parseAgentSample, SAMPLE_EVERY_MS, startWatch, verdict, type AgentSample } from './agent-health.ts';
+import { AGENT_UNIT } from './agent-service.ts';
+import { InstallError } from './errors.ts';
+import { executeSteps } from './execute.ts';
+import type { Host } from './host/host.ts';
+import type { PackageFacts } from './inspect-packages.ts';
+import { SECOND, type PackageManager, type Step } from './package-managers/types.ts';
+import type { Plan, PlanInput } from './plan.ts';
+import { serializeState, STATE_FILE, type InProgress, type State } from './state.ts';
+import { installedVersion, installExact, resolveTarget, restartAgent } from './upgrade.ts';
+
+export interface UpgradeContext {
+  readonly host: Host;
+  readonly manager: PackageManager;
+  readonly packages: PackageFacts;
+  readonly input: PlanInput;
+  readonly plan: Plan;
+  readonly stateDir: string;
+  readonly settleMs: number;
+  /** The agent's teleport.yaml, for its /readyz. */
+  readonly teleportConfig: string;
+}
+
+const READYZ_TIMEOUT_MS = 2 * SECOND;
+
+const saveState = async (ctx: UpgradeContext, state: State): Promise<State> => {
+  await ctx.host.writeFile(`${ctx.stateDir}/${STATE_FILE}`, serializeState(state));
+  return state;
+};
+
+const sampleAgent = async (host: Host): Promise<AgentSample | undefined> => parseAgentSample(await host.run(agentShowQuery));
+
+/** Watches the agent for the settle period; returns why it is unhealthy, or undefined when it stayed healthy. */
+export const checkHealth = async (ctx: UpgradeContext, baselineRestarts: number): Promise<string | undefined> => {
+  const { host } = ctx;
+  const ready = readyzUrl(await host.readFile(ctx.teleportConfig).catch(() => undefined));
+  if (ready.problem !== undefined) host.log.warn(`cannot use ${ctx.teleportConfig} for the agent's /readyz: ${ready.problem}; judging by systemd alone.`);
+  host.log.info(`checking that ${AGENT_UNIT} stays healthy for ${ctx.settleMs / SECOND} s${ready.url === undefined ? '' : ` and that ${ready.url} answers 200`}...`);
+  let watch = startWatch(baselineRestarts, ready.url !== undefined);
+  const started = host.clock.now().getTime();
+  for (;;) {
+    const seen = observe(watch, await sampleAgent(host));
+    if (seen.failed !== undefined) return seen.failed;
+    watch = seen.watch;
+    if (ready.url !== undefined && !watch.ready.ok) watch = observeReady(watch, await host.probeStatus(ready.url, READYZ_TIMEOUT_MS));
+    if (host.clock.now().getTime() - started >= ctx.settleMs) return verdict(watch, ctx.settleMs);
+    await host.clock.sleep(SAMPLE_EVERY_MS);
+  }
+};
+
+/**
+ * Makes sure the installed version can be put back: the repository still offers it, or the package manager's cache
+ * has its file, which is then copied into the state dir. Returns the copy, or undefined when the repository will do.
+ */
+const secureRollback = async (ctx: UpgradeContext, previous: string, available: readonly string[]): Promise<{ file?: string; possible: boolean }> => {
+  const { host, manager, packages } = ctx;
+  if (available.includes(previous)) return { possible: true };
+  const cache = manager.packageCache;
+  const dir = cache === undefined ? undefined : cache.dir(await host.run(cache.query));
+  const name = dir === undefined || cache === undefined ? undefined : (await host.listDir(dir)).find((n) => cache.isFileOf(n, packages.pkg, previous));
+  if (dir === undefined || name === undefined) return { possible: false };
+  const file = `${ctx.stateDir}/rollback/${name}`;
+  await host.copyFile(`${dir.replace(/\/?$/, '/')}${name}`, file);
+  host.log.info(`the repositories no longer offer ${packages.pkg} ${previous}; kept a copy of its package for a rollback: ${file}`);
+  return { file, possible: true };
+};
+
+/** The previous version back, then a restart (a broken agent is restarted, not reloaded). Throws when it cannot be installed. */
+const rollBack = async (ctx: UpgradeContext, progress: InProgress): Promise<void> => {
+  const { host, manager, packages, input } = ctx;
+  host.log.error(`rolling back ${packages.pkg} to ${progress.from}.`);
+  const steps = manager.installSteps({ pkg: packages.pkg, version: progress.fromExact, held: input.held, downgrade: true, repo: input.repo,
+    ...(progress.rollbackFile === null ? {} : { file: progress.rollbackFile }) });
+  const ok = await executeSteps(host, steps);
+  const now = await installedVersion(host, manager, packages.pkg);
+  if (!ok || now !== progress.from) {
+    throw new InstallError(`the rollback of ${packages.pkg} to ${progress.from} failed; it is ${now ?? 'not fully installed'}. The package manager's own error lines are above. ` +
+      `Install ${packages.pkg} ${progress.from} by hand and check: systemctl status ${AGENT_UNIT}`);
+  }
+  host.log.info(`${packages.pkg} ${progress.to} -> ${progress.from} rolled back.`);
+  if (!progress.agentWasActive || input.agent === 'no-systemd') return;
+  const restart: Step[] = [
+    { argv: ['systemctl', 'daemon-reload'], timeoutMs: 90 * SECOND, purpose: 'reload systemd units', mayFail: true },
+    { argv: ['systemctl', 'restart', AGENT_UNIT], timeoutMs: 90 * SECOND, purpose: `restart the agent on ${progress.from}` },
+  ];
+  if (!(await executeSteps(host, restart))) throw new InstallError(`${packages.pkg} ${progress.from} is back, but ${AGENT_UNIT} could not be restarted. Check: systemctl status ${AGENT_UNIT}`);
+};
+
+/**
+ * Judges the agent after an install (when it was active before) and rolls back when it is unhealthy: the failed
+ * target is recorded so the next runs skip it, and the run fails loudly. Returns the settled state.
+ */
+const settle = async (ctx: UpgradeContext, state: State, progress: InProgress, baselineRestarts: number, restartProblem?: string): Promise<State> => {
+  const { host } = ctx;
+  if (!progress.agentWasActive) {
+    host.log.info(`${AGENT_UNIT} was not running before the upgrade (stopped on purpose?), so it was not started and its health is not judged.`);
+    return saveState(ctx, { ...state, inProgress: null });
+  }
+  const problem = restartProblem ?? (await checkHealth(ctx, baselineRestarts));
+  if (problem === undefined) {
+    host.log.info(`${AGENT_UNIT} is healthy on ${progress.to}.`);
+    return saveState(ctx, { ...state, inProgress: null });
+  }
+  host.log.error(`teleport ${progress.to} is unhealthy after the upgrade: ${problem}.`);
+  const bad = { ...state, badTarget: { version: progress.to, reason: problem, at: host.clock.now().toISOString() } };
+  await saveState(ctx, bad);
+  await rollBack(ctx, progress);
+  const after = await sampleAgent(host);
+  const again = await checkHealth(ctx, after?.restarts ?? 0);
+  await saveState(ctx, { ...bad, inProgress: null });
+  throw new InstallError(
+    `teleport ${progress.to} failed its health check (${problem}) and was rolled back to ${progress.from}, ` +
+      `${again === undefined ? 'which is healthy again' : `which is ALSO unhealthy (${again}); check: systemctl status ${AGENT_UNIT}`}. ` +
+      `${progress.to} will not be installed again while the channel serves it; teleport-upgrade force overrides that.`,
+  );
+};
+
+/** Refresh, resolve, secure the way back, install, restart, then judge (and roll back). Throws InstallError on failure. */
+export const upgradeWithRollback = async (ctx: UpgradeContext, state: State): Promise<State> => {
+  const { host, manager, packages, input, plan } = ctx;
+  const { exact, available } = await resolveTarget(host, manager, packages.pkg, input, plan);
+  const previous = packages.installed;
+  const before = input.agent === 'active' ? await sampleAgent(host) : undefined;
+  if (previous === undefined || packages.version === null) {
+    host.log.warn(`the installed ${packages.pkg} version is unknown, so a failed upgrade cannot be rolled back.`);
+    await installExact(host, manager, packages, input, exact, input.target);
+    await restartAgent(host, input, plan, packages.pkg, input.target, 'unknown');
+    return state;
+  }
+  const secured = await secureRollback(ctx, previous.version, available);
+  if (!secured.possible) {
+    host.log.warn(`neither the repositories nor the package cache hold ${packages.pkg} ${previous.version} any more: if ${input.target} turns out unhealthy it cannot be rolled back automatically.`);
+  }
+  const progress: InProgress = {
+    from: packages.version, fromExact: previous.version, to: input.target, agentWasActive: input.agent === 'active',
+    rollbackFile: secured.file ?? null, at: host.clock.now().toISOString(),
+  };
+  const inFlight = await saveState(ctx, { ...state, inProgress: progress });
+  try {
+    await installExact(host, manager, packages, input, exact, input.target);
+  } catch (error) {
+    if (!(error instanceof InstallError)) throw error;
+    await recoverFailedInstall(ctx, inFlight, progress, secured.possible);
+    throw error;
+  }
+  let restartProblem: string | undefined;
+  try {
+    await restartAgent(host, input, plan, packages.pkg, input.target, packages.version);
+  } catch (error) {
+    if (!(error instanceof InstallError) || !progress.agentWasActive) throw error;
+    restartProblem = `${AGENT_UNIT} could not be reloaded or restarted onto it`;
+  }
+  return settle(ctx, inFlight, progress, before?.restarts ?? 0, restartProblem);
+};
+
+/**
+ * After a failed install: when the previous version is still installed and configured nothing changed (a lock, the
+ * network); otherwise the half-done install is rolled back. Neither marks the target bad: it was not judged.
+ */
+const recoverFailedInstall = async (ctx: UpgradeContext, state: State, progress: InProgress, possible: boolean): Promise<void> => {
+  const { host, manager, packages } = ctx;
+  const now = await installedVersion(host, manager, packages.pkg);
+  if (now === progress.from) {
+    host.log.info(`${packages.pkg} is still ${progress.from}: the failed install changed nothing.`);
+  } else if (possible) {
+    host.log.error(`the failed install left ${packages.pkg} ${now === undefined ? 'half-installed' : `at ${now}`}.`);
+    await rollBack(ctx, progress);
+  }
+  await saveState(ctx, { ...state, inProgress: null });
+};
+
+/**
+ * A run killed while upgrading left `inProgress` behind. Once the interrupted transaction is finished: if the target
+ * got installed, its health is judged now (and rolled back if it fails); if the previous version is still there,
+ * nothing happened. Either way the record is settled.
+ */
+export const resumeInterrupted = async (ctx: UpgradeContext, state: State, progress: InProgress): Promise<State> => {
+  const { host, packages } = ctx;
+  host.log.warn(`a previous run was interrupted while upgrading ${packages.pkg} ${progress.from} -> ${progress.to} (started ${progress.at}).`);
+  if (packages.version === progress.to) {
+    host.log.info(`${progress.to} got installed; restarting the agent and judging it now.`);
+    const before = progress.agentWasActive ? await sampleAgent(host) : undefined;
+    let restartProblem: string | undefined;
+    try {
+      await restartAgent(host, ctx.input, ctx.plan, packages.pkg, progress.to, progress.from);
+    } catch (error) {
+      if (!(error instanceof InstallError) || !progress.agentWasActive) throw error;
+      restartProblem = `${AGENT_UNIT} could not be reloaded or restarted onto it`;
+    }
+    return settle(ctx, state, progress, before?.restarts ?? 0, restartProblem);
+  }
+  host.log.info(`${packages.pkg} is ${packages.version ?? 'unknown'}; the interrupted upgrade did not get through, so there is nothing to judge.`);
+  return saveState(ctx, { ...state, inProgress: null });
+};
