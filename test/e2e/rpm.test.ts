@@ -55,6 +55,24 @@ for (const kind of ['dnf', 'zypper'] as const) {
         assert.deepEqual(plan.commands.slice(0, 2), [expected.refresh, expected.install]);
       }));
 
+    it('rolls back a version the agent crash-loops on, remembers it, and installs it again only when forced', () =>
+      rpmHost('teleport-ent=1.2.3', {}, async (s) => {
+        const active = { FAKE_SYSTEMCTL_MODE: 'active' };
+        const r = await s.cli(['run'], { ...active, FAKE_BROKEN_VERSIONS: '1.2.4' });
+        assert.equal(r.exitCode, 1, r.stderr);
+        assert.match(r.stderr, /teleport 1\.2\.4 is unhealthy after the upgrade: systemd restarted teleport\.service/);
+        assert.match(r.stderr, /^\[i\] teleport-ent 1\.2\.4 -> 1\.2\.3 rolled back\.$/m);
+        assert.equal(await s.status(), '1.2.3-1');
+        assert.equal(JSON.parse(await readFile(join(s.stateDir, 'state.json'), 'utf8')).badTarget.version, '1.2.4');
+        const skipped = await s.cli(['run'], active);
+        assert.equal(skipped.exitCode, 0, skipped.stderr);
+        assert.match(skipped.stderr, /not installing 1\.2\.4: it failed its health check/);
+        assert.equal(await s.status(), '1.2.3-1');
+        const forced = await s.cli(['force'], active);
+        assert.equal(forced.exitCode, 0, forced.stderr);
+        assert.equal(await s.status(), '1.2.4-1');
+      }));
+
     it('downgrades to an older target', () =>
       rpmHost('teleport-ent=1.2.4', {}, async (s) => {
         s.server.answer('v1.2.3');
