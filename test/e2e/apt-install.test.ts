@@ -97,7 +97,7 @@ describe('installs against real apt', { skip: missing }, () => {
       s.server.ping({ body: pingBody('9.9.9') });
       const r = await s.cli(['run']);
       assert.equal(r.exitCode, 1);
-      assert.match(r.stderr, /upgrade attempt failed for teleport-ent=9\.9\.9: the apt repositories do not offer that version \(they offer 1\.3\.0~beta\.1, 1\.2\.7, 1\.2\.6, 1\.2\.5-1, 1\.2\.4, 1\.2\.3\)/);
+      assert.match(r.stderr, /upgrade attempt failed for teleport-ent=9\.9\.9: the apt repositories do not offer that version \(they offer 1\.3\.0~beta\.1, 1\.2\.9, 1\.2\.7, 1\.2\.6, 1\.2\.5-1, 1\.2\.4, 1\.2\.3\)/);
       assert.equal(await s.status(), 'install ok installed\t1.2.3');
     }));
 

@@ -19,6 +19,9 @@ export const FAKE_PACKAGES: readonly FakePackage[] = [
   { name: 'teleport-ent', version: '1.3.0~beta.1' },
   { name: 'teleport-ent', version: '1.2.6', depends: 'teleport-ent-missing-dependency' },
   { name: 'teleport-ent', version: '1.2.7', flakyPostinst: true },
+  // 1.2.9 ships a file teleport-tools owns too: dpkg refuses to overwrite it.
+  { name: 'teleport-ent', version: '1.2.9', extraFile: 'usr/local/bin/tctl' },
+  { name: 'teleport-tools', version: '1.0.0', extraFile: 'usr/local/bin/tctl', notTeleport: true },
   { name: 'teleport', version: '1.2.3' },
   { name: 'teleport', version: '1.2.4' },
 ];
