@@ -16,10 +16,15 @@ const CACHE = fileURLToPath(new URL('../../.cache/e2e', import.meta.url));
 const MIRROR = process.env.E2E_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
 const CHANNEL = '/v1/webapi/automaticupgrades/channel/default';
 
-/** The agent stand-in: stays up, and says so in its journal each time systemd reloads it (SIGHUP), like teleport. */
+/**
+ * The agent stand-in: on SIGHUP it re-executes itself, so it runs whatever teleport is installed now, like teleport's
+ * graceful restart; it says so in its journal. A version listed in /etc/e2e-broken-versions crashes at once.
+ */
 const AGENT = `#!/bin/sh
-trap 'echo "agent reloaded: teleport $(/usr/local/bin/teleport version --raw)"' HUP
-echo "agent started: teleport $(/usr/local/bin/teleport version --raw)"
+version=$(/usr/local/bin/teleport version --raw)
+if grep -qx "$version" /etc/e2e-broken-versions 2>/dev/null; then echo "agent crashed: teleport $version"; exit 1; fi
+trap 'echo "agent reloaded: teleport $(/usr/local/bin/teleport version --raw)"; exec /usr/local/sbin/fake-teleport reloaded' HUP
+[ "$1" = reloaded ] || echo "agent started: teleport $version"
 while :; do sleep 1 & wait $!; done
 `;
 const AGENT_UNIT = `[Unit]
@@ -27,13 +32,17 @@ Description=fake Teleport agent
 [Service]
 ExecStart=/usr/local/sbin/fake-teleport
 ExecReload=/bin/sh -c "kill -HUP $MAINPID"
+Restart=on-failure
+RestartSec=1
 [Install]
 WantedBy=multi-user.target
 `;
-/** The proxy's channel, served on the container's loopback by the same Node the tests run on. */
+/** The proxy's channel (its target read from /etc/e2e-channel-version), served on the container's loopback by the same Node the tests run on. */
 const VERSION_SERVER = `import { createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
 createServer((req, res) => {
-  const body = { '${CHANNEL}/version': 'v1.2.4\\n', '${CHANNEL}/critical': 'no\\n', '/webapi/ping': '{"server_version":"1.2.4"}' }[req.url];
+  const target = readFileSync('/etc/e2e-channel-version', 'utf8').trim();
+  const body = { '${CHANNEL}/version': 'v' + target + '\\n', '${CHANNEL}/critical': 'no\\n', '/webapi/ping': '{"server_version":"1.2.5"}' }[req.url];
   res.writeHead(body === undefined ? 404 : 200, { 'content-type': 'text/plain' }).end(body ?? 'not found');
 }).listen(8080, '127.0.0.1');
 `;
@@ -64,7 +73,7 @@ describe('teleport-ent-updater under a real systemd (systemd-nspawn)', { skip: a
     const [base, packages, repo] = await Promise.all([
       baseRoot(CACHE, MIRROR),
       buildPackages(join(dir, 'build')),
-      buildDebRepo(join(dir, 'repo'), [{ name: 'teleport-ent', version: '1.2.3' }, { name: 'teleport-ent', version: '1.2.4' }]),
+      buildDebRepo(join(dir, 'repo'), ['1.2.3', '1.2.4', '1.2.5'].map((version) => ({ name: 'teleport-ent', version }))),
     ]);
     await sh('cp', ['-a', '--reflink=auto', base, root]);
     // Our .deb, and a newer build of it (the same tree with a higher version) to upgrade the updater with.
@@ -93,6 +102,9 @@ describe('teleport-ent-updater under a real systemd (systemd-nspawn)', { skip: a
     await write(join(root, 'etc/teleport-upgrade.d/endpoint'), `127.0.0.1:8080${CHANNEL}\n`);
     await write(join(root, 'etc/teleport-upgrade.d/insecure'), 'yes\n');
     await write(join(root, 'etc/teleport-upgrade.d/schedule'), openWindow());
+    // A short settle period keeps the test quick; the health check itself runs against the real systemd.
+    await write(join(root, 'etc/teleport-upgrade.d/health-settle'), '3s\n');
+    await write(join(root, 'etc/e2e-channel-version'), '1.2.4\n');
     container = await bootContainer(root, 'teleport-upgrade-e2e');
   });
 
@@ -167,6 +179,30 @@ describe('teleport-ent-updater under a real systemd (systemd-nspawn)', { skip: a
     assert.match(text.stderr, /no upgrades available \(1\.2\.4 == 1\.2\.4\)/);
     const json = JSON.parse((await run('teleport-upgrade', 'dry-run', '--json')).stdout) as { installed: string; action: string; reason: string };
     assert.deepEqual([json.installed, json.action, json.reason], ['1.2.4', 'none', 'up-to-date']);
+  });
+
+  it('a version the agent crash-loops on is rolled back under the real systemd, and the unit fails loudly', async () => {
+    // Back to the normal cadence: restarting teleport.service starts the timer again (it is wanted by the agent).
+    await run('rm', '/etc/systemd/system/teleport-upgrade.timer.d/e2e.conf');
+    await run('systemctl', 'daemon-reload');
+    await run('systemctl', 'stop', 'teleport-upgrade.timer');
+    await run('sh', '-c', 'echo 1.2.5 > /etc/e2e-broken-versions && echo 1.2.5 > /etc/e2e-channel-version');
+    // systemctl start waits for the oneshot run and fails with it.
+    const started = await container!.exec(['systemctl', 'start', 'teleport-upgrade.service'], { reject: false });
+    assert.notEqual(started.exitCode, 0);
+    assert.equal(await installedVersion(), '1.2.4');
+    assert.equal(await show('teleport.service', 'ActiveState'), 'active');
+    const log = await agentLog();
+    assert.match(log, /agent crashed: teleport 1\.2\.5/);
+    assert.match(log, /agent started: teleport 1\.2\.4/, 'restarted onto the version rolled back to');
+    const errors = (await run('journalctl', '-u', 'teleport-upgrade.service', '-p', 'err', '-o', 'cat', '--no-pager')).stdout;
+    assert.match(errors, /teleport 1\.2\.5 is unhealthy after the upgrade: systemd restarted teleport\.service/);
+    assert.match(errors, /failed its health check .* and was rolled back to 1\.2\.4, which is healthy again/);
+    const state = JSON.parse((await run('cat', '/var/lib/teleport-upgrade/state.json')).stdout) as { badTarget: { version: string } };
+    assert.equal(state.badTarget.version, '1.2.5');
+    // The next run leaves 1.2.5 alone while the channel serves it.
+    await run('systemctl', 'start', 'teleport-upgrade.service');
+    assert.equal(await installedVersion(), '1.2.4');
   });
 
   it('a failed run leaves the unit failed, with the reason as its last journal line', async () => {
