@@ -14,7 +14,7 @@ const main = async (): Promise<number> => {
   }
   say('building the sandbox: fake teleport-ent 1.2.3 and 1.2.4 in a local apt repository, 1.2.3 installed, a version server on 127.0.0.1 serving v1.2.4, a maintenance window open now');
   const fixtures = await makeFixtures();
-  const sandbox = await createSandbox(fixtures, { installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } });
+  const sandbox = await createSandbox(fixtures, { installed: 'teleport-ent=1.2.3', config: { schedule: openWindow(), 'health-settle': '2s\n' } });
   try {
     sandbox.server.answer('v1.2.4', 'no');
     const show = async (args: string[]) => {
