@@ -78,7 +78,7 @@ describe('zypper', () => {
     const steps = zypperManager.installSteps({ pkg: 'teleport-ent', version: '1.2.3-1', held: true, downgrade: true, repo: 'teleport' });
     assert.deepEqual(steps.map((s) => [s.argv.join(' '), s.always ?? false]), [
       ['zypper --non-interactive removelock teleport-ent', false],
-      ['zypper --non-interactive install --oldpackage --repo teleport teleport-ent=1.2.3-1', false],
+      ['zypper --non-interactive install --oldpackage --download-in-advance --repo teleport teleport-ent=1.2.3-1', false],
       ['zypper --non-interactive addlock teleport-ent', true],
     ]);
     assert.equal(steps[1]?.env?.ZYPP_LOCK_TIMEOUT, '120');

@@ -76,8 +76,9 @@ function steps({ pkg, version, held, repo, file }: InstallInput, force: boolean)
     {
       // --oldpackage: without it a downgrade prints "Nothing to do" and exits 0.
       // --force: the same version again, over damaged files.
-      // A kept package file is named by its path, outside any repository.
-      argv: zypper('install', '--oldpackage', ...(force ? ['--force'] : []), ...(repo === undefined || file !== undefined ? [] : ['--repo', repo]), file ?? `${pkg}=${version}`),
+      // A kept package file is named by its path, outside any repository. --download-in-advance: zypper checks file
+      // conflicts only for packages already downloaded; without it a conflicting file is silently overwritten.
+      argv: zypper('install', '--oldpackage', '--download-in-advance', ...(force ? ['--force'] : []), ...(repo === undefined || file !== undefined ? [] : ['--repo', repo]), file ?? `${pkg}=${version}`),
       env: lockEnv,
       timeoutMs: ZYPPER_TIMEOUT_MS,
       purpose: `${force ? 'reinstall' : 'install'} ${pkg}=${version}`,

@@ -19,7 +19,7 @@ const EXPECTED = {
   zypper: {
     installer: undefined,
     refresh: ['zypper', '--non-interactive', 'refresh', 'teleport'],
-    install: ['zypper', '--non-interactive', 'install', '--oldpackage', '--repo', 'teleport', 'teleport-ent=1.2.4-1'],
+    install: ['zypper', '--non-interactive', 'install', '--oldpackage', '--download-in-advance', '--repo', 'teleport', 'teleport-ent=1.2.4-1'],
   },
 } as const;
 
@@ -71,6 +71,29 @@ for (const kind of ['dnf', 'zypper'] as const) {
         const forced = await s.cli(['force'], active);
         assert.equal(forced.exitCode, 0, forced.stderr);
         assert.equal(await s.status(), '1.2.4-1');
+      }));
+
+    it('fault: a broken repository (its URL points at nothing) installs nothing and fails clearly', () =>
+      rpmHost('teleport-ent=1.2.3', {}, async (s) => {
+        const file = kind === 'dnf' ? 'etc/yum.repos.d/teleport.repo' : 'etc/zypp/repos.d/teleport.repo';
+        const repoFile = join(s.rpm!.root, file);
+        await writeFile(repoFile, (await readFile(repoFile, 'utf8')).replace(/^baseurl=.*$/m, 'baseurl=file:///nonexistent/teleport-rpm-repo'));
+        const r = await s.cli(['run'], { FAKE_SYSTEMCTL_MODE: 'active' });
+        assert.equal(r.exitCode, 1, r.stderr);
+        assert.match(r.stderr, /do not offer that version|upgrade attempt failed for teleport-ent/);
+        assert.equal(await s.status(), '1.2.3-1');
+      }));
+
+    it('fault: a file conflict with another package is refused before anything changes', () =>
+      rpmHost('teleport-ent=1.2.3', {}, async (s) => {
+        await s.rpm!.run(kind, kind === 'dnf' ? ['-y', '-q', 'install', 'teleport-tools'] : ['--non-interactive', '--quiet', 'install', 'teleport-tools']);
+        s.server.answer('v1.2.9');
+        const r = await s.cli(['run'], { FAKE_SYSTEMCTL_MODE: 'active' });
+        assert.equal(r.exitCode, 1, r.stderr);
+        assert.match(r.stderr, /\/usr\/local\/bin\/tctl/);
+        assert.match(r.stderr, /teleport-ent is still 1\.2\.3: the failed install changed nothing/);
+        assert.equal(await s.status(), '1.2.3-1');
+        assert.equal(await s.status('teleport-tools'), '1.0.0-1');
       }));
 
     it('downgrades to an older target', () =>

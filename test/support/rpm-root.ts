@@ -9,6 +9,10 @@ export interface FakeRpm {
   /** rpm version (`1.3.0_beta.1` for semver `1.3.0-beta.1`); the release is always 1. */
   readonly version: string;
   readonly requires?: string;
+  /** One more file it installs (absolute): another package owning it too makes a file conflict. */
+  readonly extraFile?: string;
+  /** Not a Teleport build: it installs only its extra file. */
+  readonly notTeleport?: boolean;
 }
 
 const SPEC = `Name: %{pkgname}
@@ -22,11 +26,22 @@ AutoReqProv: no
 %description
 fake Teleport for tests
 %install
+%if 0%{!?pkgnobin:1}
 mkdir -p %{buildroot}/usr/local/bin
 printf '#!/bin/sh\\necho %{pkgver}\\n' > %{buildroot}/usr/local/bin/teleport
 chmod 755 %{buildroot}/usr/local/bin/teleport
+%endif
+%if 0%{?pkgextra:1}
+mkdir -p %{buildroot}$(dirname %{pkgextra})
+echo %{pkgname} %{pkgver} > %{buildroot}%{pkgextra}
+%endif
 %files
+%if 0%{!?pkgnobin:1}
 /usr/local/bin/teleport
+%endif
+%if 0%{?pkgextra:1}
+%{pkgextra}
+%endif
 `;
 
 /** A test HOME whose .rpmmacros puts the rpm database at /var/lib/rpm inside any root (Debian's default follows $HOME). */
@@ -44,6 +59,8 @@ export const buildRpmRepo = async (work: string, packages: readonly FakeRpm[]): 
   for (const p of packages) {
     await sh('rpmbuild', ['-bb', '--quiet', '--define', `_topdir ${join(work, 'rpmbuild')}`, '--define', `pkgname ${p.name}`, '--define', `pkgver ${p.version}`,
       ...(p.requires ? ['--define', `pkgrequires ${p.requires}`] : []),
+      ...(p.extraFile ? ['--define', `pkgextra ${p.extraFile}`] : []),
+      ...(p.notTeleport ? ['--define', 'pkgnobin 1'] : []),
       '--define', `_rpmdir ${repo}`, '--define', '_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm', join(work, 'fake.spec')], { env: { HOME: home } });
   }
   await sh('createrepo_c', ['-q', repo]);

@@ -35,6 +35,8 @@ export const FAKE_RPMS: readonly FakeRpm[] = [
   { name: 'teleport-ent', version: '1.2.4' },
   { name: 'teleport-ent', version: '1.2.6', requires: 'teleport-ent-missing-dependency' },
   { name: 'teleport-ent', version: '1.3.0_beta.1' },
+  { name: 'teleport-ent', version: '1.2.9', extraFile: '/usr/local/bin/tctl' },
+  { name: 'teleport-tools', version: '1.0.0', extraFile: '/usr/local/bin/tctl', notTeleport: true },
   { name: 'teleport', version: '1.2.3' },
 ];
 
