@@ -95,7 +95,8 @@ const rollBack = async (ctx: UpgradeContext, progress: InProgress): Promise<void
 const settle = async (ctx: UpgradeContext, state: State, progress: InProgress, baselineRestarts: number, restartProblem?: string): Promise<State> => {
   const { host } = ctx;
   if (!progress.agentWasActive) {
-    host.log.info(`${AGENT_UNIT} was not running before the upgrade (stopped on purpose?), so it was not started and its health is not judged.`);
+    // Without systemd the restart step has already said why nothing was restarted.
+    if (ctx.input.agent !== 'no-systemd') host.log.info(`${AGENT_UNIT} was not running before the upgrade (stopped on purpose?), so it was not started and its health is not judged.`);
     return saveState(ctx, { ...state, inProgress: null });
   }
   const problem = restartProblem ?? (await checkHealth(ctx, baselineRestarts));
@@ -104,7 +105,8 @@ const settle = async (ctx: UpgradeContext, state: State, progress: InProgress, b
     return saveState(ctx, { ...state, inProgress: null });
   }
   host.log.error(`teleport ${progress.to} is unhealthy after the upgrade: ${problem}.`);
-  const bad = { ...state, badTarget: { version: progress.to, reason: problem, at: host.clock.now().toISOString() } };
+  // The state schema caps the reason; a longer one would make the file unreadable.
+  const bad = { ...state, badTarget: { version: progress.to, reason: problem.slice(0, 1000), at: host.clock.now().toISOString() } };
   await saveState(ctx, bad);
   await rollBack(ctx, progress);
   const after = await sampleAgent(host);
@@ -167,6 +169,8 @@ const recoverFailedInstall = async (ctx: UpgradeContext, state: State, progress:
   } else if (possible) {
     host.log.error(`the failed install left ${packages.pkg} ${now === undefined ? 'half-installed' : `at ${now}`}.`);
     await rollBack(ctx, progress);
+  } else {
+    host.log.error(`the failed install left ${packages.pkg} ${now === undefined ? 'half-installed' : `at ${now}`}, and ${progress.from} cannot be reinstalled automatically; the next run finishes the interrupted transaction.`);
   }
   await saveState(ctx, { ...state, inProgress: null });
 };
