@@ -51,20 +51,29 @@ export const checkHealth = async (ctx: UpgradeContext, baselineRestarts: number)
 };
 
 /**
- * Makes sure the installed version can be put back: the repository still offers it, or the package manager's cache
- * has its file, which is then copied into the state dir. Returns the copy, or undefined when the repository will do.
+ * Makes sure the installed version can be put back without the repository: a copy of its package file in the state
+ * dir, from the package manager's cache (apt keeps them) or else downloaded from the repository. Only the latest copy is
+ * kept. Returns the copy; without one, whether the repository still offers the version.
  */
 const secureRollback = async (ctx: UpgradeContext, previous: string, available: readonly string[]): Promise<{ file?: string; possible: boolean }> => {
   const { host, manager, packages } = ctx;
-  if (available.includes(previous)) return { possible: true };
-  const cache = manager.packageCache;
-  const dir = cache === undefined ? undefined : cache.dir(await host.run(cache.query));
-  const name = dir === undefined || cache === undefined ? undefined : (await host.listDir(dir)).find((n) => cache.isFileOf(n, packages.pkg, previous));
-  if (dir === undefined || name === undefined) return { possible: false };
-  const file = `${ctx.stateDir}/rollback/${name}`;
-  await host.copyFile(`${dir.replace(/\/?$/, '/')}${name}`, file);
-  host.log.info(`the repositories no longer offer ${packages.pkg} ${previous}; kept a copy of its package for a rollback: ${file}`);
-  return { file, possible: true };
+  const dir = `${ctx.stateDir}/rollback`;
+  await host.resetDir(dir);
+  const find = async (where: string) => (await host.listDir(where, { recursive: true })).find((path) => manager.isPackageFile(path.split('/').at(-1) ?? '', packages.pkg, previous));
+  const cache = manager.packageCache === undefined ? undefined : manager.packageCache.dir(await host.run(manager.packageCache.query));
+  const cached = cache === undefined ? undefined : await find(cache);
+  if (cache !== undefined && cached !== undefined) {
+    await host.copyFile(`${cache.replace(/\/?$/, '/')}${cached}`, `${dir}/${cached.split('/').at(-1)}`);
+  } else if (available.includes(previous)) {
+    await executeSteps(host, [{ ...manager.downloadStep({ pkg: packages.pkg, version: previous, repo: ctx.input.repo }, dir), mayFail: true }]);
+  }
+  const kept = await find(dir);
+  if (kept !== undefined) {
+    host.log.info(`kept a copy of ${packages.pkg} ${previous} for a rollback: ${dir}/${kept}`);
+    return { file: `${dir}/${kept}`, possible: true };
+  }
+  if (available.includes(previous)) host.log.warn(`could not keep a copy of ${packages.pkg} ${previous}; a rollback would reinstall it from the repository.`);
+  return { possible: available.includes(previous) };
 };
 
 /** The previous version back, then a restart (a broken agent is restarted, not reloaded). Throws when it cannot be installed. */

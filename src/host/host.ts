@@ -12,8 +12,10 @@ export interface Host {
   readonly probeStatus: ProbeStatus;
   /** Reads a small regular file; undefined when absent. Throws FileRefusedError for anything else odd. */
   readonly readFile: (path: string, options?: { noFollow?: boolean }) => Promise<string | undefined>;
-  /** File names in a directory, sorted; empty when it does not exist. */
-  readonly listDir: (path: string) => Promise<string[]>;
+  /** File names in a directory, sorted; empty when it does not exist. `recursive`: paths relative to it, at any depth. */
+  readonly listDir: (path: string, options?: { recursive?: boolean }) => Promise<string[]>;
+  /** Empties a directory of the updater's own (creating it, mode 0700). */
+  readonly resetDir: (path: string) => Promise<void>;
   /** True when an executable of that name is on PATH. */
   readonly hasExecutable: (name: string) => Promise<boolean>;
   /** Copies a file, creating the destination's directory. */

@@ -1,6 +1,6 @@
 // Wires the real machine into a Host.
 import { constants } from 'node:fs';
-import { access, copyFile, mkdir, readdir } from 'node:fs/promises';
+import { access, copyFile, mkdir, readdir, rm } from 'node:fs/promises';
 import { delimiter, dirname, join } from 'node:path';
 import { writeSync } from 'node:fs';
 import type { Log } from '../log/log.ts';
@@ -11,9 +11,9 @@ import { fetchChannel, probeStatus } from './http.ts';
 import { acquireLock } from './lock.ts';
 import { runCommand } from './runner.ts';
 
-const listDir = async (path: string): Promise<string[]> => {
+const listDir = async (path: string, options: { recursive?: boolean } = {}): Promise<string[]> => {
   try {
-    return (await readdir(path)).sort();
+    return (await readdir(path, { recursive: options.recursive === true })).sort();
   } catch {
     return [];
   }
@@ -41,6 +41,10 @@ export const realHost = (log: Log, userAgent: string): Host => ({
   copyFile: async (from, to) => {
     await mkdir(dirname(to), { recursive: true, mode: 0o700 });
     await copyFile(from, to);
+  },
+  resetDir: async (path) => {
+    await rm(path, { recursive: true, force: true });
+    await mkdir(path, { recursive: true, mode: 0o700 });
   },
   writeFile: writeFileAtomic,
   lock: (path, command) => acquireLock(path, command, systemClock.now()),

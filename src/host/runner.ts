@@ -15,12 +15,13 @@ const lineTap = (tap: ((line: string) => void) | undefined) =>
   tap === undefined ? 'pipe' : function* (line: unknown) { tap(String(line)); yield line; };
 
 /** The real runner: execa, never a shell, stdin closed, 8 MiB of output at most. */
-export const runCommand: Runner = async ({ argv, env, timeoutMs }, options = {}) => {
+export const runCommand: Runner = async ({ argv, env, timeoutMs, cwd }, options = {}) => {
   const [file, ...args] = argv;
   if (file === undefined) throw new Error('empty command');
   const result = await execa(file, args, {
     env: env === undefined ? undefined : { ...env },
     extendEnv: true,
+    ...(cwd === undefined ? {} : { cwd }),
     stdin: 'ignore',
     stdout: lineTap(options.onStdout),
     stderr: lineTap(options.onStderr),

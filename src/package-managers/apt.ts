@@ -145,9 +145,14 @@ export const aptManager: PackageManager = {
   packageCache: {
     query: { argv: ['apt-config', 'shell', 'CACHE', 'Dir::Cache::archives/d'], timeoutMs: QUERY_TIMEOUT },
     dir: (result) => parseConfigShell(result.stdout).get('CACHE'),
-    // pkg_version_arch.deb, with the epoch's colon escaped as apt stores it.
-    isFileOf: (name, pkg, version) => name.startsWith(`${pkg}_${version.replace(':', '%3a')}_`) && name.endsWith('.deb'),
   },
+  // apt-get download saves into the working directory, the root-only state dir: its unprivileged _apt user could not
+  // write there, and apt would fall back to root with a warning; say so up front.
+  downloadStep: ({ pkg, version }, dir) => ({
+    argv: ['apt-get', 'download', '-o', 'APT::Sandbox::User=root', `${pkg}=${version}`], cwd: dir, timeoutMs: 5 * MINUTE, purpose: `keep a copy of ${pkg} ${version} for a rollback`,
+  }),
+  // pkg_version_arch.deb, with the epoch's colon escaped as apt stores it.
+  isPackageFile: (name, pkg, version) => name.startsWith(`${pkg}_${version.replace(':', '%3a')}_`) && name.endsWith('.deb'),
   availableQuery: (pkg) => availableQuery(pkg),
   parseAvailable: (result) => parseAvailable(result.stdout),
   toSemver: debToSemver,

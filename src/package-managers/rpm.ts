@@ -54,3 +54,7 @@ export const rpmRepairSteps = (installed: InstalledPackage): Step[] =>
 
 /** A semver target in rpm's spelling (`-` in a pre-release becomes `_`). */
 export const semverToRpm = (semver: string): string => semver.replace('-', '_');
+
+/** `name-version-release.arch.rpm`: the epoch, if any, is not part of file names. */
+export const isRpmFile = (fileName: string, pkg: string, version: string): boolean =>
+  fileName.startsWith(`${pkg}-${version.replace(/^\d+:/, '')}.`) && fileName.endsWith('.rpm');

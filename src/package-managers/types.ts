@@ -5,6 +5,8 @@ export interface Command {
   readonly argv: readonly string[];
   readonly env?: Readonly<Record<string, string>>;
   readonly timeoutMs: number;
+  /** The working directory (apt-get download saves there). */
+  readonly cwd?: string;
 }
 
 /** What a finished (or failed-to-start) process left behind. */
@@ -90,8 +92,11 @@ export interface PackageManager {
   readonly packageCache?: {
     readonly query: Command;
     dir(result: CommandResult): string | undefined;
-    isFileOf(fileName: string, pkg: string, version: string): boolean;
   };
+  /** Downloads the package file of an exact version from the repository into `dir` (which exists), installing nothing. */
+  downloadStep(input: Pick<InstallInput, 'pkg' | 'version' | 'repo'>, dir: string): Step;
+  /** Whether a file name is the package file of that exact version. */
+  isPackageFile(fileName: string, pkg: string, version: string): boolean;
   /** Files and directories (with the name endings to read) the repository lookup needs besides the query. */
   repoReads(result: CommandResult): { files: string[]; dirs: Array<{ path: string; endings: string[] }> };
   /** The Teleport repository (apt: source file; dnf: repo id; zypper: alias), or undefined when not found. */

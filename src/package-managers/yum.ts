@@ -1,5 +1,5 @@
 // yum/dnf as data: commands scoped to the Teleport repository and pure parsers of their output.
-import { rpmInstalledQuery, parseRpmInstalled, rpmRepairSteps, rpmToSemver, semverToRpm } from './rpm.ts';
+import { isRpmFile, rpmInstalledQuery, parseRpmInstalled, rpmRepairSteps, rpmToSemver, semverToRpm } from './rpm.ts';
 import { MINUTE, SECOND, type CommandResult, type PackageManager } from './types.ts';
 
 const QUERY_TIMEOUT = 2 * MINUTE;
@@ -51,6 +51,13 @@ export const yumManager = (tool: 'dnf' | 'yum'): PackageManager => ({
     purpose: `reinstall ${pkg}-${version}`,
   }],
   verifyQuery: (pkg) => ({ argv: ['rpm', '-V', pkg], timeoutMs: 5 * MINUTE }),
+  // The installed version again, downloaded only (yum 3 needs its downloadonly plugin).
+  downloadStep: ({ pkg, version, repo }, dir) => ({
+    argv: [tool, '-y', ...scoped(repo), 'reinstall', '--downloadonly', `--downloaddir=${dir}`, `${pkg}-${version}`],
+    timeoutMs: YUM_TIMEOUT_MS,
+    purpose: `keep a copy of ${pkg}-${version} for a rollback`,
+  }),
+  isPackageFile: isRpmFile,
   repairSteps: rpmRepairSteps,
   installSteps: ({ pkg, version, downgrade, repo, file }) => [{
     // Real yum 3 does not downgrade through install; dnf accepts both. A kept package file is named by its path.

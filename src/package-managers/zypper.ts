@@ -1,5 +1,5 @@
 // zypper as data: commands scoped to the Teleport repository and pure parsers of its XML output.
-import { rpmInstalledQuery, parseRpmInstalled, rpmRepairSteps, rpmToSemver, semverToRpm } from './rpm.ts';
+import { isRpmFile, rpmInstalledQuery, parseRpmInstalled, rpmRepairSteps, rpmToSemver, semverToRpm } from './rpm.ts';
 import { MINUTE, type InstallInput, type PackageManager, type Step } from './types.ts';
 
 const QUERY_TIMEOUT = 2 * MINUTE;
@@ -37,6 +37,12 @@ const ZYPPER_EXIT_LOCKED = 7;
 const namingTheHolder = (step: Step): Step => ({ ...step, env: { ZYPP_LOCK_TIMEOUT: '0' }, fallback: step, fallbackOn: [ZYPPER_EXIT_LOCKED] });
 
 export const zypperManager: PackageManager = {
+  // --pkg-cache-dir: into a directory of our own (under it, zypper adds the repository alias and the arch).
+  downloadStep: ({ pkg, version }, dir) => ({
+    argv: zypper('--pkg-cache-dir', dir, 'download', `${pkg}=${version}`), env: lockEnv, timeoutMs: ZYPPER_TIMEOUT_MS,
+    purpose: `keep a copy of ${pkg} ${version} for a rollback`,
+  }),
+  isPackageFile: isRpmFile,
   name: 'zypper',
   tool: 'zypper',
   installedQuery: rpmInstalledQuery,
@@ -78,7 +84,9 @@ function steps({ pkg, version, held, repo, file }: InstallInput, force: boolean)
       // --force: the same version again, over damaged files.
       // A kept package file is named by its path, outside any repository. --download-in-advance: zypper checks file
       // conflicts only for packages already downloaded; without it a conflicting file is silently overwritten.
-      argv: zypper('install', '--oldpackage', '--download-in-advance', ...(force ? ['--force'] : []), ...(repo === undefined || file !== undefined ? [] : ['--repo', repo]), file ?? `${pkg}=${version}`),
+      // A kept file was downloaded through the (signature-checked) repository into the root-only state dir; zypper's
+      // command-line repository would still refuse it when the repository's packages are unsigned.
+      argv: zypper('install', '--oldpackage', '--download-in-advance', ...(force ? ['--force'] : []), ...(file === undefined ? [] : ['--allow-unsigned-rpm']), ...(repo === undefined || file !== undefined ? [] : ['--repo', repo]), file ?? `${pkg}=${version}`),
       env: lockEnv,
       timeoutMs: ZYPPER_TIMEOUT_MS,
       purpose: `${force ? 'reinstall' : 'install'} ${pkg}=${version}`,

@@ -2,14 +2,14 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BIN, cleanEnv } from '../support/cli.ts';
 import { openWindow, sandboxPerTest, type Sandbox } from '../support/sandbox.ts';
-import { aptMissing } from '../support/tools.ts';
+import { aptMissing, sh } from '../support/tools.ts';
 
 const missing = await aptMissing();
 
@@ -36,8 +36,17 @@ const startReadyz = async () => {
 };
 
 describe('do no harm: health check and rollback against real apt', { skip: missing }, () => {
-  const { withSandbox } = sandboxPerTest({ before, after });
+  const { withSandbox, fixtures } = sandboxPerTest({ before, after });
   const active = { FAKE_SYSTEMCTL_MODE: 'active' };
+
+  /** The sandbox's Teleport source becomes a repository of its own that no longer offers 1.2.3. */
+  const dropFromRepository = async (s: Sandbox) => {
+    const repo = join(s.dir, 'repo-without-1.2.3');
+    await sh('cp', ['-a', fixtures().repo, repo]);
+    await rm(join(repo, 'teleport-ent_1.2.3_amd64.deb'));
+    await writeFile(join(repo, 'Packages'), await sh('dpkg-scanpackages', ['--multiversion', '.', '/dev/null'], { cwd: repo }));
+    await writeFile(join(s.apt.root, 'etc/apt/sources.list.d/teleport.list'), `deb [trusted=yes] file:${repo} ./\n`);
+  };
 
   it('an agent that crash-loops on the new version is rolled back; the version is skipped until force', () =>
     withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
@@ -169,5 +178,35 @@ describe('do no harm: health check and rollback against real apt', { skip: missi
       assert.equal(await s.status(), 'install ok installed\t1.2.3');
       assert.equal((await state(s)).badTarget?.version, '1.2.7');
       assert.equal((await state(s)).inProgress, null);
+    }));
+
+  it('keeps a copy of the previous package before upgrading, downloaded from the repository', () =>
+    withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
+      const r = await s.cli(['run'], active);
+      assert.equal(r.exitCode, 0, r.stderr);
+      assert.match(r.stderr, /kept a copy of teleport-ent 1\.2\.3 for a rollback: .*\/rollback\/teleport-ent_1\.2\.3_amd64\.deb/);
+      assert.deepEqual(await readdir(join(s.stateDir, 'rollback')), ['teleport-ent_1.2.3_amd64.deb']);
+    }));
+
+  it('rolls back from the copy taken from the apt cache when the repository no longer offers the previous version', () =>
+    withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
+      await dropFromRepository(s);
+      const cache = join(s.apt.root, 'var/cache/apt/archives');
+      await mkdir(cache, { recursive: true });
+      await copyFile(join(fixtures().repo, 'teleport-ent_1.2.3_amd64.deb'), join(cache, 'teleport-ent_1.2.3_amd64.deb'));
+      const r = await s.cli(['run'], { ...active, FAKE_BROKEN_VERSIONS: '1.2.4' });
+      assert.equal(r.exitCode, 1, r.stderr);
+      assert.match(r.stderr, /kept a copy of teleport-ent 1\.2\.3 for a rollback/);
+      assert.match(r.stderr, /^\[i\] teleport-ent 1\.2\.4 -> 1\.2\.3 rolled back\.$/m);
+      assert.equal(await s.status(), 'install ok installed\t1.2.3');
+    }));
+
+  it('warns before upgrading when the previous version can be found nowhere', () =>
+    withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
+      await dropFromRepository(s);
+      const r = await s.cli(['run'], active);
+      assert.equal(r.exitCode, 0, r.stderr);
+      assert.match(r.stderr, /^\[!\] neither the repositories nor the package cache hold teleport-ent 1\.2\.3 any more: if 1\.2\.4 turns out unhealthy it cannot be rolled back automatically\.$/m);
+      assert.equal(await s.status(), 'install ok installed\t1.2.4');
     }));
 });

@@ -61,6 +61,7 @@ for (const kind of ['dnf', 'zypper'] as const) {
         const r = await s.cli(['run'], { ...active, FAKE_BROKEN_VERSIONS: '1.2.4' });
         assert.equal(r.exitCode, 1, r.stderr);
         assert.match(r.stderr, /teleport 1\.2\.4 is unhealthy after the upgrade: systemd restarted teleport\.service/);
+        assert.match(r.stderr, /kept a copy of teleport-ent 1\.2\.3-1 for a rollback: .*\/rollback\/(teleport\/)?teleport-ent-1\.2\.3-1\.x86_64\.rpm/);
         assert.match(r.stderr, /^\[i\] teleport-ent 1\.2\.4 -> 1\.2\.3 rolled back\.$/m);
         assert.equal(await s.status(), '1.2.3-1');
         assert.equal(JSON.parse(await readFile(join(s.stateDir, 'state.json'), 'utf8')).badTarget.version, '1.2.4');
