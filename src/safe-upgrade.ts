@@ -35,7 +35,11 @@ const sampleAgent = async (host: Host): Promise<AgentSample | undefined> => pars
 /** Watches the agent for the settle period; returns why it is unhealthy, or undefined when it stayed healthy. */
 export const checkHealth = async (ctx: UpgradeContext, baselineRestarts: number): Promise<string | undefined> => {
   const { host } = ctx;
-  const ready = readyzUrl(await host.readFile(ctx.teleportConfig).catch(() => undefined));
+  const text = await host.readFile(ctx.teleportConfig).catch((error: unknown) => {
+    host.log.warn(`cannot read ${ctx.teleportConfig} for the agent's /readyz (${error instanceof Error ? error.message : String(error)}); judging by systemd alone.`);
+    return undefined;
+  });
+  const ready = readyzUrl(text);
   if (ready.problem !== undefined) host.log.warn(`cannot use ${ctx.teleportConfig} for the agent's /readyz: ${ready.problem}; judging by systemd alone.`);
   host.log.info(`checking that ${AGENT_UNIT} stays healthy for ${ctx.settleMs / SECOND} s${ready.url === undefined ? '' : ` and that ${ready.url} answers 200`}...`);
   let watch = startWatch(baselineRestarts, ready.url !== undefined);
