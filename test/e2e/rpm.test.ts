@@ -97,6 +97,25 @@ for (const kind of ['dnf', 'zypper'] as const) {
         assert.equal(await s.status('teleport-tools'), '1.0.0-1');
       }));
 
+    it('a run killed after the package manager installed the target: the next run judges the agent and rolls back', () =>
+      rpmHost('teleport-ent=1.2.3', {}, async (s) => {
+        // What a kill right after the transaction leaves: the target installed, the upgrade still on record.
+        await s.rpm!.run(kind, kind === 'dnf' ? ['-y', '-q', 'install', 'teleport-ent-1.2.4'] : ['--non-interactive', '--quiet', 'install', 'teleport-ent=1.2.4']);
+        await mkdir(s.stateDir, { recursive: true });
+        await writeFile(join(s.stateDir, 'state.json'), JSON.stringify({
+          version: 2, kind: 'teleport-upgrade-state', unhealthySince: null, badTarget: null,
+          inProgress: { from: '1.2.3', fromExact: '1.2.3-1', to: '1.2.4', agentWasActive: true, rollbackFile: null, at: '2026-11-22T10:00:00.000Z' },
+        }));
+        const r = await s.cli(['run'], { FAKE_SYSTEMCTL_MODE: 'active', FAKE_BROKEN_VERSIONS: '1.2.4' });
+        assert.equal(r.exitCode, 1, r.stderr);
+        assert.match(r.stderr, /a previous run was interrupted while upgrading teleport-ent 1\.2\.3 -> 1\.2\.4 \(started 2026-11-22T10:00:00\.000Z\)/);
+        assert.match(r.stderr, /teleport 1\.2\.4 is unhealthy after the upgrade/);
+        assert.equal(await s.status(), '1.2.3-1');
+        const state = JSON.parse(await readFile(join(s.stateDir, 'state.json'), 'utf8'));
+        assert.equal(state.inProgress, null);
+        assert.equal(state.badTarget.version, '1.2.4');
+      }));
+
     it('downgrades to an older target', () =>
       rpmHost('teleport-ent=1.2.4', {}, async (s) => {
         s.server.answer('v1.2.3');
