@@ -183,16 +183,13 @@ const settleInterrupted = async (options: RunOptions, host: Host, config: Config
   return resumeInterrupted(upgradeContext(options, host, config, packages, packages.manager, { input, plan: planUpgrade(packages.manager, input) }), state, progress);
 };
 
-/** The state after this run's decision: the unhealthy mark as decided, and a bad-target record a new target or force clears. */
-const nextState = (host: Host, state: State, decision: Decision, facts: Facts): State => {
-  let next = withMark(state, decision.mark, host.clock.now());
+/** A bad-target record is cleared by a different target, and by force. */
+const clearBadTarget = (host: Host, state: State, decision: Decision, facts: Facts): State => {
   const bad = state.badTarget;
   const target = facts.target.kind === 'version' ? facts.target.version : undefined;
-  if (bad !== null && target !== undefined && (target !== bad.version || decision.reason === 'forced')) {
-    host.log.info(`${decision.reason === 'forced' ? 'force' : `the new target ${target}`} clears the record of ${bad.version} failing its health check.`);
-    next = { ...next, badTarget: null };
-  }
-  return next;
+  if (bad === null || target === undefined || (target === bad.version && decision.reason !== 'forced')) return state;
+  host.log.info(`${decision.reason === 'forced' ? 'force' : `the new target ${target}`} clears the record of ${bad.version} failing its health check.`);
+  return { ...state, badTarget: null };
 };
 
 const saveState = async (host: Host, options: RunOptions, before: State, next: State): Promise<void> => {
@@ -249,10 +246,11 @@ const runLocked = async (options: RunOptions, host: Host, config: Config): Promi
     if (options.json) host.stdout(dryRunJson(outcome));
     return ExitStatus.ok;
   }
-  // The mark applies at once, except when the upgrade that clears it has yet to succeed.
-  let state = nextState(host, outcome.state, decision, facts);
-  const now = decision.action === 'upgrade' ? { ...state, unhealthySince: outcome.state.unhealthySince } : state;
+  // The decision's mark applies at once, except for an upgrade: it clears the mark only once it has succeeded.
+  const cleared = clearBadTarget(host, outcome.state, decision, facts);
+  const now = decision.action === 'upgrade' ? cleared : withMark(cleared, decision.mark, host.clock.now());
   await saveState(host, options, outcome.state, now);
+  let after = now;
   if (outcome.reinstall.length > 0 && packages.manager !== undefined && plan !== undefined) {
     await performReinstall(host, packages.manager, packages, plan.input, plan.plan, outcome.reinstall);
   }
@@ -262,10 +260,10 @@ const runLocked = async (options: RunOptions, host: Host, config: Config): Promi
       for (const argv of plan === undefined ? [] : planCommands(plan.plan)) host.log.info(`nop: would run: ${argv.join(' ')}`);
     } else {
       if (packages.manager === undefined) throw new Error('an upgrade was planned without a package manager');
-      state = await upgradeWithRollback(upgradeContext(options, host, config, packages, packages.manager, plan), now);
+      after = await upgradeWithRollback(upgradeContext(options, host, config, packages, packages.manager, plan), now);
       host.log.info(`upgrade to ${facts.target.version} complete.`);
     }
   }
-  await saveState(host, options, now, { ...state, unhealthySince: withMark(now, decision.mark, host.clock.now()).unhealthySince });
+  if (decision.action === 'upgrade') await saveState(host, options, after, withMark(after, decision.mark, host.clock.now()));
   return ExitStatus.ok;
 };

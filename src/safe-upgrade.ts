@@ -160,14 +160,19 @@ export const upgradeWithRollback = async (ctx: UpgradeContext, state: State): Pr
     await recoverFailedInstall(ctx, inFlight, progress, secured.possible);
     throw error;
   }
+  return restartAndSettle(ctx, inFlight, progress, before?.restarts ?? 0);
+};
+
+/** Reloads the agent onto the new version, then judges it; a reload that fails counts against it when the agent was running. */
+const restartAndSettle = async (ctx: UpgradeContext, state: State, progress: InProgress, baselineRestarts: number): Promise<State> => {
   let restartProblem: string | undefined;
   try {
-    await restartAgent(host, input, plan, packages.pkg, input.target, packages.version);
+    await restartAgent(ctx.host, ctx.input, ctx.plan, ctx.packages.pkg, progress.to, progress.from);
   } catch (error) {
     if (!(error instanceof InstallError) || !progress.agentWasActive) throw error;
     restartProblem = `${AGENT_UNIT} could not be reloaded or restarted onto it`;
   }
-  return settle(ctx, inFlight, progress, before?.restarts ?? 0, restartProblem);
+  return settle(ctx, state, progress, baselineRestarts, restartProblem);
 };
 
 /**
@@ -199,14 +204,7 @@ export const resumeInterrupted = async (ctx: UpgradeContext, state: State, progr
   if (packages.version === progress.to) {
     host.log.info(`${progress.to} got installed; restarting the agent and judging it now.`);
     const before = progress.agentWasActive ? await sampleAgent(host) : undefined;
-    let restartProblem: string | undefined;
-    try {
-      await restartAgent(host, ctx.input, ctx.plan, packages.pkg, progress.to, progress.from);
-    } catch (error) {
-      if (!(error instanceof InstallError) || !progress.agentWasActive) throw error;
-      restartProblem = `${AGENT_UNIT} could not be reloaded or restarted onto it`;
-    }
-    return settle(ctx, state, progress, before?.restarts ?? 0, restartProblem);
+    return restartAndSettle(ctx, state, progress, before?.restarts ?? 0);
   }
   host.log.info(`${packages.pkg} is ${packages.version ?? 'unknown'}; the interrupted upgrade did not get through, so there is nothing to judge.`);
   return saveState(ctx, { ...state, inProgress: null });
