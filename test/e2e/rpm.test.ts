@@ -4,6 +4,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { after, before, describe, it } from 'node:test';
+import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BIN, cleanEnv } from '../support/cli.ts';
 import { FIXTURE_BIN, openWindow, runWhileLocked, sandboxPerTest, type Sandbox } from '../support/sandbox.ts';
 import { rpmMissing } from '../support/tools.ts';
 import { pingBody } from '../support/version-server.ts';
@@ -97,23 +100,31 @@ for (const kind of ['dnf', 'zypper'] as const) {
         assert.equal(await s.status('teleport-tools'), '1.0.0-1');
       }));
 
-    it('a run killed after the package manager installed the target: the next run judges the agent and rolls back', () =>
+    it('killed in the middle of the rpm transaction: the next run repairs the database, judges the agent and rolls back', () =>
       rpmHost('teleport-ent=1.2.3', {}, async (s) => {
-        // What a kill right after the transaction leaves: the target installed, the upgrade still on record.
-        await s.rpm!.run(kind, kind === 'dnf' ? ['-y', '-q', 'install', 'teleport-ent-1.2.4'] : ['--non-interactive', '--quiet', 'install', 'teleport-ent=1.2.4']);
-        await mkdir(s.stateDir, { recursive: true });
-        await writeFile(join(s.stateDir, 'state.json'), JSON.stringify({
-          version: 2, kind: 'teleport-upgrade-state', unhealthySince: null, badTarget: null,
-          inProgress: { from: '1.2.3', fromExact: '1.2.3-1', to: '1.2.4', agentWasActive: true, rollbackFile: null, at: '2026-11-22T10:00:00.000Z' },
-        }));
-        const r = await s.cli(['run'], { FAKE_SYSTEMCTL_MODE: 'active', FAKE_BROKEN_VERSIONS: '1.2.4' });
+        const root = s.rpm!.root;
+        s.server.answer('v1.2.8');
+        // Its own process group, so the kill takes dnf or zypper and rpm down with it, like a crash or a power cut.
+        const cli = execa(process.execPath, [BIN, 'run'], { env: cleanEnv(s.env({ FAKE_SYSTEMCTL_MODE: 'active' })), extendEnv: false, reject: false, stdin: 'ignore', detached: true });
+        const deadline = Date.now() + 60_000;
+        while (!existsSync(join(root, 'post-started'))) {
+          assert.ok(Date.now() < deadline, 'the transaction never reached the new package\'s %post');
+          await sleep(100);
+        }
+        process.kill(-cli.pid!, 'SIGKILL');
+        await cli;
+        await writeFile(join(root, 'post-may-finish'), '');
+        assert.notEqual(JSON.parse(await readFile(join(s.stateDir, 'state.json'), 'utf8')).inProgress, null, 'the interrupted upgrade is on record');
+
+        const r = await s.cli(['run'], { FAKE_SYSTEMCTL_MODE: 'active', FAKE_BROKEN_VERSIONS: '1.2.8' });
         assert.equal(r.exitCode, 1, r.stderr);
-        assert.match(r.stderr, /a previous run was interrupted while upgrading teleport-ent 1\.2\.3 -> 1\.2\.4 \(started 2026-11-22T10:00:00\.000Z\)/);
-        assert.match(r.stderr, /teleport 1\.2\.4 is unhealthy after the upgrade/);
+        assert.match(r.stderr, /was left half-installed by an interrupted package transaction; finishing it first/);
+        assert.match(r.stderr, /a previous run was interrupted while upgrading teleport-ent 1\.2\.3 -> 1\.2\.8/);
+        assert.match(r.stderr, /teleport 1\.2\.8 is unhealthy after the upgrade/);
         assert.equal(await s.status(), '1.2.3-1');
         const state = JSON.parse(await readFile(join(s.stateDir, 'state.json'), 'utf8'));
         assert.equal(state.inProgress, null);
-        assert.equal(state.badTarget.version, '1.2.4');
+        assert.equal(state.badTarget.version, '1.2.8');
       }));
 
     it('downgrades to an older target', () =>

@@ -13,6 +13,11 @@ export interface FakeRpm {
   readonly extraFile?: string;
   /** Not a Teleport build: it installs only its extra file. */
   readonly notTeleport?: boolean;
+  /**
+   * A %post that creates /post-started and then waits for /post-may-finish, so a test can kill the updater in the
+   * middle of the transaction. It is Lua, which rpm runs itself: the test roots have no shell.
+   */
+  readonly waitingPost?: boolean;
 }
 
 const SPEC = `Name: %{pkgname}
@@ -34,6 +39,11 @@ chmod 755 %{buildroot}/usr/local/bin/teleport
 %if 0%{?pkgextra:1}
 mkdir -p %{buildroot}$(dirname %{pkgextra})
 echo %{pkgname} %{pkgver} > %{buildroot}%{pkgextra}
+%endif
+%if 0%{?pkgwaitpost:1}
+%post -p <lua>
+io.open("/post-started", "w"):close()
+while not posix.access("/post-may-finish") do posix.sleep(1) end
 %endif
 %files
 %if 0%{!?pkgnobin:1}
@@ -61,6 +71,7 @@ export const buildRpmRepo = async (work: string, packages: readonly FakeRpm[]): 
       ...(p.requires ? ['--define', `pkgrequires ${p.requires}`] : []),
       ...(p.extraFile ? ['--define', `pkgextra ${p.extraFile}`] : []),
       ...(p.notTeleport ? ['--define', 'pkgnobin 1'] : []),
+      ...(p.waitingPost ? ['--define', 'pkgwaitpost 1'] : []),
       '--define', `_rpmdir ${repo}`, '--define', '_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm', join(work, 'fake.spec')], { env: { HOME: home } });
   }
   await sh('createrepo_c', ['-q', repo]);

@@ -37,6 +37,7 @@ export const FAKE_RPMS: readonly FakeRpm[] = [
   { name: 'teleport-ent', version: '1.3.0_beta.1' },
   { name: 'teleport-ent', version: '1.2.9', extraFile: '/usr/local/bin/tctl' },
   { name: 'teleport-tools', version: '1.0.0', extraFile: '/usr/local/bin/tctl', notTeleport: true },
+  { name: 'teleport-ent', version: '1.2.8', waitingPost: true },
   { name: 'teleport', version: '1.2.3' },
 ];
 
