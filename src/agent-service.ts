@@ -23,11 +23,15 @@ const systemctl = (verb: string, purpose: string, extra?: Partial<Step>): Step =
  * Teleport's reload is a graceful restart (it re-execs and hands over its listeners). When the agent is
  * not running, try-restart does nothing, as in v1; without systemd there is nothing to restart.
  */
+const daemonReload: Step = { argv: ['systemctl', 'daemon-reload'], timeoutMs: 90 * SECOND, purpose: 'reload systemd units', mayFail: true };
+
 export const restartSteps = (state: AgentState): Step[] => {
   if (state === 'no-systemd') return [];
-  const daemonReload: Step = { argv: ['systemctl', 'daemon-reload'], timeoutMs: 90 * SECOND, purpose: 'reload systemd units', mayFail: true };
   if (state === 'active') {
     return [daemonReload, systemctl('reload', 'gracefully restart the agent', { fallback: systemctl('try-restart', 'restart the agent') })];
   }
   return [daemonReload, systemctl('try-restart', 'restart the agent if it is running')];
 };
+
+/** After a rollback the agent is broken, not serving: a plain restart puts it back on the previous version. */
+export const hardRestartSteps = (version: string): Step[] => [daemonReload, systemctl('restart', `restart the agent on ${version}`)];

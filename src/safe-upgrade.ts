@@ -1,12 +1,12 @@
 // An upgrade with a way back: the previous package secured first, the agent's health judged after, a rollback when it fails.
 import { readyzUrl } from './agent-config.ts';
 import { agentShowQuery, observe, observeReady, parseAgentSample, SAMPLE_EVERY_MS, startWatch, verdict, type AgentSample } from './agent-health.ts';
-import { AGENT_UNIT } from './agent-service.ts';
+import { AGENT_UNIT, hardRestartSteps } from './agent-service.ts';
 import { InstallError } from './errors.ts';
 import { executeSteps } from './execute.ts';
 import type { Host } from './host/host.ts';
 import type { PackageFacts } from './inspect-packages.ts';
-import { SECOND, type PackageManager, type Step } from './package-managers/types.ts';
+import { SECOND, type PackageManager } from './package-managers/types.ts';
 import type { Plan, PlanInput } from './plan.ts';
 import { serializeState, STATE_FILE, type InProgress, type State } from './state.ts';
 import { installedVersion, installExact, resolveTarget, restartAgent } from './upgrade.ts';
@@ -94,11 +94,7 @@ const rollBack = async (ctx: UpgradeContext, progress: InProgress): Promise<void
   }
   host.log.info(`${packages.pkg} ${progress.to} -> ${progress.from} rolled back.`);
   if (!progress.agentWasActive || input.agent === 'no-systemd') return;
-  const restart: Step[] = [
-    { argv: ['systemctl', 'daemon-reload'], timeoutMs: 90 * SECOND, purpose: 'reload systemd units', mayFail: true },
-    { argv: ['systemctl', 'restart', AGENT_UNIT], timeoutMs: 90 * SECOND, purpose: `restart the agent on ${progress.from}` },
-  ];
-  if (!(await executeSteps(host, restart))) throw new InstallError(`${packages.pkg} ${progress.from} is back, but ${AGENT_UNIT} could not be restarted. Check: systemctl status ${AGENT_UNIT}`);
+  if (!(await executeSteps(host, hardRestartSteps(progress.from)))) throw new InstallError(`${packages.pkg} ${progress.from} is back, but ${AGENT_UNIT} could not be restarted. Check: systemctl status ${AGENT_UNIT}`);
 };
 
 /**
@@ -182,13 +178,14 @@ const restartAndSettle = async (ctx: UpgradeContext, state: State, progress: InP
 const recoverFailedInstall = async (ctx: UpgradeContext, state: State, progress: InProgress, possible: boolean): Promise<void> => {
   const { host, manager, packages } = ctx;
   const now = await installedVersion(host, manager, packages.pkg);
+  const left = `the failed install left ${packages.pkg} ${now === undefined ? 'half-installed' : `at ${now}`}`;
   if (now === progress.from) {
     host.log.info(`${packages.pkg} is still ${progress.from}: the failed install changed nothing.`);
   } else if (possible) {
-    host.log.error(`the failed install left ${packages.pkg} ${now === undefined ? 'half-installed' : `at ${now}`}.`);
+    host.log.error(`${left}.`);
     await rollBack(ctx, progress);
   } else {
-    host.log.error(`the failed install left ${packages.pkg} ${now === undefined ? 'half-installed' : `at ${now}`}, and ${progress.from} cannot be reinstalled automatically; the next run finishes the interrupted transaction.`);
+    host.log.error(`${left}, and ${progress.from} cannot be reinstalled automatically; the next run finishes the interrupted transaction.`);
   }
   await saveState(ctx, { ...state, inProgress: null });
 };

@@ -9,13 +9,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { after, before, describe, it } from 'node:test';
-import { acquireLock } from '../src/host/lock.ts';
+import { acquireLock, processStart } from '../src/host/lock.ts';
 
 const LOCK_MODULE = fileURLToPath(new URL('../src/host/lock.ts', import.meta.url));
-const startOf = async (pid: number) => {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
-};
+const startOf = async (pid: number) => (await processStart(pid))!;
 const lockText = (pid: number, start: string) => `${JSON.stringify({ pid, start, command: 'teleport-upgrade run', since: '2026-11-22T10:00:00.000Z' })}\n`;
 const now = new Date('2026-11-22T12:00:00Z');
 

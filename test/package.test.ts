@@ -15,6 +15,13 @@ import { aptMissing, binaryToolsMissing, rpmMissing } from './support/tools.ts';
 
 const missing = (await binaryToolsMissing()) ?? (await aptMissing()) ?? (await rpmMissing());
 
+/** The systemctl calls the stand-in logged since the last look, one per line; the log starts over. */
+const takeCalls = async (log: string): Promise<string[]> => {
+  const text = existsSync(log) ? await readFile(log, 'utf8') : '';
+  await rm(log, { force: true });
+  return text.trim().split('\n').filter(Boolean);
+};
+
 describe('the teleport-ent-updater packages', { skip: missing }, () => {
   let deb: string;
   let rpm: string;
@@ -34,11 +41,7 @@ describe('the teleport-ent-updater packages', { skip: missing }, () => {
     await writeFile(join(home, '.dpkg.cfg'), `log ${apt.root}/var/log/dpkg.log\nforce-script-chrootless\n`);
     if (systemd) await mkdir(join(apt.root, 'run/systemd/system'), { recursive: true });
     const env = { ...apt.env, HOME: home, PATH: `${FIXTURE_BIN}:${process.env.PATH}`, FAKE_SYSTEMCTL_MODE: 'active', FAKE_SYSTEMCTL_LOG: log };
-    const calls = async () => {
-      const text = existsSync(log) ? await readFile(log, 'utf8') : '';
-      await rm(log, { force: true });
-      return text.trim().split('\n').filter(Boolean);
-    };
+    const calls = () => takeCalls(log);
     const dpkg = (...args: string[]) => execa('dpkg', args, { env, stdin: 'ignore' });
     return { root: apt.root, calls, dpkg };
   };
@@ -96,12 +99,7 @@ describe('the teleport-ent-updater packages', { skip: missing }, () => {
     const home = await makeRpmHome(join(dir, name, 'home'));
     // The log path is inside the chroot the scriptlets run in.
     const env = { HOME: home, FAKE_SYSTEMCTL_MODE: 'active', FAKE_SYSTEMCTL_LOG: '/systemctl.log' };
-    const calls = async () => {
-      const log = join(root, 'systemctl.log');
-      const text = existsSync(log) ? await readFile(log, 'utf8') : '';
-      await rm(log, { force: true });
-      return text.trim().split('\n').filter(Boolean);
-    };
+    const calls = () => takeCalls(join(root, 'systemctl.log'));
     // --nodeps: the test root has no glibc package; --force-debian: Debian's rpm refuses installs without it.
     const rpmIn = (...args: string[]) => execa('rpm', ['--root', root, '--force-debian', '--nodeps', ...args], { env, stdin: 'ignore' });
     return { root, calls, rpmIn };

@@ -19,7 +19,7 @@ export type LockResult =
   | { readonly acquired: false; readonly holder: LockHolder };
 
 /** The start time of a live process, or undefined when there is none with that pid. */
-const processStart = async (pid: number): Promise<string | undefined> => {
+export const processStart = async (pid: number): Promise<string | undefined> => {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
   // The command name (field 2) may hold spaces and parentheses: fields after it start at the last ')'.
   return stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[19];

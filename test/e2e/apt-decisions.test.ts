@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { aptMissing } from '../support/tools.ts';
 import { laterWindow, openWindow, sandboxPerTest, staleWindow } from '../support/sandbox.ts';
 import { pingBody } from '../support/version-server.ts';
+import { processStart } from '../../src/host/lock.ts';
 
 const missing = await aptMissing();
 
@@ -166,8 +167,7 @@ describe('decisions against real apt', { skip: missing }, () => {
       const holder = spawn('sleep', ['60']);
       try {
         await once(holder, 'spawn');
-        const stat = await readFile(`/proc/${holder.pid}/stat`, 'utf8');
-        const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+        const start = await processStart(holder.pid!);
         await mkdir(s.stateDir, { recursive: true });
         const lock = join(s.stateDir, 'lock');
         const held = JSON.stringify({ pid: holder.pid, start, command: 'teleport-upgrade run', since: '2026-11-22T10:00:00.000Z' });

@@ -4,19 +4,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { BIN, cleanEnv } from '../support/cli.ts';
-import { openWindow, sandboxPerTest, type Sandbox } from '../support/sandbox.ts';
+import { killRunWhen, openWindow, sandboxPerTest, sandboxState as state, type Sandbox } from '../support/sandbox.ts';
 import { aptMissing, sh } from '../support/tools.ts';
 
 const missing = await aptMissing();
 
 const SHOW = 'show teleport.service --property=ActiveState,SubState,MainPID,NRestarts';
-const state = async (s: Sandbox) => JSON.parse(await readFile(join(s.stateDir, 'state.json'), 'utf8')) as {
-  version: number; badTarget: { version: string; reason: string; at: string } | null; inProgress: unknown;
-};
 const systemctlCalls = async (s: Sandbox) => (await readFile(s.systemctlLog, 'utf8')).trim().split('\n');
 
 /** The agent's diagnostic endpoint: /readyz answers `status`. */
@@ -157,15 +151,7 @@ describe('do no harm: health check and rollback against real apt', { skip: missi
       s.server.answer('v1.2.7');
       const slow = join(s.apt.root, 'slow-postinst');
       await writeFile(slow, '');
-      // Its own process group, so the kill takes apt-get and dpkg down with it, like a crash or a power cut.
-      const cli = execa(process.execPath, [BIN, 'run'], { env: cleanEnv(s.env(active)), extendEnv: false, reject: false, stdin: 'ignore', detached: true });
-      const deadline = Date.now() + 60_000;
-      while (!(await s.status()).includes('half-configured')) {
-        assert.ok(Date.now() < deadline, 'the install never reached its postinst');
-        await sleep(100);
-      }
-      process.kill(-cli.pid!, 'SIGKILL');
-      await cli;
+      await killRunWhen(s, active, async () => (await s.status()).includes('half-configured'), 'its postinst');
       await rm(slow);
       assert.match(await s.status(), /half-configured\t1\.2\.7/);
       assert.equal((await state(s)).inProgress !== null, true, 'the interrupted upgrade is on record');

@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { after, before, describe, it } from 'node:test';
 import { aptInstall } from '../support/apt-root.ts';
 import { BIN, cleanEnv } from '../support/cli.ts';
-import { openWindow, sandboxPerTest, type Sandbox } from '../support/sandbox.ts';
+import { openWindow, sandboxPerTest, sandboxState, type Sandbox } from '../support/sandbox.ts';
 import { aptMissing, sh } from '../support/tools.ts';
 import type { Answer } from '../support/version-server.ts';
 
@@ -91,7 +91,7 @@ describe('fault suite: the package manager (real apt)', { skip: missing }, () =>
       assert.match(r.stderr, /trying to overwrite '\/usr\/local\/bin\/tctl', which is also in package teleport-tools/);
       assert.match(r.stderr, /teleport-ent is still 1\.2\.3: the failed install changed nothing/);
       await assertUnharmed(s, '1.2.3');
-      const state = JSON.parse(await readFile(join(s.stateDir, 'state.json'), 'utf8'));
+      const state = await sandboxState(s);
       assert.equal(state.badTarget, null, 'an install failure is not the health of the version');
     }));
 

@@ -5,9 +5,7 @@ import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { after, before, describe, it } from 'node:test';
 import { existsSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { BIN, cleanEnv } from '../support/cli.ts';
-import { FIXTURE_BIN, openWindow, runWhileLocked, sandboxPerTest, type Sandbox } from '../support/sandbox.ts';
+import { FIXTURE_BIN, killRunWhen, openWindow, runWhileLocked, sandboxPerTest, sandboxState, type Sandbox } from '../support/sandbox.ts';
 import { rpmMissing } from '../support/tools.ts';
 import { pingBody } from '../support/version-server.ts';
 
@@ -67,7 +65,7 @@ for (const kind of ['dnf', 'zypper'] as const) {
         assert.match(r.stderr, /kept a copy of teleport-ent 1\.2\.3-1 for a rollback: .*\/rollback\/(teleport\/)?teleport-ent-1\.2\.3-1\.x86_64\.rpm/);
         assert.match(r.stderr, /^\[i\] teleport-ent 1\.2\.4 -> 1\.2\.3 rolled back\.$/m);
         assert.equal(await s.status(), '1.2.3-1');
-        assert.equal(JSON.parse(await readFile(join(s.stateDir, 'state.json'), 'utf8')).badTarget.version, '1.2.4');
+        assert.equal((await sandboxState(s)).badTarget?.version, '1.2.4');
         const skipped = await s.cli(['run'], active);
         assert.equal(skipped.exitCode, 0, skipped.stderr);
         assert.match(skipped.stderr, /not installing 1\.2\.4: it failed its health check/);
@@ -104,17 +102,9 @@ for (const kind of ['dnf', 'zypper'] as const) {
       rpmHost('teleport-ent=1.2.3', {}, async (s) => {
         const root = s.rpm!.root;
         s.server.answer('v1.2.8');
-        // Its own process group, so the kill takes dnf or zypper and rpm down with it, like a crash or a power cut.
-        const cli = execa(process.execPath, [BIN, 'run'], { env: cleanEnv(s.env({ FAKE_SYSTEMCTL_MODE: 'active' })), extendEnv: false, reject: false, stdin: 'ignore', detached: true });
-        const deadline = Date.now() + 60_000;
-        while (!existsSync(join(root, 'post-started'))) {
-          assert.ok(Date.now() < deadline, 'the transaction never reached the new package\'s %post');
-          await sleep(100);
-        }
-        process.kill(-cli.pid!, 'SIGKILL');
-        await cli;
+        await killRunWhen(s, { FAKE_SYSTEMCTL_MODE: 'active' }, async () => existsSync(join(root, 'post-started')), "the new package's %post");
         await writeFile(join(root, 'post-may-finish'), '');
-        assert.notEqual(JSON.parse(await readFile(join(s.stateDir, 'state.json'), 'utf8')).inProgress, null, 'the interrupted upgrade is on record');
+        assert.notEqual((await sandboxState(s)).inProgress, null, 'the interrupted upgrade is on record');
 
         const r = await s.cli(['run'], { FAKE_SYSTEMCTL_MODE: 'active', FAKE_BROKEN_VERSIONS: '1.2.8' });
         assert.equal(r.exitCode, 1, r.stderr);
@@ -122,9 +112,9 @@ for (const kind of ['dnf', 'zypper'] as const) {
         assert.match(r.stderr, /a previous run was interrupted while upgrading teleport-ent 1\.2\.3 -> 1\.2\.8/);
         assert.match(r.stderr, /teleport 1\.2\.8 is unhealthy after the upgrade/);
         assert.equal(await s.status(), '1.2.3-1');
-        const state = JSON.parse(await readFile(join(s.stateDir, 'state.json'), 'utf8'));
+        const state = await sandboxState(s);
         assert.equal(state.inProgress, null);
-        assert.equal(state.badTarget.version, '1.2.8');
+        assert.equal(state.badTarget?.version, '1.2.8');
       }));
 
     it('downgrades to an older target', () =>

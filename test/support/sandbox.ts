@@ -1,5 +1,6 @@
 // One throwaway host for end-to-end runs: an apt root, a version server, config and state dirs, and the CLI wired to them.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -185,4 +186,27 @@ export const runWhileLocked = async (s: Sandbox, args: readonly string[], holder
   holder.kill();
   await holder;
   return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr), released: matched };
+};
+
+/** The updater's state file in the sandbox, parsed. */
+export const sandboxState = async (s: Sandbox) => JSON.parse(await readFile(join(s.stateDir, 'state.json'), 'utf8')) as {
+  version: number; unhealthySince: string | null; badTarget: { version: string; reason: string; at: string } | null; inProgress: unknown;
+};
+
+/**
+ * Starts `run` in a process group of its own and kills the whole group (the package manager included, like a crash or a
+ * power cut) as soon as `reached` says the install got where the test wants it; fails after 60 s otherwise.
+ */
+export const killRunWhen = async (s: Sandbox, env: Record<string, string>, reached: () => Promise<boolean>, what: string): Promise<void> => {
+  const cli = execa(process.execPath, [BIN, 'run'], { env: cleanEnv(s.env(env)), extendEnv: false, reject: false, stdin: 'ignore', detached: true });
+  const deadline = Date.now() + 60_000;
+  while (!(await reached())) {
+    if (Date.now() > deadline) {
+      cli.kill();
+      throw new Error(`the install never reached ${what}`);
+    }
+    await sleep(100);
+  }
+  process.kill(-cli.pid!, 'SIGKILL');
+  await cli;
 };
