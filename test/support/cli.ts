@@ -1,5 +1,7 @@
 // Runs the real CLI as a process, with a controlled environment.
 import { execa } from 'execa';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../src/bin.ts', import.meta.url));
@@ -14,8 +16,11 @@ export interface CliResult {
 const SCRUBBED = ['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy',
   'JOURNAL_STREAM', 'TELEPORT_UPGRADE_CONFIG_DIR', 'TELEPORT_UPGRADE_STATE_DIR', 'APT_CONFIG', 'DPKG_ROOT', 'DPKG_ADMINDIR'];
 
+/** Node's compile cache for the CLI's sources, shared by every run of it in the tests: it halves each one's start-up. */
+const COMPILE_CACHE = join(tmpdir(), 'teleport-upgrade-test-compile-cache');
+
 export const cleanEnv = (env: Readonly<Record<string, string>> = {}): Record<string, string> => {
-  const base: Record<string, string> = {};
+  const base: Record<string, string> = { NODE_COMPILE_CACHE: COMPILE_CACHE };
   for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !SCRUBBED.includes(key)) base[key] = value;
   return { ...base, ...env };
 };

@@ -1,5 +1,5 @@
 // One throwaway host for end-to-end runs: an apt root, a version server, config and state dirs, and the CLI wired to them.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -207,6 +207,52 @@ export const killRunWhen = async (s: Sandbox, env: Record<string, string>, reach
     }
     await sleep(100);
   }
-  process.kill(-cli.pid!, 'SIGKILL');
+  await killTree(cli.pid!);
   await cli;
+};
+
+/**
+ * Kills `run` like a power cut while dpkg runs the postinst of `target` (1.2.7, whose postinst can be made slow), which
+ * leaves the package half-configured at `target`.
+ */
+export const killAptRunInPostinst = async (s: Sandbox, target: string, env: Record<string, string>): Promise<void> => {
+  s.server.answer(`v${target}`);
+  const slow = join(s.apt.root, 'slow-postinst');
+  await writeFile(slow, '');
+  await killRunWhen(s, env, async () => (await s.status()).includes('half-configured'), 'its postinst');
+  await rm(slow);
+};
+
+/** The pids of `pid`'s descendants, at any depth, whatever their process group or session. */
+const descendants = async (pid: number): Promise<number[]> => {
+  const parents = new Map<number, number[]>();
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => undefined);
+    const ppid = Number(stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (Number.isInteger(ppid)) parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
+  }
+  const found: number[] = [];
+  const visit = (p: number) => {
+    for (const child of parents.get(p) ?? []) {
+      found.push(child);
+      visit(child);
+    }
+  };
+  visit(pid);
+  return found;
+};
+
+/**
+ * A power cut for one process tree: every process is stopped first (so none can react or start another), then killed.
+ * Commands the updater runs lead process groups of their own, so killing its group alone would not reach them.
+ */
+export const killTree = async (pid: number): Promise<void> => {
+  const tree = [pid, ...(await descendants(pid))];
+  for (const p of tree) {
+    try { process.kill(p, 'SIGSTOP'); } catch { /* already gone */ }
+  }
+  for (const p of [pid, ...(await descendants(pid))]) {
+    try { process.kill(p, 'SIGKILL'); } catch { /* already gone */ }
+  }
 };
