@@ -1,11 +1,12 @@
 // The pure decision: given the gathered facts, whether to install the target and why.
+import semver from 'semver';
 import { isUnhealthy, type WindowStatus } from './schedule/window.ts';
 import { skewViolation, type Cluster } from './version/cluster.ts';
 import { isPrerelease, sameVersion, type Target } from './version/target.ts';
 
 export const REASONS = [
   'forced', 'critical', 'maintenance-window', 'unhealthy-agent', 'up-to-date', 'outside-window',
-  'marked-unhealthy', 'no-target', 'prerelease-refused', 'version-skew', 'known-bad', 'managed-by-v2',
+  'marked-unhealthy', 'no-target', 'prerelease-refused', 'version-skew', 'cluster-version-unknown', 'known-bad', 'managed-by-v2',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
@@ -20,7 +21,10 @@ export interface Facts {
   /** An earlier run found the schedule unhealthy and marked the agent. */
   readonly markedUnhealthy: boolean;
   readonly allowPrerelease: boolean;
-  /** The cluster's version from the proxy's /webapi/ping; unknown never blocks an upgrade. */
+  /**
+   * The cluster's version from the proxy's /webapi/ping. Unknown blocks only an upgrade into another major than the
+   * installed one (unless forced): the skew rule cannot be checked.
+   */
   readonly cluster: Cluster;
   /** A target that failed its health check here and was rolled back; skipped while served, unless forced. */
   readonly badTarget: string | null;
@@ -41,8 +45,23 @@ export interface Decision {
 const none = (reason: Reason, mark: Decision['mark'], exitStatus: 0 | 1 = 0): Decision => ({ action: 'none', reason, mark, exitStatus });
 const upgrade = (reason: Reason, mark: Decision['mark']): Decision => ({ action: 'upgrade', reason, mark, exitStatus: 0 });
 
+/**
+ * An install the skew rule cannot vouch for: the cluster's version is unknown and the target is in another major than
+ * the installed one. Within one major it goes on (with a warning); force is the operator's word that it is right.
+ */
+const crossesMajorBlind = (facts: Facts, target: string): boolean =>
+  facts.cluster.kind === 'unknown' && !facts.forced && facts.installed !== null && semver.major(target) !== semver.major(facts.installed);
+
 /** First match wins, in the order the v1 updater checks, with the additions. */
 export const decide = (facts: Facts): Decision => {
+  const decision = choosePath(facts);
+  if (decision.action === 'upgrade' && facts.target.kind === 'version' && crossesMajorBlind(facts, facts.target.version)) {
+    return none('cluster-version-unknown', decision.reason === 'unhealthy-agent' ? 'keep' : decision.mark, 1);
+  }
+  return decision;
+};
+
+const choosePath = (facts: Facts): Decision => {
   const { state } = facts.window;
   if (state === 'nop') return none('managed-by-v2', 'keep');
   const unhealthy = isUnhealthy(state);

@@ -1,4 +1,5 @@
 // Runs plan steps, streaming package-manager output into the log and never swallowing it on failure.
+import { sanitize } from './errors.ts';
 import type { Host } from './host/host.ts';
 import type { CommandResult, Step } from './package-managers/types.ts';
 
@@ -20,13 +21,15 @@ const summary = (step: Step, result: CommandResult): string =>
 export const executeStep = async (host: Host, step: Step): Promise<StepOutcome> => {
   const tool = step.argv[0] ?? '';
   host.log.debug(`running: ${step.argv.join(' ')}`);
+  // Tool output is untrusted text (repository metadata, package scripts): escaped and truncated, line by line.
+  const said = (line: string) => `${tool}: ${sanitize(line)}`;
   const result = await host.run(step, {
-    onStdout: (line) => (LOCK_WAIT.test(line) ? host.log.warn : host.log.debug)(`${tool}: ${line}`),
-    onStderr: (line) => host.log.warn(`${tool}: ${line}`),
+    onStdout: (line) => (LOCK_WAIT.test(line) ? host.log.warn : host.log.debug)(said(line)),
+    onStderr: (line) => host.log.warn(said(line)),
   });
   if (result.exitCode === 0) return { ok: true, result };
   const tail = result.stdout.trimEnd().split('\n').filter(Boolean).slice(-TAIL_LINES);
-  for (const line of tail) host.log.error(`${tool}: ${line}`);
+  for (const line of tail) host.log.error(said(line));
   if (step.fallback !== undefined && (step.fallbackOn === undefined || (result.exitCode !== null && step.fallbackOn.includes(result.exitCode)))) {
     host.log.warn(`could not ${step.purpose} (${summary(step, result)}); trying to ${step.fallback.purpose} instead.`);
     return executeStep(host, step.fallback);

@@ -39,6 +39,11 @@ export const explain = (decision: Decision, facts: Facts, configDir: string): st
         : 'an agent may be at most one major version older than its cluster';
       return `refusing to install ${target}: the cluster runs ${cluster}, and ${rule} (Teleport's version compatibility rule). Check the channel the endpoint file points at; force does not override this.`;
     }
+    case 'cluster-version-unknown': {
+      const problem = facts.cluster.kind === 'unknown' ? facts.cluster.problem : 'unknown';
+      return `refusing to install ${target} over ${facts.installed}: it is another major version, and the cluster's version could not be learned (${problem}), so Teleport's version compatibility rule cannot be checked. ` +
+        `Once the proxy's /webapi/ping answers this host again, the next run decides; to install it now, check that the cluster runs ${target.split('.')[0]}.x and run teleport-upgrade force.`;
+    }
     case 'known-bad':
       return `not installing ${target}: it failed its health check on this host and was rolled back (see the state file in the state dir); it is skipped while the channel serves it. A different target clears this, and so does teleport-upgrade force.`;
     case 'forced':

@@ -99,7 +99,9 @@ describe('teleport-ent-updater under a real systemd (systemd-nspawn)', { skip: a
       await symlink(`/etc/systemd/system/${unit}`, join(root, 'etc/systemd/system/multi-user.target.wants', unit));
     }
     // The configuration an operator writes, and a schedule as the agent exports it, its window open for the next hour.
-    await write(join(root, 'etc/teleport-upgrade.d/endpoint'), `127.0.0.1:8080${CHANNEL}\n`);
+    // By name, on a host without /etc/hosts (as debootstrap's minbase and many images are): localhost must not need it.
+    await rm(join(root, 'etc/hosts'), { force: true });
+    await write(join(root, 'etc/teleport-upgrade.d/endpoint'), `localhost:8080${CHANNEL}\n`);
     await write(join(root, 'etc/teleport-upgrade.d/insecure'), 'yes\n');
     await write(join(root, 'etc/teleport-upgrade.d/schedule'), openWindow());
     // A short settle period keeps the test quick; the health check itself runs against the real systemd.
@@ -118,6 +120,11 @@ describe('teleport-ent-updater under a real systemd (systemd-nspawn)', { skip: a
   const show = async (unit: string, property: string) => (await run('systemctl', 'show', '-P', property, unit)).stdout.trim();
   const agentLog = async () => (await run('journalctl', '-u', 'teleport.service', '-o', 'cat', '--no-pager')).stdout;
   const installedVersion = async () => (await run('dpkg-query', '-W', '-f', '${Version}', 'teleport-ent')).stdout;
+
+  it('the container has no /etc/hosts, so its resolver cannot find localhost', async () => {
+    assert.equal((await container!.exec(['test', '-e', '/etc/hosts'], { reject: false })).exitCode, 1);
+    assert.notEqual((await container!.exec(['getent', 'hosts', 'localhost'], { reject: false })).exitCode, 0);
+  });
 
   it('installing and upgrading the updater reloads the agent once and never restarts it; the timer runs and upgrades it', async () => {
     assert.equal(await show('teleport.service', 'ActiveState'), 'active');
