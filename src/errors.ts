@@ -27,6 +27,18 @@ export class InstallError extends UpdaterError {
   override name = 'InstallError';
 }
 
+/** A file or directory the updater keeps its own data in (state dir, lock) cannot be used: not a directory, read-only, full. */
+export class UnusablePathError extends UpdaterError {
+  readonly exitStatus = ExitStatus.usage;
+  override name = 'UnusablePathError';
+  /** What is wrong, without the remedy: "no space is left on its file system (ENOSPC)". */
+  readonly reason: string;
+  constructor(message: string, reason: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
 /** The decision itself is a refusal (a pre-release target without allow-prerelease). */
 export class RefusedError extends UpdaterError {
   readonly exitStatus = ExitStatus.failed;

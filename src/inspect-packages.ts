@@ -1,9 +1,13 @@
 // Finds the installer, the Teleport package and its installed version from the package databases.
 import { TELEPORT_PACKAGES, type Config, type InstallerName } from './config/parse-config.ts';
-import { ConfigError } from './errors.ts';
+import { ConfigError, quote, sanitize } from './errors.ts';
 import type { Host } from './host/host.ts';
 import { aptManager } from './package-managers/apt.ts';
-import { managerFor, rpmManagerFor } from './package-managers/index.ts';
+import { chooseRpmManager } from './package-managers/choose-rpm-manager.ts';
+import { managerFor } from './package-managers/index.ts';
+import { yumManager } from './package-managers/yum.ts';
+import { zypperManager } from './package-managers/zypper.ts';
+import { teleportRepo } from './upgrade.ts';
 import { SECOND, type InstalledPackage, type PackageManager } from './package-managers/types.ts';
 import { strictSemver } from './version/target.ts';
 
@@ -17,6 +21,8 @@ export interface PackageFacts {
   readonly installed: InstalledPackage | undefined;
   /** The installed Teleport version as semver, or null when nothing can tell. */
   readonly version: string | null;
+  /** The Teleport repository, when detection already asked the manager for it (`name` undefined: it has none). */
+  readonly knownRepo?: { readonly name: string | undefined };
 }
 
 const DATABASE: Readonly<Record<PackageManager['name'], string>> = { apt: 'dpkg', yum: 'rpm', zypper: 'rpm' };
@@ -26,24 +32,36 @@ const query = async (host: Host, manager: PackageManager, candidates: readonly s
   const result = await host.run(manager.installedQuery(candidates));
   const installed = manager.parseInstalled(result);
   if (installed === undefined) {
-    host.log.debug(`the ${DATABASE[manager.name]} database could not answer (${result.failure ?? `exit ${result.exitCode}: ${result.stderr.trim()}`}).`);
+    host.log.debug(`the ${DATABASE[manager.name]} database could not answer (${result.failure ?? `exit ${result.exitCode}: ${sanitize(result.stderr.trim(), 300)}`}).`);
     return null;
   }
   return candidates.map((name) => installed.find((p) => p.name === name)).find((p) => p !== undefined);
 };
 
-const rpmManager = async (host: Host): Promise<PackageManager> => {
-  const [zypper, dnf] = await Promise.all([host.hasExecutable('zypper'), host.hasExecutable('dnf')]);
-  return rpmManagerFor({ zypper, dnf });
+/**
+ * The manager of an rpm host, by the rules of chooseRpmManager. Only a host with both yum/dnf and zypper needs their
+ * repositories and /etc/os-release asked; it is told at info level which rule decided.
+ */
+const rpmManager = async (host: Host): Promise<{ manager: PackageManager; knownRepo?: { name: string | undefined } }> => {
+  const [zypper, dnf, yum] = await Promise.all([host.hasExecutable('zypper'), host.hasExecutable('dnf'), host.hasExecutable('yum')]);
+  const yumLike = yumManager(dnf ? 'dnf' : 'yum');
+  const both = zypper && (dnf || yum);
+  const [repoYum, repoZypper, osRelease] = both
+    ? await Promise.all([teleportRepo(host, yumLike), teleportRepo(host, zypperManager), host.readFile('/etc/os-release').catch(() => undefined)])
+    : [];
+  const choice = chooseRpmManager({ has: { dnf, yum, zypper }, repo: { yum: repoYum, zypper: repoZypper }, osRelease });
+  const manager = choice.installer === 'zypper' ? zypperManager : yumLike;
+  (both ? host.log.info : host.log.debug)(`detected installer ${manager.tool}: ${choice.rule}.`);
+  return both ? { manager, knownRepo: { name: choice.installer === 'zypper' ? repoZypper : repoYum } } : { manager };
 };
 
-/** Detection: the first database (dpkg, then rpm) that has one of the candidates. */
+/** Detection: the first database (dpkg, then rpm) that has one of the candidates; on rpm, then the manager. */
 const detect = async (host: Host, candidates: readonly string[]) => {
   const dpkg = await query(host, aptManager, candidates);
   if (dpkg) return { manager: aptManager, found: dpkg };
-  const rpm = await rpmManager(host);
-  const found = await query(host, rpm, candidates);
-  return found ? { manager: rpm, found } : undefined;
+  // yum/dnf and zypper read the same rpm database.
+  const found = await query(host, yumManager('yum'), candidates);
+  return found ? { ...(await rpmManager(host)), found } : undefined;
 };
 
 /** `teleport version --raw`, used only when the package database cannot say. */
@@ -56,6 +74,7 @@ export const inspectPackages = async (config: Config, configDir: string, host: H
   const candidates = config.package === undefined ? TELEPORT_PACKAGES : [config.package];
   let manager: PackageManager | undefined;
   let found: InstalledPackage | undefined;
+  let knownRepo: PackageFacts['knownRepo'];
   if (config.installer !== undefined && config.installer !== 'nop') {
     manager = managerFor(config.installer, await host.hasExecutable('dnf'));
     const answer = await query(host, manager, candidates);
@@ -64,7 +83,7 @@ export const inspectPackages = async (config: Config, configDir: string, host: H
     }
     found = answer;
   } else {
-    ({ manager, found } = (await detect(host, candidates)) ?? {});
+    ({ manager, found, knownRepo } = (await detect(host, candidates)) ?? {});
   }
   const installer = config.installer ?? manager?.name;
   if (installer === undefined) {
@@ -78,10 +97,10 @@ export const inspectPackages = async (config: Config, configDir: string, host: H
     throw new ConfigError(`cannot detect the Teleport package: none of ${TELEPORT_PACKAGES.join(', ')} is installed. Write your package's name to ${configDir}/package.`);
   }
   let version = found?.semver ?? null;
-  if (found !== undefined && version === null) host.log.warn(`${pkg}'s package version ${found.version} does not map to a semantic version.`);
+  if (found !== undefined && version === null) host.log.warn(`${pkg}'s package version ${quote(found.version)} does not map to a semantic version.`);
   if (found === undefined) {
     version = (await binaryVersion(host)) ?? null;
     if (version !== null) host.log.warn(`${pkg} is not in the package database; the teleport binary says it is ${version}.`);
   }
-  return { installer, manager, pkg, installed: found, version };
+  return { installer, manager, pkg, installed: found, version, ...(knownRepo === undefined ? {} : { knownRepo }) };
 };

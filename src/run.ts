@@ -1,7 +1,7 @@
 // run, dry-run and force: gather facts, decide, plan, then act (or stop and report, for dry-run).
 import { CONFIG_NAMES, parseConfig, type Config, type ConfigFiles } from './config/parse-config.ts';
 import { decide, type Decision, type Facts } from './decide.ts';
-import { ConfigError, ExitStatus, InstallError, RefusedError, TargetError } from './errors.ts';
+import { ConfigError, ExitStatus, InstallError, RefusedError, sanitize, TargetError } from './errors.ts';
 import { availability, explain } from './explain.ts';
 import { FileRefusedError } from './host/files.ts';
 import { describeHolder } from './host/lock.ts';
@@ -11,8 +11,10 @@ import { planCommands, planUpgrade, type Plan, type PlanInput } from './plan.ts'
 import { parseSchedule, type Schedule } from './schedule/parse-schedule.ts';
 import { windowStatus } from './schedule/window.ts';
 import { emptyState, parseState, serializeState, STATE_FILE, withMark, type State } from './state.ts';
-import { damagedFiles, gatherPlanInput, performReinstall } from './upgrade.ts';
-import { resumeInterrupted, upgradeWithRollback, type UpgradeContext } from './safe-upgrade.ts';
+import { damagedFiles, gatherPlanInput } from './upgrade.ts';
+import { interruptedWork, reinstallRecorded, resumeInterrupted, upgradeWithRollback, type UpgradeContext } from './safe-upgrade.ts';
+import { busyJson, errorJson, outcomeJson } from './dry-run-report.ts';
+import { outcomeCommands, type Outcome } from './outcome.ts';
 import { executeSteps } from './execute.ts';
 import type { PackageManager, Step } from './package-managers/types.ts';
 import { parsePingBody, type Cluster } from './version/cluster.ts';
@@ -71,37 +73,6 @@ const fetchTarget = async (host: Host, config: Config): Promise<{ target: Target
   return { target, critical: answers.critical.ok && parseCriticalBody(answers.critical.body), cluster };
 };
 
-interface Outcome {
-  /** Steps that finish an interrupted transaction (dry-run: would run; run: already ran). */
-  readonly repair: readonly Step[];
-  /** Steps that reinstall the installed version over damaged files. */
-  readonly reinstall: readonly Step[];
-  readonly state: State;
-  readonly facts: Facts;
-  readonly decision: Decision;
-  readonly packages: PackageFacts;
-  readonly plan?: { readonly input: PlanInput; readonly plan: Plan };
-}
-
-const dryRunJson = (outcome: Outcome): string => {
-  const { facts, decision } = outcome;
-  return `${JSON.stringify({
-    installed: facts.installed,
-    target: facts.target.kind === 'version' ? facts.target.version : null,
-    critical: facts.critical,
-    window: { state: facts.window.state, next: facts.window.next?.toISOString() ?? null },
-    action: decision.action,
-    reason: decision.reason,
-    commands: outcomeCommands(outcome),
-  })}\n`;
-};
-
-/** Every argv `run` executes, in order: repair, then the upgrade or the reinstall and its restart. */
-const outcomeCommands = ({ repair, reinstall, plan }: Outcome): string[][] => [
-  ...repair.map((s) => [...s.argv]),
-  ...(reinstall.length > 0 ? [...reinstall, ...(plan?.plan.restart ?? [])].map((s) => [...s.argv]) : plan === undefined ? [] : planCommands(plan.plan)),
-];
-
 /**
  * An interrupted transaction is finished before anything is decided, so the decision sees the true state.
  * In dry-run the steps are only reported.
@@ -129,8 +100,11 @@ const evaluate = async (options: RunOptions, host: Host, config: Config): Promis
     readSchedule(host, options.configDir),
     readState(host, options.stateDir),
   ]);
-  const { packages, repair } = await repairInterrupted(options, host, config, inspected);
-  const state = await settleInterrupted(options, host, config, packages, stored);
+  const repaired = await repairInterrupted(options, host, config, inspected);
+  const { repair } = repaired;
+  const state = await settleInterrupted(options, host, config, repaired.packages, stored);
+  // Settling an interrupted upgrade may have put a hold back or rolled back: the decision needs the package as it is now.
+  const packages = state === stored ? repaired.packages : await inspectPackages(config, options.configDir, host);
   const facts: Facts = {
     forced: options.mode === 'force',
     installed: packages.version,
@@ -154,7 +128,7 @@ const evaluate = async (options: RunOptions, host: Host, config: Config): Promis
     if (packages.installer === 'nop' || installed === undefined || packages.version === null || !VERIFIED_AFTER.includes(decision.reason)) return base;
     const damaged = await damagedFiles(host, manager, packages.pkg);
     if (damaged.length === 0) return base;
-    host.log.warn(`${packages.pkg} ${installed.version} is damaged: ${damaged.slice(0, 5).join(', ')} no longer match the package database; the same version is reinstalled.`);
+    host.log.warn(`${packages.pkg} ${installed.version} is damaged: ${sanitize(damaged.slice(0, 5).join(', '), 300)} no longer match the package database; the same version is reinstalled.`);
     const input = await gatherPlanInput(host, manager, packages, packages.version);
     const reinstall = manager.reinstallSteps({ pkg: packages.pkg, version: installed.version, held: input.held, downgrade: false, repo: input.repo });
     return { ...base, reinstall, plan: { input, plan: planUpgrade(manager, input) } };
@@ -176,7 +150,9 @@ const settleInterrupted = async (options: RunOptions, host: Host, config: Config
   const progress = state.inProgress;
   if (progress === null || packages.manager === undefined || packages.installer === 'nop') return state;
   if (options.mode === 'dry-run') {
-    host.log.warn(`a previous run was interrupted while upgrading ${packages.pkg} ${progress.from} -> ${progress.to}; run would judge the agent first and roll back if it is unhealthy.`);
+    const hold = progress.held && packages.manager.holdSteps(packages.pkg).length > 0 ? `put the v1 version lock on ${packages.pkg} back, then ` : '';
+    const then = progress.purpose === 'reinstall' ? 'settle it' : 'judge the agent and roll back if it is unhealthy';
+    host.log.warn(`a previous run was interrupted while ${interruptedWork(packages.pkg, progress)}; run would first ${hold}${then}.`);
     return state;
   }
   const input = await gatherPlanInput(host, packages.manager, packages, progress.to);
@@ -203,9 +179,9 @@ const saveState = async (host: Host, options: RunOptions, before: State, next: S
  * is read, run and force hold the lock throughout; one that finds another run in progress leaves it alone and exits 0.
  */
 export const runUpdater = async (options: RunOptions, host: Host): Promise<number> => {
+  if (options.mode === 'dry-run') return dryRun(options, host);
   const config = await readConfig(host, options.configDir);
   if (config.debug) host.log.enableDebug();
-  if (options.mode === 'dry-run') return runLocked(options, host, config);
   const lock = await host.lock(options.lockPath, `teleport-upgrade ${options.mode}`);
   if (!lock.acquired) {
     host.log.info(`another teleport-upgrade is in progress: ${describeHolder(lock.holder)} holds ${options.lockPath}; leaving it to finish. Nothing was done.`);
@@ -213,46 +189,71 @@ export const runUpdater = async (options: RunOptions, host: Host): Promise<numbe
   }
   if (lock.tookOver !== undefined) host.log.warn(`took over ${options.lockPath} from ${lock.tookOver}.`);
   try {
-    return await runLocked(options, host, config);
+    const outcome = await evaluate(options, host, config);
+    announce(options, host, outcome);
+    return await act(options, host, config, outcome);
   } finally {
     await lock.release();
   }
 };
 
-/** Everything after the lock (dry-run takes none). */
-const runLocked = async (options: RunOptions, host: Host, config: Config): Promise<number> => {
-  const outcome = await evaluate(options, host, config);
-  const { facts, decision, packages, plan } = outcome;
-  const dryRun = options.mode === 'dry-run';
-
-  const available = decision.reason === 'up-to-date' || decision.reason === 'no-target' || decision.reason === 'managed-by-v2' ? undefined : availability(facts);
-  if (available !== undefined) host.log.info(available);
-  const sentence = explain(decision, facts, options.configDir);
-  if (decision.exitStatus !== 0) {
-    if (dryRun && options.json) host.stdout(dryRunJson(outcome));
-    throw new RefusedError(sentence);
-  }
-  const said = dryRun && decision.mark === 'set' ? `${sentence} (dry run: the mark is not written.)` : sentence;
-  if (decision.reason === 'known-bad') host.log.warn(said); else host.log.info(said);
-  if (decision.action === 'upgrade' && facts.cluster.kind === 'unknown') {
-    host.log.warn(`could not learn the cluster's version (${facts.cluster.problem}); installing without the version-skew check.`);
-  }
-
-  if (dryRun) {
+/**
+ * dry-run walks the same path as run and stops before acting. It takes no lock; while a run holds it, it says so and
+ * stops, as run would (what the live run has in flight is not an interrupted transaction). With --json, stdout gets
+ * exactly one object whatever happens: the decision, or `action: "error"` with the problem.
+ */
+const dryRun = async (options: RunOptions, host: Host): Promise<number> => {
+  const json = (text: string) => {
+    if (options.json) host.stdout(text);
+  };
+  let outcome: Outcome | undefined;
+  try {
+    const config = await readConfig(host, options.configDir);
+    if (config.debug) host.log.enableDebug();
+    const holder = await host.lockHolder(options.lockPath);
+    if (holder !== undefined) {
+      host.log.info(`another teleport-upgrade is in progress: ${describeHolder(holder)} holds ${options.lockPath}; run would leave it to finish and do nothing now.`);
+      json(busyJson(holder));
+      return ExitStatus.ok;
+    }
+    outcome = await evaluate(options, host, config);
+    announce(options, host, outcome);
+    const { plan, packages } = outcome;
     if (plan !== undefined && outcome.reinstall.length === 0 && !plan.plan.resolved) {
       host.log.warn(`the package manager's current metadata does not offer ${packages.pkg} ${plan.input.target}; run refreshes the Teleport repository first and fails if it is still not offered.`);
     }
     for (const argv of outcomeCommands(outcome)) host.log.info(`dry run: would run: ${argv.join(' ')}`);
-    if (options.json) host.stdout(dryRunJson(outcome));
+    json(outcomeJson(outcome, ExitStatus.ok));
     return ExitStatus.ok;
+  } catch (error) {
+    json(outcome !== undefined && error instanceof RefusedError ? outcomeJson(outcome, error.exitStatus) : errorJson(error));
+    throw error;
   }
+};
+
+/** Logs what is available and the one sentence that explains the decision; a refusal is thrown as RefusedError. */
+const announce = (options: RunOptions, host: Host, { decision, facts }: Outcome): void => {
+  const available = decision.reason === 'up-to-date' || decision.reason === 'no-target' || decision.reason === 'managed-by-v2' ? undefined : availability(facts);
+  if (available !== undefined) host.log.info(available);
+  const sentence = explain(decision, facts, options.configDir);
+  if (decision.exitStatus !== 0) throw new RefusedError(sentence);
+  const said = options.mode === 'dry-run' && decision.mark === 'set' ? `${sentence} (dry run: the mark is not written.)` : sentence;
+  if (decision.reason === 'known-bad') host.log.warn(said); else host.log.info(said);
+  if (decision.action === 'upgrade' && facts.cluster.kind === 'unknown') {
+    host.log.warn(`could not learn the cluster's version (${facts.cluster.problem}); installing without the version-skew check.`);
+  }
+};
+
+/** run and force, after the decision: the state change, then the reinstall or the upgrade. */
+const act = async (options: RunOptions, host: Host, config: Config, outcome: Outcome): Promise<number> => {
+  const { facts, decision, packages, plan } = outcome;
   // The decision's mark applies at once, except for an upgrade: it clears the mark only once it has succeeded.
   const cleared = clearBadTarget(host, outcome.state, decision, facts);
   const now = decision.action === 'upgrade' ? cleared : withMark(cleared, decision.mark, host.clock.now());
   await saveState(host, options, outcome.state, now);
   let after = now;
   if (outcome.reinstall.length > 0 && packages.manager !== undefined && plan !== undefined) {
-    await performReinstall(host, packages.manager, packages, plan.input, plan.plan, outcome.reinstall);
+    after = await reinstallRecorded(upgradeContext(options, host, config, packages, packages.manager, plan), now, outcome.reinstall);
   }
   if (decision.action === 'upgrade' && facts.target.kind === 'version') {
     if (packages.installer === 'nop' || plan === undefined) {

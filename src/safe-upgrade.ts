@@ -2,14 +2,14 @@
 import { readyzUrl } from './agent-config.ts';
 import { agentShowQuery, observe, observeReady, parseAgentSample, SAMPLE_EVERY_MS, startWatch, verdict, type AgentSample } from './agent-health.ts';
 import { AGENT_UNIT, hardRestartSteps } from './agent-service.ts';
-import { InstallError } from './errors.ts';
+import { InstallError, UnusablePathError } from './errors.ts';
 import { executeSteps } from './execute.ts';
 import type { Host } from './host/host.ts';
 import type { PackageFacts } from './inspect-packages.ts';
-import { SECOND, type PackageManager } from './package-managers/types.ts';
+import { SECOND, type PackageManager, type Step } from './package-managers/types.ts';
 import type { Plan, PlanInput } from './plan.ts';
 import { serializeState, STATE_FILE, type InProgress, type State } from './state.ts';
-import { installedVersion, installExact, resolveTarget, restartAgent } from './upgrade.ts';
+import { installedVersion, installExact, performReinstall, resolveTarget, restartAgent } from './upgrade.ts';
 
 export interface UpgradeContext {
   readonly host: Host;
@@ -55,36 +55,61 @@ export const checkHealth = async (ctx: UpgradeContext, baselineRestarts: number)
 };
 
 /**
- * Makes sure the installed version can be put back without the repository: a copy of its package file in the state
- * dir, from the package manager's cache (apt keeps them) or else downloaded from the repository. Only the latest copy is
- * kept. Returns the copy; without one, whether the repository still offers the version.
+ * A copy of the installed version's package file in `dir`: from the package manager's cache (apt keeps them) or else
+ * downloaded from the repository when it offers it. Only the latest copy is kept; a failed download leaves nothing.
  */
-const secureRollback = async (ctx: UpgradeContext, previous: string, available: readonly string[]): Promise<{ file?: string; possible: boolean }> => {
+const keepCopy = async (ctx: UpgradeContext, dir: string, previous: string, offered: boolean): Promise<string | undefined> => {
   const { host, manager, packages } = ctx;
-  const dir = `${ctx.stateDir}/rollback`;
   await host.resetDir(dir);
   const find = async (where: string) => (await host.listDir(where, { recursive: true })).find((path) => manager.isPackageFile(path.split('/').at(-1) ?? '', packages.pkg, previous));
   const cache = manager.packageCache === undefined ? undefined : manager.packageCache.dir(await host.run(manager.packageCache.query));
   const cached = cache === undefined ? undefined : await find(cache);
   if (cache !== undefined && cached !== undefined) {
     await host.copyFile(`${cache.replace(/\/?$/, '/')}${cached}`, `${dir}/${cached.split('/').at(-1)}`);
-  } else if (available.includes(previous)) {
-    await executeSteps(host, [{ ...manager.downloadStep({ pkg: packages.pkg, version: previous, repo: ctx.input.repo }, dir), mayFail: true }]);
+  } else if (offered) {
+    const downloaded = await executeSteps(host, [{ ...manager.downloadStep({ pkg: packages.pkg, version: previous, repo: ctx.input.repo }, dir), mayFail: true }]);
+    // A download that failed half-way (a full disk) may leave a truncated file under the right name.
+    if (!downloaded) {
+      await host.resetDir(dir);
+      return undefined;
+    }
   }
   const kept = await find(dir);
-  if (kept !== undefined) {
-    host.log.info(`kept a copy of ${packages.pkg} ${previous} for a rollback: ${dir}/${kept}`);
-    return { file: `${dir}/${kept}`, possible: true };
+  return kept === undefined ? undefined : `${dir}/${kept}`;
+};
+
+/**
+ * Makes sure the installed version can be put back without the repository: a copy of its package file in the state
+ * dir. Without one (no room for it, say), the upgrade goes on with a warning. Returns the copy; without one, whether the
+ * repository still offers the version.
+ */
+const secureRollback = async (ctx: UpgradeContext, previous: string, available: readonly string[]): Promise<{ file?: string; possible: boolean }> => {
+  const { host, packages } = ctx;
+  const dir = `${ctx.stateDir}/rollback`;
+  const offered = available.includes(previous);
+  const from = offered ? 'a rollback would reinstall it from the repository' : 'the repository no longer offers it either';
+  try {
+    const file = await keepCopy(ctx, dir, previous, offered);
+    if (file !== undefined) {
+      host.log.info(`kept a copy of ${packages.pkg} ${previous} for a rollback: ${file}`);
+      return { file, possible: true };
+    }
+    if (offered) host.log.warn(`could not keep a copy of ${packages.pkg} ${previous}; ${from}.`);
+  } catch (error) {
+    if (!(error instanceof UnusablePathError)) throw error;
+    host.log.warn(`could not keep a copy of ${packages.pkg} ${previous} in ${dir}: ${error.reason}; ${from}. The upgrade goes on.`);
+    // Whatever part of the copy was written goes.
+    await host.resetDir(dir).catch(() => undefined);
   }
-  if (available.includes(previous)) host.log.warn(`could not keep a copy of ${packages.pkg} ${previous}; a rollback would reinstall it from the repository.`);
-  return { possible: available.includes(previous) };
+  return { possible: offered };
 };
 
 /** The previous version back, then a restart (a broken agent is restarted, not reloaded). Throws when it cannot be installed. */
 const rollBack = async (ctx: UpgradeContext, progress: InProgress): Promise<void> => {
   const { host, manager, packages, input } = ctx;
   host.log.error(`rolling back ${packages.pkg} to ${progress.from}.`);
-  const steps = manager.installSteps({ pkg: packages.pkg, version: progress.fromExact, held: input.held, downgrade: true, repo: input.repo,
+  // The record says whether the package was held: after an interrupted install it may be unheld now.
+  const steps = manager.installSteps({ pkg: packages.pkg, version: progress.fromExact, held: progress.held, downgrade: true, repo: input.repo,
     ...(progress.rollbackFile === null ? {} : { file: progress.rollbackFile }) });
   const ok = await executeSteps(host, steps);
   const now = await installedVersion(host, manager, packages.pkg);
@@ -145,8 +170,8 @@ export const upgradeWithRollback = async (ctx: UpgradeContext, state: State): Pr
     host.log.warn(`neither the repositories nor the package cache hold ${packages.pkg} ${previous.version} any more: if ${input.target} turns out unhealthy it cannot be rolled back automatically.`);
   }
   const progress: InProgress = {
-    from: packages.version, fromExact: previous.version, to: input.target, agentWasActive: input.agent === 'active',
-    rollbackFile: secured.file ?? null, at: host.clock.now().toISOString(),
+    purpose: 'upgrade', from: packages.version, fromExact: previous.version, to: input.target, agentWasActive: input.agent === 'active',
+    held: input.held, rollbackFile: secured.file ?? null, at: host.clock.now().toISOString(),
   };
   const inFlight = await saveState(ctx, { ...state, inProgress: progress });
   try {
@@ -191,13 +216,50 @@ const recoverFailedInstall = async (ctx: UpgradeContext, state: State, progress:
 };
 
 /**
- * A run killed while upgrading left `inProgress` behind. Once the interrupted transaction is finished: if the target
- * got installed, its health is judged now (and rolled back if it fails); if the previous version is still there,
- * nothing happened. Either way the record is settled.
+ * The same version again over damaged files, with an in-flight record, so that a run killed half-way leaves the next
+ * run what it needs: the hold to put back.
+ */
+export const reinstallRecorded = async (ctx: UpgradeContext, state: State, steps: readonly Step[]): Promise<State> => {
+  const { host, packages, input } = ctx;
+  const version = packages.version ?? 'unknown';
+  const progress: InProgress = {
+    purpose: 'reinstall', from: version, fromExact: packages.installed?.version ?? version, to: version, agentWasActive: input.agent === 'active',
+    held: input.held, rollbackFile: null, at: host.clock.now().toISOString(),
+  };
+  const inFlight = await saveState(ctx, { ...state, inProgress: progress });
+  try {
+    await performReinstall(host, ctx.manager, packages, input, ctx.plan, steps);
+  } finally {
+    await saveState(ctx, { ...inFlight, inProgress: null });
+  }
+  return { ...inFlight, inProgress: null };
+};
+
+/** What an in-flight record says was going on: "upgrading teleport-ent 1.2.3 -> 1.2.4". */
+export const interruptedWork = (pkg: string, progress: InProgress): string =>
+  progress.purpose === 'reinstall' ? `reinstalling ${pkg} ${progress.to}` : `upgrading ${pkg} ${progress.from} -> ${progress.to}`;
+
+/** The v1 version lock back on, first thing after an interrupted install (which lifted it). */
+const restoreHold = async (ctx: UpgradeContext, progress: InProgress): Promise<void> => {
+  const steps = progress.held ? ctx.manager.holdSteps(ctx.packages.pkg) : [];
+  if (steps.length === 0) return;
+  ctx.host.log.info(`${ctx.packages.pkg} was held (the v1 version lock) before the interrupted run; putting the hold back.`);
+  if (!(await executeSteps(ctx.host, steps))) {
+    throw new InstallError(`could not put the v1 version lock on ${ctx.packages.pkg} back; the package manager's own error lines are above. Nothing else was attempted; the next run tries again.`);
+  }
+};
+
+/**
+ * A run killed while upgrading left `inProgress` behind. Once the interrupted transaction is finished, the v1 version
+ * lock is put back first. Then, if the target got installed, its health is judged now (and rolled back if it fails);
+ * if the previous version is still there, nothing happened. Either way the record is settled. An interrupted reinstall
+ * needs only its hold back: the files are checked again after the decision.
  */
 export const resumeInterrupted = async (ctx: UpgradeContext, state: State, progress: InProgress): Promise<State> => {
   const { host, packages } = ctx;
-  host.log.warn(`a previous run was interrupted while upgrading ${packages.pkg} ${progress.from} -> ${progress.to} (started ${progress.at}).`);
+  host.log.warn(`a previous run was interrupted while ${interruptedWork(packages.pkg, progress)} (started ${progress.at}).`);
+  await restoreHold(ctx, progress);
+  if (progress.purpose === 'reinstall') return saveState(ctx, { ...state, inProgress: null });
   if (packages.version === progress.to) {
     host.log.info(`${progress.to} got installed; restarting the agent and judging it now.`);
     const before = progress.agentWasActive ? await sampleAgent(host) : undefined;

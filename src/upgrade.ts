@@ -1,6 +1,6 @@
 // Gathers what the upgrade plan needs from the package manager and systemd, and carries a plan out.
 import { agentStateQuery, parseAgentState, type AgentState } from './agent-service.ts';
-import { InstallError } from './errors.ts';
+import { InstallError, sanitize } from './errors.ts';
 import { executeStep, executeSteps, LOCK_WAIT } from './execute.ts';
 import type { Host } from './host/host.ts';
 import type { PackageFacts } from './inspect-packages.ts';
@@ -14,18 +14,27 @@ const readAll = async (host: Host, paths: readonly string[]): Promise<SourceFile
   return files.filter((f): f is SourceFile => f.text !== undefined);
 };
 
-const findRepo = async (host: Host, manager: PackageManager): Promise<string | undefined> => {
+/** The Teleport repository as the manager's own configuration names it, if it has one. */
+export const teleportRepo = async (host: Host, manager: PackageManager): Promise<string | undefined> => {
   const result = await host.run(manager.repoQuery);
   const reads = manager.repoReads(result);
   const listed = await Promise.all(reads.dirs.map(async ({ path, endings }) =>
     (await host.listDir(path)).filter((name) => endings.some((e) => name.endsWith(e))).map((name) => `${path}${name}`)));
-  const repo = manager.findRepo(result, await readAll(host, [...reads.files, ...listed.flat()]));
+  return manager.findRepo(result, await readAll(host, [...reads.files, ...listed.flat()]));
+};
+
+const findRepo = async (host: Host, manager: PackageManager, facts: PackageFacts): Promise<string | undefined> => {
+  const repo = facts.knownRepo === undefined ? await teleportRepo(host, manager) : facts.knownRepo.name;
   if (repo === undefined) host.log.warn(`no ${manager.tool} repository for Teleport was found; all repositories will be refreshed and searched.`);
   return repo;
 };
 
-export const availableVersions = async (host: Host, manager: PackageManager, pkg: string, repo: string | undefined): Promise<string[]> =>
-  manager.parseAvailable(await host.run(manager.availableQuery(pkg, repo)), pkg);
+/** The versions the repositories offer, or why the package manager could not say (shown, never read as "none"). */
+const availableVersions = async (host: Host, manager: PackageManager, pkg: string, repo: string | undefined): Promise<{ versions: string[]; problem?: string }> => {
+  const query = manager.availableQuery(pkg, repo);
+  const answer = manager.parseAvailable(await host.run(query), pkg);
+  return answer.ok ? { versions: answer.versions } : { versions: [], problem: `could not list the versions the ${manager.name} repositories offer: ${query.argv.join(' ')} ${answer.problem}` };
+};
 
 const isHeld = async (host: Host, manager: PackageManager, facts: PackageFacts): Promise<boolean> => {
   if (facts.installed?.held) return true;
@@ -40,15 +49,16 @@ const nameLockHolder = async (host: Host, manager: PackageManager, pkg: string):
   if (manager.lockProbe === undefined) return;
   const result = await host.run(manager.lockProbe(pkg));
   const holder = `${result.stdout}\n${result.stderr}`.split('\n').find((line) => LOCK_WAIT.test(line));
-  if (holder !== undefined) host.log.warn(`${manager.tool}: ${holder.trim()} Waiting for it, within the bounds.`);
+  if (holder !== undefined) host.log.warn(`${manager.tool}: ${sanitize(holder.trim())} Waiting for it, within the bounds.`);
 };
 
 /** Everything planUpgrade needs, queried in parallel; reads only, so dry-run calls it too. */
 export const gatherPlanInput = async (host: Host, manager: PackageManager, facts: PackageFacts, target: string): Promise<PlanInput> => {
   await nameLockHolder(host, manager, facts.pkg);
-  const repo = await findRepo(host, manager);
+  const repo = await findRepo(host, manager, facts);
   const [available, held, agent] = await Promise.all([availableVersions(host, manager, facts.pkg, repo), isHeld(host, manager, facts), agentState(host)]);
-  return { pkg: facts.pkg, target, downgrade: direction(facts.version, target) === 'downgrade', available, repo, held, agent };
+  if (available.problem !== undefined) host.log.warn(`${available.problem}.`);
+  return { pkg: facts.pkg, target, downgrade: direction(facts.version, target) === 'downgrade', available: available.versions, repo, held, agent };
 };
 
 export const installedVersion = async (host: Host, manager: PackageManager, pkg: string): Promise<string | undefined> =>
@@ -58,11 +68,14 @@ export const installedVersion = async (host: Host, manager: PackageManager, pkg:
 export const resolveTarget = async (host: Host, manager: PackageManager, pkg: string, input: PlanInput, plan: Plan): Promise<{ exact: string; available: string[] }> => {
   host.log.info(`attempting ${manager.name} install ${pkg}=${plan.version}...`);
   await executeStep(host, plan.refresh);
-  const available = await availableVersions(host, manager, pkg, input.repo);
+  const { versions: available, problem } = await availableVersions(host, manager, pkg, input.repo);
+  if (problem !== undefined) {
+    throw new InstallError(`upgrade attempt failed for ${pkg}=${input.target}: ${problem}. Nothing was installed; fix the package manager's error above, then run teleport-upgrade again.`);
+  }
   const exact = pickVersion(manager, input.target, available);
   if (exact === undefined) {
     throw new InstallError(
-      `upgrade attempt failed for ${pkg}=${input.target}: the ${manager.name} repositories do not offer that version (they offer ${available.slice(0, 8).join(', ') || 'no version of it'}). ` +
+      `upgrade attempt failed for ${pkg}=${input.target}: the ${manager.name} repositories do not offer that version (they offer ${sanitize(available.slice(0, 8).join(', '), 200) || 'no version of it'}). ` +
         `Check that the Teleport repository on this host serves the cluster's major version, then run teleport-upgrade again.`,
     );
   }
@@ -105,7 +118,7 @@ export const performReinstall = async (host: Host, manager: PackageManager, fact
     throw new InstallError(`reinstalling ${facts.pkg} ${version} over its damaged files failed; the package manager's own error lines are above.`);
   }
   const still = await damagedFiles(host, manager, facts.pkg);
-  if (still.length > 0) throw new InstallError(`${facts.pkg} was reinstalled but ${still.join(', ')} still do not match the package database.`);
+  if (still.length > 0) throw new InstallError(`${facts.pkg} was reinstalled but ${sanitize(still.join(', '), 300)} still do not match the package database.`);
   host.log.info(`${facts.pkg} ${version} reinstalled; its files match the package database again.`);
   await restartAgent(host, input, plan, facts.pkg, version, version);
 };

@@ -56,6 +56,9 @@ describe('apt sources', () => {
 describe('apt-cache madison', () => {
   it('lists versions in preference order (captured)', () => {
     assert.deepEqual(apt.parseAvailable(captured('apt-cache-madison.txt')), ['1.2.4', '1.2.3']);
+    assert.deepEqual(apt.aptManager.parseAvailable({ exitCode: 0, stdout: captured('apt-cache-madison.txt'), stderr: '' }, 'teleport-ent'), { ok: true, versions: ['1.2.4', '1.2.3'] });
+    assert.deepEqual(apt.aptManager.parseAvailable({ exitCode: 100, stdout: '', stderr: 'E: Problem with MergeList /var/lib/apt/lists/x_Packages\nE: The package lists or status file could not be parsed or opened.\n' }, 'teleport-ent'),
+      { ok: false, problem: 'exited with status 100: E: Problem with MergeList /var/lib/apt/lists/x_Packages | E: The package lists or status file could not be parsed or opened.' });
   });
 });
 

@@ -67,8 +67,30 @@ describe('teleport-upgrade CLI', () => {
     assert.match(r.stderr, /^\[!\] fetching http:\/\/127\.0\.0\.1:\d+\/.* in insecure mode \(not safe for production use\)\.$/m);
     assert.deepEqual(JSON.parse(r.stdout), {
       installed: null, target: '1.2.4', critical: true, window: { state: 'missing', next: null },
-      action: 'upgrade', reason: 'critical', commands: [],
+      action: 'upgrade', reason: 'critical', exitStatus: 0, commands: [],
     });
+  });
+  it('dry-run --json prints exactly one JSON object also when fetching fails, the config is wrong or the decision refuses', async () => {
+    const one = (stdout: string) => {
+      assert.equal(stdout.split('\n').filter(Boolean).length, 1, stdout);
+      return JSON.parse(stdout) as { action: string; reason: string; exitStatus: number; problem?: string };
+    };
+    server.answer({ status: 503, body: 'down' });
+    const failed = await runCli(['dry-run', '--json', '--config-dir', conf], env);
+    assert.equal(failed.exitCode, 1);
+    const error = one(failed.stdout);
+    assert.deepEqual([error.action, error.reason, error.exitStatus], ['error', 'target-unavailable', 1]);
+    assert.match(error.problem ?? '', /failed to get target version from http:\/\/127\.0\.0\.1:\d+\/.*\/version: HTTP 503/);
+
+    const misconfigured = await runCli(['dry-run', '--json', '--config-dir', join(dir, 'no-such-dir')], env);
+    assert.equal(misconfigured.exitCode, 2);
+    assert.deepEqual(Object.entries(one(misconfigured.stdout)).filter(([k]) => ['action', 'reason', 'exitStatus'].includes(k)), [['action', 'error'], ['reason', 'config-error'], ['exitStatus', 2]]);
+
+    server.answer('v1.3.0-beta.1');
+    const refused = await runCli(['dry-run', '--json', '--config-dir', conf], env);
+    assert.equal(refused.exitCode, 1);
+    const refusal = one(refused.stdout);
+    assert.deepEqual([refusal.action, refusal.reason, refusal.exitStatus], ['none', 'prerelease-refused', 1]);
   });
   it('refuses insecure mode for a host that is not local', async () => {
     const other = join(dir, 'other');

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { rpmManagerFor } from '../src/package-managers/index.ts';
+import { chooseRpmManager, osIds } from '../src/package-managers/choose-rpm-manager.ts';
 import { parseRpmInstalled, rpmRepairSteps, rpmToSemver } from '../src/package-managers/rpm.ts';
 import { pickVersion } from '../src/package-managers/types.ts';
 import { parseListed, parseRepoIds, yumManager } from '../src/package-managers/yum.ts';
@@ -36,10 +36,28 @@ describe('rpm database', () => {
     assert.equal(yumManager('dnf').fromSemver('1.3.0-beta.1'), '1.3.0_beta.1');
     assert.equal(zypperManager.fromSemver('1.2.4'), '1.2.4');
   });
-  it('chooses zypper on SUSE, dnf where present, else yum', () => {
-    assert.equal(rpmManagerFor({ zypper: true, dnf: false }).tool, 'zypper');
-    assert.equal(rpmManagerFor({ zypper: false, dnf: true }).tool, 'dnf');
-    assert.equal(rpmManagerFor({ zypper: false, dnf: false }).tool, 'yum');
+  it('chooses the manager of an rpm host: the Teleport repository, then the distribution, then what is installed', () => {
+    const only = { dnf: false, yum: false, zypper: false };
+    const sles = 'NAME="SLES"\nVERSION="15-SP5"\nID="sles"\nID_LIKE="suse"\n';
+    const rocky = 'NAME="Rocky Linux"\nID="rocky"\nID_LIKE="rhel centos fedora"\n';
+    const opensuseLike = 'ID=myos\nID_LIKE="opensuse suse"\n';
+    const cases: Array<[string, Parameters<typeof chooseRpmManager>[0], string, RegExp]> = [
+      ['only zypper', { has: { ...only, zypper: true }, repo: {}, osRelease: rocky }, 'zypper', /zypper is the only rpm package manager installed/],
+      ['only dnf', { has: { ...only, dnf: true }, repo: {}, osRelease: sles }, 'yum', /dnf is the only rpm package manager installed/],
+      ['only yum', { has: { ...only, yum: true }, repo: {}, osRelease: undefined }, 'yum', /yum is the only/],
+      ['both, the Teleport repository is a yum repo', { has: { dnf: true, yum: true, zypper: true }, repo: { yum: 'teleport' }, osRelease: sles }, 'yum', /only dnf's repository configuration has the Teleport repository \(teleport\)/],
+      ['both, the Teleport repository is a zypper repo', { has: { dnf: true, yum: false, zypper: true }, repo: { zypper: 'teleport-stable' }, osRelease: rocky }, 'zypper', /only zypper's repository configuration has the Teleport repository \(teleport-stable\)/],
+      ['both repositories: SLES by its ID', { has: { dnf: true, yum: false, zypper: true }, repo: { yum: 't', zypper: 't' }, osRelease: sles }, 'zypper', /the distribution is sles/],
+      ['no repository: Rocky by its ID', { has: { dnf: true, yum: false, zypper: true }, repo: {}, osRelease: rocky }, 'yum', /the distribution is rocky/],
+      ['an unknown ID like openSUSE', { has: { dnf: true, yum: false, zypper: true }, repo: {}, osRelease: opensuseLike }, 'zypper', /the distribution is opensuse/],
+      ['nothing tells', { has: { dnf: true, yum: false, zypper: true }, repo: {}, osRelease: 'ID=debian\n' }, 'yum', /neither their repositories nor \/etc\/os-release tell .* using dnf/],
+    ];
+    for (const [name, facts, installer, rule] of cases) {
+      const choice = chooseRpmManager(facts);
+      assert.equal(choice.installer, installer, name);
+      assert.match(choice.rule, rule, name);
+    }
+    assert.deepEqual(osIds(rocky), ['rocky', 'rhel', 'centos', 'fedora']);
   });
 });
 
@@ -56,10 +74,22 @@ describe('yum/dnf', () => {
     assert.equal(pickVersion(dnf, '1.3.0-beta.1', available), '1.3.0_beta.1-1');
     assert.equal(pickVersion(dnf, '9.9.9', available), undefined);
   });
+  it('tells "nothing matches" from a failed listing, and shows what dnf said (captured)', () => {
+    const dnf = yumManager('dnf');
+    assert.deepEqual(dnf.parseAvailable({ exitCode: 1, stdout: '', stderr: 'Error: No matching Packages to list\n' }, 'teleport-ent'), { ok: true, versions: [] });
+    const broken = "Errors during downloading metadata for repository 'teleport':\n  - Curl error (37): Couldn't read a file:// file for file:///nonexistent/repo/repodata/repomd.xml\n" +
+      "Error: Failed to download metadata for repo 'teleport': Cannot download repomd.xml: Cannot download repodata/repomd.xml: All mirrors were tried\n";
+    assert.deepEqual(dnf.parseAvailable({ exitCode: 1, stdout: '', stderr: broken }, 'teleport-ent'), {
+      ok: false,
+      problem: "exited with status 1: Errors during downloading metadata for repository 'teleport': | - Curl error (37): Couldn't read a file:// file for file:///nonexistent/repo/repodata/repomd.xml | " +
+        "Error: Failed to download metadata for repo 'teleport': Cannot download repomd.xml: Cannot download repodata/repomd.xml: All mirrors were tried",
+    });
+    assert.deepEqual(dnf.parseAvailable({ exitCode: null, stdout: '', stderr: '', failure: 'timed out after 120 s' }, 'teleport-ent'), { ok: false, problem: 'timed out after 120 s' });
+  });
   it('scopes every command to the Teleport repo and downgrades with downgrade (yum 3 cannot through install)', () => {
     const yum = yumManager('yum');
     const scope = ['--disablerepo=*', '--enablerepo=teleport', '--disableexcludes=teleport'];
-    assert.deepEqual(yum.refreshStep('teleport').argv, ['yum', '-y', ...scope, 'makecache']);
+    assert.deepEqual(yum.refreshStep('teleport').argv, ['yum', '-y', '--setopt=skip_if_unavailable=0', ...scope, 'makecache']);
     assert.deepEqual(yum.installSteps({ pkg: 'teleport-ent', version: '1.2.3-1', held: false, downgrade: true, repo: 'teleport' }).map((s) => s.argv),
       [['yum', '-y', ...scope, 'downgrade', 'teleport-ent-1.2.3-1']]);
     assert.deepEqual(yum.installSteps({ pkg: 'teleport-ent', version: '1.2.4-1', held: false, downgrade: false, repo: undefined }).map((s) => s.argv),
@@ -73,6 +103,15 @@ describe('zypper', () => {
     assert.deepEqual(parseLocks(captured('zypper-locks.xml')), ['teleport-ent']);
     assert.deepEqual(parseSolvables(captured('zypper-search.xml'), 'teleport-ent', undefined), ['1.3.0_beta.1-1', '1.2.4-1', '1.2.3-1']);
     assert.deepEqual(parseSolvables(captured('zypper-search.xml'), 'teleport', undefined), []);
+  });
+  it('tells "nothing found" (104) from a search that skipped a broken repository (106), and shows its messages (captured)', () => {
+    assert.deepEqual(zypperManager.parseAvailable({ exitCode: 104, stdout: '', stderr: '' }, 'teleport-ent'), { ok: true, versions: [] });
+    assert.deepEqual(zypperManager.parseAvailable({ exitCode: 0, stdout: captured('zypper-search.xml'), stderr: '' }, 'teleport-ent'), { ok: true, versions: ['1.3.0_beta.1-1', '1.2.4-1', '1.2.3-1'] });
+    assert.deepEqual(zypperManager.parseAvailable({ exitCode: 106, stdout: captured('zypper-search-repo-skipped.xml'), stderr: '' }, 'teleport-ent'), {
+      ok: false,
+      problem: "exited with status 106: Problem retrieving files from 'teleport'. | Specified path '/nonexistent/repo' is not a directory: file:/nonexistent/repo | " +
+        "Skipping repository 'teleport' because of the above error. | Some of the repositories have not been refreshed because of an error.",
+    });
   });
   it('lifts a lock for the install, always restores it, and never lets a downgrade be a silent no-op', () => {
     const steps = zypperManager.installSteps({ pkg: 'teleport-ent', version: '1.2.3-1', held: true, downgrade: true, repo: 'teleport' });

@@ -2,7 +2,7 @@
 import type { Log } from '../log/log.ts';
 import type { Clock } from './clock.ts';
 import type { FetchChannel, ProbeStatus } from './http.ts';
-import type { LockResult } from './lock.ts';
+import type { LockHolder, LockResult } from './lock.ts';
 import type { Runner } from './runner.ts';
 
 export interface Host {
@@ -14,16 +14,18 @@ export interface Host {
   readonly readFile: (path: string, options?: { noFollow?: boolean }) => Promise<string | undefined>;
   /** File names in a directory, sorted; empty when it does not exist. `recursive`: paths relative to it, at any depth. */
   readonly listDir: (path: string, options?: { recursive?: boolean }) => Promise<string[]>;
-  /** Empties a directory of the updater's own (creating it, mode 0700). */
+  /** Empties a directory of the updater's own (creating it, mode 0700). Throws UnusablePathError when it cannot. */
   readonly resetDir: (path: string) => Promise<void>;
   /** True when an executable of that name is on PATH. */
   readonly hasExecutable: (name: string) => Promise<boolean>;
-  /** Copies a file, creating the destination's directory. */
+  /** Copies a file, creating the destination's directory; a partial copy is removed. Throws UnusablePathError when it cannot. */
   readonly copyFile: (from: string, to: string) => Promise<void>;
-  /** Atomic replace. */
+  /** Atomic replace of one of the updater's own files. Throws UnusablePathError when the directory cannot take it. */
   readonly writeFile: (path: string, text: string) => Promise<void>;
-  /** Takes the one-run-at-a-time lock at `path`, or names its live holder; never waits. */
+  /** Takes the one-run-at-a-time lock at `path`, or names its live holder; never waits. Throws UnusablePathError. */
   readonly lock: (path: string, command: string) => Promise<LockResult>;
+  /** The live holder of the lock at `path`, if any, without taking it. */
+  readonly lockHolder: (path: string) => Promise<LockHolder | undefined>;
   readonly clock: Clock;
   readonly log: Log;
   /** Standard output, reserved for machine-readable answers (`dry-run --json`, `version`). */

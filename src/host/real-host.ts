@@ -8,7 +8,8 @@ import { systemClock } from './clock.ts';
 import { readSmallFile, writeFileAtomic } from './files.ts';
 import type { Host } from './host.ts';
 import { fetchChannel, probeStatus } from './http.ts';
-import { acquireLock } from './lock.ts';
+import { onOwnPath } from './fs-problem.ts';
+import { acquireLock, lockHolder } from './lock.ts';
 import { runCommand } from './runner.ts';
 
 const listDir = async (path: string, options: { recursive?: boolean } = {}): Promise<string[]> => {
@@ -38,16 +39,22 @@ export const realHost = (log: Log, userAgent: string): Host => ({
   readFile: readSmallFile,
   listDir,
   hasExecutable,
-  copyFile: async (from, to) => {
+  copyFile: (from, to) => onOwnPath('copy a package file', to, async () => {
     await mkdir(dirname(to), { recursive: true, mode: 0o700 });
-    await copyFile(from, to);
-  },
-  resetDir: async (path) => {
+    try {
+      await copyFile(from, to);
+    } catch (error) {
+      await rm(to, { force: true });
+      throw error;
+    }
+  }),
+  resetDir: (path) => onOwnPath('empty the directory', path, async () => {
     await rm(path, { recursive: true, force: true });
     await mkdir(path, { recursive: true, mode: 0o700 });
-  },
-  writeFile: writeFileAtomic,
+  }),
+  writeFile: (path, text) => onOwnPath('write the state file', path, () => writeFileAtomic(path, text)),
   lock: (path, command) => acquireLock(path, command, systemClock.now()),
+  lockHolder,
   clock: systemClock,
   log,
   stdout: (text) => {

@@ -1,5 +1,6 @@
 // apt/dpkg as data: the exact commands the updater runs and pure parsers of their output.
 import { debToSemver } from '../version/package-version.ts';
+import { queryProblem } from './query-problem.ts';
 import { MINUTE, SECOND, type Command, type CommandResult, type InstallInput, type InstalledPackage, type PackageManager, type SourceFile, type Step } from './types.ts';
 
 /** How long apt-get install waits for another apt/dpkg to release the dpkg lock (documented in README). */
@@ -123,8 +124,11 @@ export const installSteps = ({ pkg, version, held, file }: Pick<InstallInput, 'p
     timeoutMs: DPKG_LOCK_TIMEOUT_S * SECOND + 10 * MINUTE,
     purpose: `${reinstall ? 'reinstall' : 'install'} ${pkg}=${version}`,
   },
-  ...(held ? [{ argv: ['apt-mark', 'hold', pkg], timeoutMs: QUERY_TIMEOUT, purpose: `put the hold on ${pkg} back`, always: true }] : []),
+  ...(held ? holdSteps(pkg) : []),
 ];
+
+/** Puts the v1 version lock (apt-mark hold) back: runs even after a failed install, and again after an interrupted one. */
+export const holdSteps = (pkg: string): Step[] => [{ argv: ['apt-mark', 'hold', pkg], timeoutMs: QUERY_TIMEOUT, purpose: `put the hold on ${pkg} back`, always: true }];
 
 /** apt and dpkg as a PackageManager. */
 export const aptManager: PackageManager = {
@@ -154,11 +158,13 @@ export const aptManager: PackageManager = {
   // pkg_version_arch.deb, with the epoch's colon escaped as apt stores it.
   isPackageFile: (name, pkg, version) => name.startsWith(`${pkg}_${version.replace(':', '%3a')}_`) && name.endsWith('.deb'),
   availableQuery: (pkg) => availableQuery(pkg),
-  parseAvailable: (result) => parseAvailable(result.stdout),
+  // madison answers 0 with nothing for a package no source offers; anything else is a failure (lists that cannot be parsed).
+  parseAvailable: (result) => (result.exitCode === 0 ? { ok: true, versions: parseAvailable(result.stdout) } : { ok: false, problem: queryProblem(result) }),
   toSemver: debToSemver,
   fromSemver: (semver) => semver,
   installSteps: (input) => installSteps(input),
   reinstallSteps: (input) => installSteps(input, true),
+  holdSteps,
   verifyQuery: (pkg) => ({ argv: ['dpkg', '--verify', pkg], timeoutMs: 5 * MINUTE }),
   repairSteps: () => [{
     // Finishes configuring what an interrupted dpkg run left unpacked or half-configured, keeping local config files.

@@ -16,7 +16,3 @@ export const managerFor = (installer: Exclude<InstallerName, 'nop'>, hasDnf: boo
       return zypperManager;
   }
 };
-
-/** On an rpm host: zypper where the host has it (SUSE), else yum, run as dnf where the host has dnf. */
-export const rpmManagerFor = (has: { readonly zypper: boolean; readonly dnf: boolean }): PackageManager =>
-  has.zypper ? zypperManager : yumManager(has.dnf ? 'dnf' : 'yum');

@@ -1,4 +1,5 @@
 // Shared shapes for package managers: commands as data, results as data, no processes here.
+import type { Available } from './query-problem.ts';
 
 /** A process to run: argv only (never a shell string), extra environment, and a hard time bound. */
 export interface Command {
@@ -111,8 +112,8 @@ export interface PackageManager {
   lockProbe?(pkg: string): Command;
   refreshStep(repo: string | undefined): Step;
   availableQuery(pkg: string, repo: string | undefined): Command;
-  /** Exact version strings offered, in the manager's preference order. */
-  parseAvailable(result: CommandResult, pkg: string): string[];
+  /** Exact version strings offered, in the manager's preference order; or, when the query failed, what it said. */
+  parseAvailable(result: CommandResult, pkg: string): Available;
   /** Maps a package version string to the semver the proxy speaks. */
   toSemver(version: string): string | undefined;
   /** The target in this manager's spelling, for when the repository does not (yet) list it (dry-run before a refresh). */
@@ -120,6 +121,11 @@ export interface PackageManager {
   installSteps(input: InstallInput): Step[];
   /** Installs the same version again over damaged files (the package manager thinks it is already installed). */
   reinstallSteps(input: InstallInput): Step[];
+  /**
+   * Puts the v1 version lock back on (apt hold, zypper lock; idempotent). installSteps end with these when the package
+   * was held; a run interrupted before they ran leaves that to the next run. Empty for yum, whose exclude is never lifted.
+   */
+  holdSteps(pkg: string): Step[];
   /** Checks the installed files against the package database; parse with parseVerify. */
   verifyQuery(pkg: string): Command;
   /** Completes a transaction an earlier run or another tool left half-way. */

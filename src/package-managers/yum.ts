@@ -1,5 +1,6 @@
 // yum/dnf as data: commands scoped to the Teleport repository and pure parsers of their output.
 import { isRpmFile, rpmInstalledQuery, parseRpmInstalled, rpmRepairSteps, rpmToSemver, semverToRpm } from './rpm.ts';
+import { queryProblem, type Available } from './query-problem.ts';
 import { MINUTE, SECOND, type CommandResult, type PackageManager } from './types.ts';
 
 const QUERY_TIMEOUT = 2 * MINUTE;
@@ -25,6 +26,20 @@ export const parseListed = (result: CommandResult, pkg: string): string[] => {
 const scoped = (repo: string | undefined): string[] =>
   repo === undefined ? [] : ['--disablerepo=*', `--enablerepo=${repo}`, `--disableexcludes=${repo}`];
 
+/** A repository whose metadata cannot be had is an error, not silently skipped (which reads as "no such version"). */
+const STRICT = '--setopt=skip_if_unavailable=0';
+
+/**
+ * `list available` exits 1 both when nothing matches and when it failed: only an "Error:" other than "No matching
+ * Packages to list" is a failure.
+ */
+export const parseAvailable = (result: CommandResult, pkg: string): Available => {
+  if (result.exitCode === 0) return { ok: true, versions: parseListed(result, pkg) };
+  const errors = result.stderr.split('\n').filter((line) => /^Error:/.test(line.trim()));
+  if (result.exitCode === 1 && errors.length > 0 && errors.every((line) => /No matching Packages to list/i.test(line))) return { ok: true, versions: [] };
+  return { ok: false, problem: queryProblem(result) };
+};
+
 /** yum/dnf; `tool` is dnf when the host has it, else yum. */
 export const yumManager = (tool: 'dnf' | 'yum'): PackageManager => ({
   name: 'yum',
@@ -35,14 +50,14 @@ export const yumManager = (tool: 'dnf' | 'yum'): PackageManager => ({
   repoReads: () => ({ files: [], dirs: [] }),
   findRepo: (result) => parseRepoIds(result.stdout),
   refreshStep: (repo) => ({
-    argv: [tool, '-y', ...scoped(repo), 'makecache'],
+    argv: [tool, '-y', STRICT, ...scoped(repo), 'makecache'],
     timeoutMs: QUERY_TIMEOUT,
     purpose: repo === undefined ? 'refresh all repositories' : `refresh the Teleport repository (${repo})`,
     // Whether the exact version is then offered decides, not makecache's status.
     mayFail: true,
   }),
-  availableQuery: (pkg, repo) => ({ argv: [tool, '-q', ...scoped(repo), '--showduplicates', 'list', 'available', pkg], timeoutMs: QUERY_TIMEOUT }),
-  parseAvailable: parseListed,
+  availableQuery: (pkg, repo) => ({ argv: [tool, '-q', STRICT, ...scoped(repo), '--showduplicates', 'list', 'available', pkg], timeoutMs: QUERY_TIMEOUT }),
+  parseAvailable,
   toSemver: rpmToSemver,
   fromSemver: semverToRpm,
   reinstallSteps: ({ pkg, version, repo }) => [{
@@ -50,6 +65,8 @@ export const yumManager = (tool: 'dnf' | 'yum'): PackageManager => ({
     timeoutMs: YUM_TIMEOUT_MS,
     purpose: `reinstall ${pkg}-${version}`,
   }],
+  // The v1 version lock is a repo exclude, which every command bypasses (--disableexcludes) and never lifts.
+  holdSteps: () => [],
   verifyQuery: (pkg) => ({ argv: ['rpm', '-V', pkg], timeoutMs: 5 * MINUTE }),
   // The installed version again, downloaded only (yum 3 needs its downloadonly plugin).
   downloadStep: ({ pkg, version, repo }, dir) => ({

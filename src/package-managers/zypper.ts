@@ -1,6 +1,7 @@
 // zypper as data: commands scoped to the Teleport repository and pure parsers of its XML output.
 import { isRpmFile, rpmInstalledQuery, parseRpmInstalled, rpmRepairSteps, rpmToSemver, semverToRpm } from './rpm.ts';
-import { MINUTE, type InstallInput, type PackageManager, type Step } from './types.ts';
+import { queryProblem, type Available } from './query-problem.ts';
+import { MINUTE, type CommandResult, type InstallInput, type PackageManager, type Step } from './types.ts';
 
 const QUERY_TIMEOUT = 2 * MINUTE;
 /** How long zypper waits for another process's zypp lock (ZYPP_LOCK_TIMEOUT, seconds; documented in README). */
@@ -24,6 +25,23 @@ export const parseSolvables = (xml: string, pkg: string, repo: string | undefine
   [...new Set([...xml.matchAll(/<solvable\s[^>]*\/>/g)].map((m) => m[0])
     .filter((s) => attribute(s, 'name') === pkg && attribute(s, 'kind') !== 'srcpackage' && (repo === undefined || attribute(s, 'repository') === repo))
     .map((s) => attribute(s, 'edition')!.replace(/^\d+:/, '')))];
+
+/** zypper's exit status when a search found nothing, which is an answer. */
+const ZYPPER_EXIT_NOT_FOUND = 104;
+
+const unescapeXml = (text: string): string =>
+  text.replace(/&(lt|gt|quot|apos|amp);/g, (_, name: string) => ({ lt: '<', gt: '>', quot: '"', apos: "'", amp: '&' })[name]!);
+
+/** With --xmlout, zypper's errors are `<message type="error|warning">` elements on stdout. */
+const xmlMessages = (xml: string): string[] =>
+  [...xml.matchAll(/<message type="(?:error|warning)">([\s\S]*?)<\/message>/g)].map((m) => unescapeXml(m[1]!).replace(/\s+/g, ' '));
+
+/** A search that failed (106: a repository was skipped, which reads as "not offered") is shown with zypper's messages. */
+export const parseAvailable = (result: CommandResult, pkg: string): Available => {
+  if (result.exitCode === 0) return { ok: true, versions: parseSolvables(result.stdout, pkg, undefined) };
+  if (result.exitCode === ZYPPER_EXIT_NOT_FOUND) return { ok: true, versions: [] };
+  return { ok: false, problem: queryProblem(result, [...xmlMessages(result.stdout), ...result.stderr.split('\n')]) };
+};
 
 const zypper = (...args: string[]) => ['zypper', '--non-interactive', ...args];
 const lockEnv = { ZYPP_LOCK_TIMEOUT: String(ZYPP_LOCK_TIMEOUT_S) };
@@ -61,11 +79,12 @@ export const zypperManager: PackageManager = {
     mayFail: true,
   }),
   availableQuery: (pkg) => ({ argv: zypper('--xmlout', 'search', '--details', '--match-exact', '--type', 'package', pkg), timeoutMs: QUERY_TIMEOUT, env: lockEnv }),
-  parseAvailable: (result, pkg) => parseSolvables(result.stdout, pkg, undefined),
+  parseAvailable,
   toSemver: rpmToSemver,
   fromSemver: semverToRpm,
   installSteps: (input) => installSteps(input, false),
   reinstallSteps: (input) => installSteps(input, true),
+  holdSteps,
   verifyQuery: (pkg) => ({ argv: ['rpm', '-V', pkg], timeoutMs: 5 * MINUTE }),
   repairSteps: rpmRepairSteps,
 };
@@ -91,6 +110,11 @@ function steps({ pkg, version, held, repo, file }: InstallInput, force: boolean)
       timeoutMs: ZYPPER_TIMEOUT_MS,
       purpose: `${force ? 'reinstall' : 'install'} ${pkg}=${version}`,
     },
-    ...(held ? [{ argv: zypper('addlock', pkg), env: lockEnv, timeoutMs: QUERY_TIMEOUT, purpose: `put the lock on ${pkg} back`, always: true }] : []),
+    ...(held ? holdSteps(pkg) : []),
   ];
+}
+
+/** Puts the v1 version lock back: runs even after a failed install, and again after an interrupted one. */
+function holdSteps(pkg: string): Step[] {
+  return [{ argv: zypper('addlock', pkg), env: lockEnv, timeoutMs: QUERY_TIMEOUT, purpose: `put the lock on ${pkg} back`, always: true }];
 }

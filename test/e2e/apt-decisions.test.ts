@@ -162,7 +162,7 @@ describe('decisions against real apt', { skip: missing }, () => {
       assert.equal(await s.status(), 'install ok installed\t1.3.0~beta.1');
     }));
 
-  it('one run at a time: a run or force that finds another in progress exits 0 at once; dry-run ignores the lock; a dead holder is taken over', () =>
+  it('one run at a time: a run or force that finds another in progress exits 0 at once; dry-run says so without taking the lock; a dead holder is taken over', () =>
     withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
       const holder = spawn('sleep', ['60']);
       try {
@@ -180,7 +180,7 @@ describe('decisions against real apt', { skip: missing }, () => {
         }
         const dry = await s.cli(['dry-run']);
         assert.equal(dry.exitCode, 0, dry.stderr);
-        assert.match(dry.stderr, /upgrade will be attempted/);
+        assert.match(dry.stderr, new RegExp(`another teleport-upgrade is in progress: pid ${holder.pid} \\(teleport-upgrade run, since 2026-11-22T10:00:00.000Z\\) holds .*/lock; run would leave it to finish and do nothing now`));
         assert.equal(await s.status(), 'install ok installed\t1.2.3');
         assert.equal(await readFile(lock, 'utf8'), held, 'the holder keeps its lock');
 

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { killRunWhen, openWindow, sandboxPerTest, sandboxState as state, type Sandbox } from '../support/sandbox.ts';
+import { killAptRunInPostinst, openWindow, sandboxPerTest, sandboxState as state, type Sandbox } from '../support/sandbox.ts';
 import { aptMissing, sh } from '../support/tools.ts';
 
 const missing = await aptMissing();
@@ -54,7 +54,7 @@ describe('do no harm: health check and rollback against real apt', { skip: missi
       assert.equal(await s.status(), 'install ok installed\t1.2.3');
       assert.ok((await systemctlCalls(s)).includes('restart teleport.service'), 'the broken agent is restarted onto the old version');
       const recorded = await state(s);
-      assert.equal(recorded.version, 2);
+      assert.equal(recorded.version, 3);
       assert.equal(recorded.badTarget?.version, '1.2.4');
       assert.match(recorded.badTarget?.reason ?? '', /restarted teleport\.service/);
       assert.equal(recorded.inProgress, null);
@@ -148,11 +148,7 @@ describe('do no harm: health check and rollback against real apt', { skip: missi
 
   it('killed in the middle of an install: the next run finishes the transaction, judges the agent and rolls back a broken version', () =>
     withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
-      s.server.answer('v1.2.7');
-      const slow = join(s.apt.root, 'slow-postinst');
-      await writeFile(slow, '');
-      await killRunWhen(s, active, async () => (await s.status()).includes('half-configured'), 'its postinst');
-      await rm(slow);
+      await killAptRunInPostinst(s, '1.2.7', active);
       assert.match(await s.status(), /half-configured\t1\.2\.7/);
       assert.equal((await state(s)).inProgress !== null, true, 'the interrupted upgrade is on record');
 

@@ -82,7 +82,7 @@ export type RpmKind = 'dnf' | 'zypper';
 
 export interface RpmRoot {
   readonly root: string;
-  /** The shims: rpm, and dnf and yum or zypper. */
+  /** The shims: rpm, dnf and yum, and zypper. */
   readonly bin: string;
   readonly env: Readonly<Record<string, string>>;
   /** Runs a command as the updater would, against this root. */
@@ -96,7 +96,7 @@ const shim = async (bin: string, name: string, text: string) => {
   await chmod(join(bin, name), 0o755);
 };
 
-/** A root with the repository configured as `teleport`; `dnf`, `yum` (dnf), `rpm` and `zypper` on PATH act on it. */
+/** A root with the repository configured as `teleport` for `kind`; `dnf`, `yum` (dnf), `rpm` and `zypper` on PATH act on it. */
 export const makeRpmRoot = async (dir: string, repo: string, kind: RpmKind): Promise<RpmRoot> => {
   const root = join(dir, 'rpmroot');
   const bin = join(dir, 'rpmbin');
@@ -104,12 +104,11 @@ export const makeRpmRoot = async (dir: string, repo: string, kind: RpmKind): Pro
   const home = await makeRpmHome(join(dir, 'rpm-home'));
   // --force-debian: Debian's rpm refuses direct installs without it; rpm on an rpm host has no such check.
   await shim(bin, 'rpm', 'exec /usr/bin/rpm --root "${PM_TEST_ROOT:?}" --force-debian "$@"');
-  if (kind === 'dnf') {
-    await shim(bin, 'dnf', 'exec /usr/bin/dnf --installroot="${PM_TEST_ROOT:?}" --releasever=9 --setopt=reposdir="${PM_TEST_ROOT}/etc/yum.repos.d" "$@"');
-    await symlink('dnf', join(bin, 'yum'));
-  } else {
-    await shim(bin, 'zypper', 'ZYPP_LOGFILE="${PM_TEST_ROOT:?}/var/log/zypper.log" exec /usr/bin/zypper --root "${PM_TEST_ROOT}" "$@"');
-  }
+  // Both managers, on the one root and its one rpm database, as on a host that has both installed: which one the
+  // updater picks is the repository configuration's to tell (the Teleport repository is configured for `kind` only).
+  await shim(bin, 'dnf', 'exec /usr/bin/dnf --installroot="${PM_TEST_ROOT:?}" --releasever=9 --setopt=reposdir="${PM_TEST_ROOT}/etc/yum.repos.d" "$@"');
+  await symlink('dnf', join(bin, 'yum'));
+  await shim(bin, 'zypper', 'ZYPP_LOGFILE="${PM_TEST_ROOT:?}/var/log/zypper.log" exec /usr/bin/zypper --root "${PM_TEST_ROOT}" "$@"');
   const env = { PATH: `${bin}:${process.env.PATH}`, PM_TEST_ROOT: root, HOME: home };
   const run = async (file: string, args: readonly string[]) => sh(file, args, { env });
   if (kind === 'dnf') {
