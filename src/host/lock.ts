@@ -112,7 +112,7 @@ const takeLock = async (path: string, mine: LockHolder): Promise<LockResult> => 
       try {
         await link(aside, path);
         const release = async () => {
-          if ((await readFile(path, 'utf8').catch(() => undefined)) === text) await rm(path, { force: true });
+          if ((await readSmallFile(path, { noFollow: true }).catch(() => undefined)) === text) await rm(path, { force: true });
         };
         return tookOver === undefined ? { acquired: true, release } : { acquired: true, tookOver, release };
       } catch (error) {
@@ -128,7 +128,7 @@ const takeLock = async (path: string, mine: LockHolder): Promise<LockResult> => 
       } catch {
         continue;
       }
-      const moved = await readFile(stale, 'utf8').catch(() => undefined);
+      const moved = await readSmallFile(stale, { noFollow: true }).catch(() => undefined);
       if (moved !== found) {
         // Another run took the stale lock over between our read and our rename: give its lock back.
         await rename(stale, path);
