@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { parseAgentState, restartSteps } from '../src/agent-service.ts';
+import { parseAgentState, restartSteps } from '../src/agent/agent-service.ts';
 import * as apt from '../src/package-managers/apt.ts';
 
 const captured = (name: string) => readFileSync(new URL(`fixtures/captured/${name}`, import.meta.url), 'utf8');

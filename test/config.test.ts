@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseConfig, type ConfigFiles } from '../src/config/parse-config.ts';
-import { ConfigError } from '../src/errors.ts';
+import { ConfigError } from '../src/core/errors.ts';
 
 const DIR = '/etc/teleport-upgrade.d';
 const files = (over: Partial<Record<keyof ConfigFiles, string>> = {}): ConfigFiles => ({

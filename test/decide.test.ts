@@ -1,7 +1,7 @@
 // Table tests for the pure decision, in v1's order with this project's additions.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decide, type Facts } from '../src/decide.ts';
+import { decide, type Facts } from '../src/core/decide.ts';
 import type { WindowState } from '../src/schedule/window.ts';
 
 const facts = (over: Partial<Facts> & { state?: WindowState } = {}): Facts => ({

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { readyzUrl } from '../src/agent-config.ts';
-import { observe, observeReady, parseAgentSample, startWatch, verdict, type AgentSample } from '../src/agent-health.ts';
+import { readyzUrl } from '../src/agent/agent-config.ts';
+import { observe, observeReady, parseAgentSample, startWatch, verdict, type AgentSample } from '../src/agent/agent-health.ts';
 
 const show = (stdout: string, exitCode = 0) => ({ exitCode, stdout, stderr: '' });
 const sample = (over: Partial<AgentSample> = {}): AgentSample => ({ activeState: 'active', subState: 'running', mainPid: 100, restarts: 0, ...over });

@@ -1,6 +1,6 @@
 // Turns the raw texts of the config dir's files into a validated Config, or a ConfigError that names the fix.
 import * as z from 'zod/mini';
-import { ConfigError, quote } from '../errors.ts';
+import { ConfigError, quote } from '../core/errors.ts';
 import { valueLines } from './config-value.ts';
 import { parseEndpoint, type Endpoint } from './endpoint.ts';
 

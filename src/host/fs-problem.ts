@@ -1,5 +1,5 @@
 // Turns a file-system error on one of the updater's own paths (state, lock, rollback copy) into a sentence an operator can act on.
-import { UnusablePathError } from '../errors.ts';
+import { UnusablePathError } from '../core/errors.ts';
 
 /** What an errno means here, and what to do about it. */
 const MEANINGS: Readonly<Record<string, readonly [meaning: string, remedy: string]>> = {

@@ -3,7 +3,7 @@ import type { Stats } from 'node:fs';
 import { link, lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import * as z from 'zod/mini';
-import { UnusablePathError } from '../errors.ts';
+import { UnusablePathError } from '../core/errors.ts';
 import { readSmallFile } from './files.ts';
 import { onOwnPath } from './fs-problem.ts';
 

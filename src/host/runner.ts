@@ -1,6 +1,6 @@
 // Runs commands as argv arrays through PATH, each in a process group of its own whose whole tree is bounded in time.
 import { execa } from 'execa';
-import type { Command, CommandResult } from '../package-managers/types.ts';
+import type { Command, CommandResult } from '../core/command.ts';
 
 export interface RunOptions {
   /** Called with each stdout line while the process runs. */

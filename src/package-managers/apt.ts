@@ -1,7 +1,8 @@
 // apt/dpkg as data: the exact commands the updater runs and pure parsers of their output.
 import { debToSemver } from '../version/package-version.ts';
 import { queryProblem } from './query-problem.ts';
-import { MINUTE, SECOND, type Command, type CommandResult, type InstallInput, type InstalledPackage, type PackageManager, type SourceFile, type Step } from './types.ts';
+import type { InstallInput, InstalledPackage, PackageManager, SourceFile } from './types.ts';
+import { MINUTE, SECOND, type Command, type CommandResult, type Step } from '../core/command.ts';
 
 /** How long apt-get install waits for another apt/dpkg to release the dpkg lock (documented in README). */
 export const DPKG_LOCK_TIMEOUT_S = 120;

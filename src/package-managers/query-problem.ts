@@ -1,6 +1,6 @@
 // How a failed package-manager query is shown: its status and the last lines it printed, never a guess at what it meant.
-import { sanitize } from '../errors.ts';
-import type { CommandResult } from './types.ts';
+import { sanitize } from '../core/errors.ts';
+import type { CommandResult } from '../core/command.ts';
 
 /** The versions a repository query found, or what the failed query said. */
 export type Available = { readonly ok: true; readonly versions: string[] } | { readonly ok: false; readonly problem: string };

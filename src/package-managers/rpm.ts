@@ -1,23 +1,13 @@
 // The rpm database, shared by yum/dnf and zypper hosts: installed versions and rpm version strings.
-import { strictSemver } from '../version/target.ts';
+import { rpmToSemver } from '../version/package-version.ts';
 import semver from 'semver';
-import { SECOND, type Command, type CommandResult, type InstalledPackage, type Step } from './types.ts';
+import type { InstalledPackage } from './types.ts';
+import { SECOND, type Command, type CommandResult, type Step } from '../core/command.ts';
 
 export const rpmInstalledQuery = (packages: readonly string[]): Command => ({
   argv: ['rpm', '-q', '--qf', '%{NAME}\\t%{EPOCH}:%{VERSION}-%{RELEASE}\\n', ...packages],
   timeoutMs: 30 * SECOND,
 });
-
-/**
- * `1.3.0_beta.1-1` → `1.3.0-beta.1`: the release after the last `-` and an epoch are dropped, and `_` (rpm's
- * stand-in for `-` in a pre-release) becomes `-` again.
- */
-export const rpmToSemver = (version: string): string | undefined => {
-  const withoutEpoch = version.replace(/^\d+:/, '');
-  const release = withoutEpoch.lastIndexOf('-');
-  const upstream = release > 0 ? withoutEpoch.slice(0, release) : withoutEpoch;
-  return strictSemver(upstream.replaceAll('_', '-'));
-};
 
 /**
  * rpm -q exits with the number of packages not installed and says so on stdout; errors go to stderr.
@@ -51,9 +41,6 @@ export const rpmRepairSteps = (installed: InstalledPackage): Step[] =>
     timeoutMs: 2 * 60 * SECOND,
     purpose: `drop the stale rpm database entry ${installed.name}-${version} left by an interrupted upgrade`,
   }));
-
-/** A semver target in rpm's spelling (`-` in a pre-release becomes `_`). */
-export const semverToRpm = (semver: string): string => semver.replace('-', '_');
 
 /** `name-version-release.arch.rpm`: the epoch, if any, is not part of file names. */
 export const isRpmFile = (fileName: string, pkg: string, version: string): boolean =>

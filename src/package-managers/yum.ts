@@ -1,7 +1,9 @@
 // yum/dnf as data: commands scoped to the Teleport repository and pure parsers of their output.
-import { isRpmFile, rpmInstalledQuery, parseRpmInstalled, rpmRepairSteps, rpmToSemver, semverToRpm } from './rpm.ts';
+import { isRpmFile, rpmInstalledQuery, parseRpmInstalled, rpmRepairSteps } from './rpm.ts';
+import { rpmToSemver, semverToRpm } from '../version/package-version.ts';
 import { queryProblem, type Available } from './query-problem.ts';
-import { MINUTE, SECOND, type CommandResult, type PackageManager } from './types.ts';
+import type { PackageManager } from './types.ts';
+import { MINUTE, SECOND, type CommandResult } from '../core/command.ts';
 
 const QUERY_TIMEOUT = 2 * MINUTE;
 /** How long a whole dnf/yum transaction may take, waiting for another one's rpm lock included (documented in README). */

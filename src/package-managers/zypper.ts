@@ -1,7 +1,9 @@
 // zypper as data: commands scoped to the Teleport repository and pure parsers of its XML output.
-import { isRpmFile, rpmInstalledQuery, parseRpmInstalled, rpmRepairSteps, rpmToSemver, semverToRpm } from './rpm.ts';
+import { isRpmFile, rpmInstalledQuery, parseRpmInstalled, rpmRepairSteps } from './rpm.ts';
+import { rpmToSemver, semverToRpm } from '../version/package-version.ts';
 import { queryProblem, type Available } from './query-problem.ts';
-import { MINUTE, type CommandResult, type InstallInput, type PackageManager, type Step } from './types.ts';
+import type { InstallInput, PackageManager } from './types.ts';
+import { MINUTE, type CommandResult, type Step } from '../core/command.ts';
 
 const QUERY_TIMEOUT = 2 * MINUTE;
 /** How long zypper waits for another process's zypp lock (ZYPP_LOCK_TIMEOUT, seconds; documented in README). */

@@ -1,6 +1,6 @@
 // Judging the agent after an install, as pure functions of `systemctl show` samples and /readyz answers.
 import { AGENT_UNIT } from './agent-service.ts';
-import { SECOND, type Command, type CommandResult } from './package-managers/types.ts';
+import { SECOND, type Command, type CommandResult } from '../core/command.ts';
 
 /** How often the agent is sampled during the settle period. */
 export const SAMPLE_EVERY_MS = SECOND;

@@ -1,7 +1,7 @@
 // Runs plan steps, streaming package-manager output into the log and never swallowing it on failure.
-import { sanitize } from './errors.ts';
-import type { Host } from './host/host.ts';
-import type { CommandResult, Step } from './package-managers/types.ts';
+import { sanitize } from '../core/errors.ts';
+import type { Host } from '../host/host.ts';
+import type { CommandResult, Step } from '../core/command.ts';
 
 /** Package managers announce lock waits on stdout (apt, dnf, zypper); those lines say who holds the lock, so they are warnings. */
 export const LOCK_WAIT = /waiting for (cache lock|process with pid)|could not get lock|system management is locked/i;

@@ -1,6 +1,7 @@
 // The pure upgrade plan: every command `run` would execute, built from the decision's facts.
-import { restartSteps, type AgentState } from './agent-service.ts';
-import { pickVersion, type PackageManager, type Step } from './package-managers/types.ts';
+import { restartSteps, type AgentState } from '../agent/agent-service.ts';
+import { pickVersion, type PackageManager } from '../package-managers/types.ts';
+import type { Step } from './command.ts';
 
 export interface PlanInput {
   readonly pkg: string;

@@ -1,7 +1,7 @@
 // What `dry-run --json` prints: always exactly one JSON object on stdout, for the decision, a run in progress, or an error.
-import { ConfigError, ExitStatus, InstallError, RefusedError, TargetError, UnusablePathError, type UpdaterError } from './errors.ts';
-import type { LockHolder } from './host/lock.ts';
-import { outcomeCommands, type Outcome } from './outcome.ts';
+import { ConfigError, ExitStatus, InstallError, RefusedError, TargetError, UnusablePathError, type UpdaterError } from '../core/errors.ts';
+import type { LockHolder } from '../host/lock.ts';
+import { outcomeCommands, type Outcome } from '../core/outcome.ts';
 
 const line = (value: unknown): string => `${JSON.stringify(value)}\n`;
 

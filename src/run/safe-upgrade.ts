@@ -1,14 +1,15 @@
 // An upgrade with a way back: the previous package secured first, the agent's health judged after, a rollback when it fails.
-import { readyzUrl } from './agent-config.ts';
-import { agentShowQuery, observe, observeReady, parseAgentSample, SAMPLE_EVERY_MS, startWatch, verdict, type AgentSample } from './agent-health.ts';
-import { AGENT_UNIT, hardRestartSteps } from './agent-service.ts';
-import { InstallError, UnusablePathError } from './errors.ts';
+import { readyzUrl } from '../agent/agent-config.ts';
+import { agentShowQuery, observe, observeReady, parseAgentSample, SAMPLE_EVERY_MS, startWatch, verdict, type AgentSample } from '../agent/agent-health.ts';
+import { AGENT_UNIT, hardRestartSteps } from '../agent/agent-service.ts';
+import { InstallError, UnusablePathError } from '../core/errors.ts';
 import { executeSteps } from './execute.ts';
-import type { Host } from './host/host.ts';
+import type { Host } from '../host/host.ts';
 import type { PackageFacts } from './inspect-packages.ts';
-import { SECOND, type PackageManager, type Step } from './package-managers/types.ts';
-import type { Plan, PlanInput } from './plan.ts';
-import { serializeState, STATE_FILE, type InProgress, type State } from './state.ts';
+import type { PackageManager } from '../package-managers/types.ts';
+import { SECOND, type Step } from '../core/command.ts';
+import type { Plan, PlanInput } from '../core/plan.ts';
+import { serializeState, STATE_FILE, type InProgress, type State } from '../core/state.ts';
 import { installedVersion, installExact, performReinstall, resolveTarget, restartAgent } from './upgrade.ts';
 
 export interface UpgradeContext {

@@ -1,7 +1,7 @@
 // One sentence per decision, in words a v1 operator recognises.
 import type { Decision, Facts } from './decide.ts';
-import { skewViolation } from './version/cluster.ts';
-import { direction } from './version/target.ts';
+import { skewViolation } from '../version/cluster.ts';
+import { direction } from '../version/semver.ts';
 
 /** `[i] an upgrade is available (1.2.3 -> 1.2.4)`, or the downgrade/install form; undefined when nothing differs. */
 export const availability = (facts: Facts): string | undefined => {

@@ -1,5 +1,5 @@
 // The Teleport agent's systemd unit: how to ask whether it runs and how to restart it gracefully.
-import { SECOND, type Command, type CommandResult, type Step } from './package-managers/types.ts';
+import { SECOND, type Command, type CommandResult, type Step } from '../core/command.ts';
 
 export const AGENT_UNIT = 'teleport.service';
 

@@ -1,8 +1,9 @@
 // The pure decision: given the gathered facts, whether to install the target and why.
 import semver from 'semver';
-import { isUnhealthy, type WindowStatus } from './schedule/window.ts';
-import { skewViolation, type Cluster } from './version/cluster.ts';
-import { isPrerelease, sameVersion, type Target } from './version/target.ts';
+import { isUnhealthy, type WindowStatus } from '../schedule/window.ts';
+import { skewViolation, type Cluster } from '../version/cluster.ts';
+import type { Target } from '../version/target.ts';
+import { isPrerelease, sameVersion } from '../version/semver.ts';
 
 export const REASONS = [
   'forced', 'critical', 'maintenance-window', 'unhealthy-agent', 'up-to-date', 'outside-window',

@@ -1,13 +1,13 @@
 // Gathers what the upgrade plan needs from the package manager and systemd, and carries a plan out.
-import { agentStateQuery, parseAgentState, type AgentState } from './agent-service.ts';
-import { InstallError, sanitize } from './errors.ts';
+import { agentStateQuery, parseAgentState, type AgentState } from '../agent/agent-service.ts';
+import { InstallError, sanitize } from '../core/errors.ts';
 import { executeStep, executeSteps, LOCK_WAIT } from './execute.ts';
-import type { Host } from './host/host.ts';
+import type { Host } from '../host/host.ts';
 import type { PackageFacts } from './inspect-packages.ts';
-import { pickVersion, type PackageManager, type SourceFile } from './package-managers/types.ts';
-import { parseVerify } from './package-managers/verify.ts';
-import type { Plan, PlanInput } from './plan.ts';
-import { direction } from './version/target.ts';
+import { pickVersion, type PackageManager, type SourceFile } from '../package-managers/types.ts';
+import { parseVerify } from '../package-managers/verify.ts';
+import type { Plan, PlanInput } from '../core/plan.ts';
+import { direction } from '../version/semver.ts';
 
 const readAll = async (host: Host, paths: readonly string[]): Promise<SourceFile[]> => {
   const files = await Promise.all(paths.map(async (path) => ({ path, text: await host.readFile(path).catch(() => undefined) })));

@@ -1,24 +1,25 @@
 // run, dry-run and force: gather facts, decide, plan, then act (or stop and report, for dry-run).
-import { CONFIG_NAMES, parseConfig, type Config, type ConfigFiles } from './config/parse-config.ts';
-import { decide, type Decision, type Facts } from './decide.ts';
-import { ConfigError, ExitStatus, InstallError, RefusedError, sanitize, TargetError } from './errors.ts';
-import { availability, explain } from './explain.ts';
-import { FileRefusedError } from './host/files.ts';
-import { describeHolder } from './host/lock.ts';
-import type { Host } from './host/host.ts';
+import { CONFIG_NAMES, parseConfig, type Config, type ConfigFiles } from '../config/parse-config.ts';
+import { decide, type Decision, type Facts } from '../core/decide.ts';
+import { ConfigError, ExitStatus, InstallError, RefusedError, sanitize, TargetError } from '../core/errors.ts';
+import { availability, explain } from '../core/explain.ts';
+import { FileRefusedError } from '../host/files.ts';
+import { describeHolder } from '../host/lock.ts';
+import type { Host } from '../host/host.ts';
 import { inspectPackages, type PackageFacts } from './inspect-packages.ts';
-import { planCommands, planUpgrade, type Plan, type PlanInput } from './plan.ts';
-import { parseSchedule, type Schedule } from './schedule/parse-schedule.ts';
-import { windowStatus } from './schedule/window.ts';
-import { emptyState, parseState, serializeState, STATE_FILE, withMark, type State } from './state.ts';
+import { planCommands, planUpgrade, type Plan, type PlanInput } from '../core/plan.ts';
+import { parseSchedule, type Schedule } from '../schedule/parse-schedule.ts';
+import { windowStatus } from '../schedule/window.ts';
+import { emptyState, parseState, serializeState, STATE_FILE, withMark, type State } from '../core/state.ts';
 import { damagedFiles, gatherPlanInput } from './upgrade.ts';
 import { interruptedWork, reinstallRecorded, resumeInterrupted, upgradeWithRollback, type UpgradeContext } from './safe-upgrade.ts';
-import { busyJson, errorJson, outcomeJson } from './dry-run-report.ts';
-import { outcomeCommands, type Outcome } from './outcome.ts';
+import { busyJson, errorJson, outcomeJson } from './report.ts';
+import { outcomeCommands, type Outcome } from '../core/outcome.ts';
 import { executeSteps } from './execute.ts';
-import type { PackageManager, Step } from './package-managers/types.ts';
-import { parsePingBody, type Cluster } from './version/cluster.ts';
-import { parseCriticalBody, parseTargetBody, type Target } from './version/target.ts';
+import type { PackageManager } from '../package-managers/types.ts';
+import type { Step } from '../core/command.ts';
+import { parsePingBody, type Cluster } from '../version/cluster.ts';
+import { parseCriticalBody, parseTargetBody, type Target } from '../version/target.ts';
 
 export type Mode = 'run' | 'dry-run' | 'force';
 

@@ -1,7 +1,7 @@
 // What one run found and decided: the facts, the decision, the steps it would run; shared by run, dry-run and its report.
 import type { Decision, Facts } from './decide.ts';
-import type { PackageFacts } from './inspect-packages.ts';
-import type { Step } from './package-managers/types.ts';
+import type { PackageFacts } from '../run/inspect-packages.ts';
+import type { Step } from './command.ts';
 import { planCommands, type Plan, type PlanInput } from './plan.ts';
 import type { State } from './state.ts';
 

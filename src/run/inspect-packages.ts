@@ -1,15 +1,16 @@
 // Finds the installer, the Teleport package and its installed version from the package databases.
-import { TELEPORT_PACKAGES, type Config, type InstallerName } from './config/parse-config.ts';
-import { ConfigError, quote, sanitize } from './errors.ts';
-import type { Host } from './host/host.ts';
-import { aptManager } from './package-managers/apt.ts';
-import { chooseRpmManager } from './package-managers/choose-rpm-manager.ts';
-import { managerFor } from './package-managers/index.ts';
-import { yumManager } from './package-managers/yum.ts';
-import { zypperManager } from './package-managers/zypper.ts';
+import { TELEPORT_PACKAGES, type Config, type InstallerName } from '../config/parse-config.ts';
+import { ConfigError, quote, sanitize } from '../core/errors.ts';
+import type { Host } from '../host/host.ts';
+import { aptManager } from '../package-managers/apt.ts';
+import { chooseRpmManager } from '../package-managers/choose-rpm-manager.ts';
+import { managerFor } from '../package-managers/index.ts';
+import { yumManager } from '../package-managers/yum.ts';
+import { zypperManager } from '../package-managers/zypper.ts';
 import { teleportRepo } from './upgrade.ts';
-import { SECOND, type InstalledPackage, type PackageManager } from './package-managers/types.ts';
-import { strictSemver } from './version/target.ts';
+import type { InstalledPackage, PackageManager } from '../package-managers/types.ts';
+import { SECOND } from '../core/command.ts';
+import { strictSemver } from '../version/semver.ts';
 
 export interface PackageFacts {
   /** The installer to act with (`nop` acts with nothing). */

@@ -1,9 +1,9 @@
 // The command line: commander wiring, error-to-exit-status mapping; heavy modules load only for commands that need them.
 import { Command, CommanderError, Option } from 'commander';
-import { ExitStatus, UpdaterError } from './errors.ts';
-import type { Log, LogFormat } from './log/log.ts';
-import type { Mode } from './run.ts';
-import { UPDATER_VERSION } from './version.ts';
+import { ExitStatus, UpdaterError } from '../core/errors.ts';
+import type { Log, LogFormat } from '../log/log.ts';
+import type { Mode } from '../run/run-updater.ts';
+import { UPDATER_VERSION } from '../version/updater-version.ts';
 
 export const DEFAULT_CONFIG_DIR = '/etc/teleport-upgrade.d';
 export const DEFAULT_STATE_DIR = '/var/lib/teleport-upgrade';
@@ -26,9 +26,9 @@ export interface Io {
 
 const updateCommand = async (mode: Mode, options: GlobalOptions, lockPath: string, io: Io): Promise<number> => {
   const [{ createLogger, stderrIsJournal }, { realHost }, { runUpdater }] = await Promise.all([
-    import('./host/logger.ts'),
-    import('./host/real-host.ts'),
-    import('./run.ts'),
+    import('../host/logger.ts'),
+    import('../host/real-host.ts'),
+    import('../run/run-updater.ts'),
   ]);
   const log: Log = createLogger(options.logFormat, options.debug, stderrIsJournal(io.env.JOURNAL_STREAM));
   try {
