@@ -11,12 +11,12 @@ const locations = { etc: '/etc/apt/', list: '/etc/apt/sources.list', parts: '/et
 describe('dpkg-query', () => {
   it('reads version and hold from a held package (captured)', () => {
     assert.deepEqual(apt.parseInstalled(captured('dpkg-query-held.txt')), [
-      { name: 'teleport-ent', version: '1.2.4', semver: '1.2.4', held: true, configured: true },
+      { name: 'teleport-ent', packageVersion: '1.2.4', semver: '1.2.4', held: true, configured: true },
     ]);
   });
   it('skips removed packages and flags interrupted ones', () => {
     const out = 'teleport\tdeinstall ok config-files\t1.2.3\nteleport-ent\tinstall ok half-configured\t1:17.4.8-1\nteleport-ent-fips\tunknown ok not-installed\t\n';
-    assert.deepEqual(apt.parseInstalled(out), [{ name: 'teleport-ent', version: '1:17.4.8-1', semver: '17.4.8', held: false, configured: false }]);
+    assert.deepEqual(apt.parseInstalled(out), [{ name: 'teleport-ent', packageVersion: '1:17.4.8-1', semver: '17.4.8', held: false, configured: false }]);
   });
   it('treats exit 1 (some packages unknown) as an answer and anything else as none', () => {
     assert.equal(apt.databaseAnswered({ exitCode: 1, stdout: '', stderr: 'dpkg-query: no packages found matching teleport' }), true);
@@ -64,14 +64,14 @@ describe('apt-cache madison', () => {
 
 describe('installSteps', () => {
   it('installs the exact version non-interactively, keeping config files', () => {
-    const [install, ...rest] = apt.installSteps({ pkg: 'teleport-ent', version: '17.4.8', held: false });
+    const [install, ...rest] = apt.installSteps({ pkg: 'teleport-ent', packageVersion: '17.4.8', held: false });
     assert.deepEqual(install?.argv, ['apt-get', 'install', '-y', '--allow-downgrades', '-o', 'DPkg::Lock::Timeout=120',
       '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold', 'teleport-ent=17.4.8']);
     assert.deepEqual(install?.env, { DEBIAN_FRONTEND: 'noninteractive' });
     assert.deepEqual(rest, []);
   });
   it('goes through a hold and always puts it back', () => {
-    const steps = apt.installSteps({ pkg: 'teleport-ent', version: '17.4.8', held: true });
+    const steps = apt.installSteps({ pkg: 'teleport-ent', packageVersion: '17.4.8', held: true });
     assert.ok(steps[0]?.argv.includes('--allow-change-held-packages'));
     assert.deepEqual(steps[1], { argv: ['apt-mark', 'hold', 'teleport-ent'], timeoutMs: 30_000, purpose: 'put the hold on teleport-ent back', always: true });
   });

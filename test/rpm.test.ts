@@ -15,12 +15,12 @@ const ok = (stdout: string) => ({ exitCode: 0, stdout, stderr: '' });
 describe('rpm database', () => {
   it('reads installed packages and skips "not installed" lines (captured)', () => {
     assert.deepEqual(parseRpmInstalled({ exitCode: 1, stdout: captured('rpm-query.txt'), stderr: '' }), [
-      { name: 'teleport-ent', version: '1.2.3-1', semver: '1.2.3', held: false, configured: true },
+      { name: 'teleport-ent', packageVersion: '1.2.3-1', semver: '1.2.3', held: false, configured: true },
     ]);
   });
   it('reads two versions of one package as an interrupted upgrade, and drops only the stale database entry', () => {
     const [installed] = parseRpmInstalled(ok('teleport-ent\t(none):1.2.3-1\nteleport-ent\t(none):1.2.4-1\n')) ?? [];
-    assert.deepEqual(installed, { name: 'teleport-ent', version: '1.2.4-1', semver: '1.2.4', held: false, configured: false, stale: ['1.2.3-1'] });
+    assert.deepEqual(installed, { name: 'teleport-ent', packageVersion: '1.2.4-1', semver: '1.2.4', held: false, configured: false, stale: ['1.2.3-1'] });
     assert.deepEqual(rpmRepairSteps(installed!).map((s) => s.argv), [['rpm', '-e', '--justdb', '--nodeps', 'teleport-ent-1.2.3-1']]);
   });
   it('cannot answer when rpm is missing or its database is broken', () => {
@@ -91,9 +91,9 @@ describe('yum/dnf', () => {
     const yum = yumManager('yum');
     const scope = ['--disablerepo=*', '--enablerepo=teleport', '--disableexcludes=teleport'];
     assert.deepEqual(yum.refreshStep('teleport').argv, ['yum', '-y', '--setopt=skip_if_unavailable=0', ...scope, 'makecache']);
-    assert.deepEqual(yum.installSteps({ pkg: 'teleport-ent', version: '1.2.3-1', held: false, downgrade: true, repo: 'teleport' }).map((s) => s.argv),
+    assert.deepEqual(yum.installSteps({ pkg: 'teleport-ent', packageVersion: '1.2.3-1', held: false, downgrade: true, repo: 'teleport' }).map((s) => s.argv),
       [['yum', '-y', ...scope, 'downgrade', 'teleport-ent-1.2.3-1']]);
-    assert.deepEqual(yum.installSteps({ pkg: 'teleport-ent', version: '1.2.4-1', held: false, downgrade: false, repo: undefined }).map((s) => s.argv),
+    assert.deepEqual(yum.installSteps({ pkg: 'teleport-ent', packageVersion: '1.2.4-1', held: false, downgrade: false, repo: undefined }).map((s) => s.argv),
       [['yum', '-y', 'install', 'teleport-ent-1.2.4-1']]);
   });
 });
@@ -115,7 +115,7 @@ describe('zypper', () => {
     });
   });
   it('lifts a lock for the install, always restores it, and never lets a downgrade be a silent no-op', () => {
-    const steps = zypperManager.installSteps({ pkg: 'teleport-ent', version: '1.2.3-1', held: true, downgrade: true, repo: 'teleport' });
+    const steps = zypperManager.installSteps({ pkg: 'teleport-ent', packageVersion: '1.2.3-1', held: true, downgrade: true, repo: 'teleport' });
     assert.deepEqual(steps.map((s) => [s.argv.join(' '), s.always ?? false]), [
       ['zypper --non-interactive removelock teleport-ent', false],
       ['zypper --non-interactive install --oldpackage --download-in-advance --repo teleport teleport-ent=1.2.3-1', false],

@@ -85,10 +85,3 @@ export const parseState = (text: string | undefined): State | string => {
 };
 
 export const serializeState = (state: State): string => `${JSON.stringify(state, null, 2)}\n`;
-
-/** The state after applying a decision's mark change. */
-export const withMark = (state: State, mark: 'set' | 'clear' | 'keep', now: Date): State => {
-  if (mark === 'set') return { ...state, unhealthySince: state.unhealthySince ?? now.toISOString() };
-  if (mark === 'clear') return { ...state, unhealthySince: null };
-  return state;
-};

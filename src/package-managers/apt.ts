@@ -23,7 +23,7 @@ export const parseInstalled = (stdout: string): InstalledPackage[] =>
     if (name === undefined || status === undefined || version === undefined || version === '') return [];
     const [want, , state] = status.split(' ');
     if (state === undefined || state === 'not-installed' || state === 'config-files') return [];
-    return [{ name, version, semver: debToSemver(version), held: want === 'hold', configured: state === 'installed' }];
+    return [{ name, packageVersion: version, semver: debToSemver(version), held: want === 'hold', configured: state === 'installed' }];
   });
 
 /** dpkg-query answers 0 (all found) or 1 (some not found); anything else means the database cannot say. */
@@ -104,7 +104,7 @@ export const parseAvailable = (stdout: string): string[] =>
   [...new Set(stdout.split('\n').map((line) => line.split('|')[1]?.trim()).filter((v): v is string => !!v))];
 
 /** Installs the exact version non-interactively, through a hold if there is one, and puts the hold back. */
-export const installSteps = ({ pkg, version, held, file }: Pick<InstallInput, 'pkg' | 'version' | 'held' | 'file'>, reinstall = false): Step[] => [
+export const installSteps = ({ pkg, packageVersion, held, file }: Pick<InstallInput, 'pkg' | 'packageVersion' | 'held' | 'file'>, reinstall = false): Step[] => [
   {
     argv: [
       'apt-get', 'install', '-y',
@@ -119,11 +119,11 @@ export const installSteps = ({ pkg, version, held, file }: Pick<InstallInput, 'p
       // Keep locally modified config files and take defaults for new ones: never prompt.
       '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold',
       // A kept package file is named by its absolute path, which apt installs as a local package.
-      file ?? `${pkg}=${version}`,
+      file ?? `${pkg}=${packageVersion}`,
     ],
     env: { DEBIAN_FRONTEND: 'noninteractive' },
     timeoutMs: DPKG_LOCK_TIMEOUT_S * SECOND + 10 * MINUTE,
-    purpose: `${reinstall ? 'reinstall' : 'install'} ${pkg}=${version}`,
+    purpose: `${reinstall ? 'reinstall' : 'install'} ${pkg}=${packageVersion}`,
   },
   ...(held ? holdSteps(pkg) : []),
 ];
@@ -153,11 +153,11 @@ export const aptManager: PackageManager = {
   },
   // apt-get download saves into the working directory, the root-only state dir: its unprivileged _apt user could not
   // write there, and apt would fall back to root with a warning; say so up front.
-  downloadStep: ({ pkg, version }, dir) => ({
-    argv: ['apt-get', 'download', '-o', 'APT::Sandbox::User=root', `${pkg}=${version}`], cwd: dir, timeoutMs: 5 * MINUTE, purpose: `keep a copy of ${pkg} ${version} for a rollback`,
+  downloadStep: ({ pkg, packageVersion }, dir) => ({
+    argv: ['apt-get', 'download', '-o', 'APT::Sandbox::User=root', `${pkg}=${packageVersion}`], cwd: dir, timeoutMs: 5 * MINUTE, purpose: `keep a copy of ${pkg} ${packageVersion} for a rollback`,
   }),
   // pkg_version_arch.deb, with the epoch's colon escaped as apt stores it.
-  isPackageFile: (name, pkg, version) => name.startsWith(`${pkg}_${version.replace(':', '%3a')}_`) && name.endsWith('.deb'),
+  isPackageFile: (name, pkg, packageVersion) => name.startsWith(`${pkg}_${packageVersion.replace(':', '%3a')}_`) && name.endsWith('.deb'),
   availableQuery: (pkg) => availableQuery(pkg),
   // madison answers 0 with nothing for a package no source offers; anything else is a failure (lists that cannot be parsed).
   parseAvailable: (result) => (result.exitCode === 0 ? { ok: true, versions: parseAvailable(result.stdout) } : { ok: false, problem: queryProblem(result) }),

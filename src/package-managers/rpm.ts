@@ -25,7 +25,7 @@ export const parseRpmInstalled = (result: CommandResult): InstalledPackage[] | u
   return [...byName].map(([name, versions]) => {
     const newest = versions.reduce((a, b) => (semverOrder(b, a) > 0 ? b : a));
     const stale = versions.filter((v) => v !== newest);
-    return { name, version: newest, semver: rpmToSemver(newest), held: false, configured: stale.length === 0, ...(stale.length > 0 ? { stale } : {}) };
+    return { name, packageVersion: newest, semver: rpmToSemver(newest), held: false, configured: stale.length === 0, ...(stale.length > 0 ? { stale } : {}) };
   });
 };
 
@@ -43,5 +43,5 @@ export const rpmRepairSteps = (installed: InstalledPackage): Step[] =>
   }));
 
 /** `name-version-release.arch.rpm`: the epoch, if any, is not part of file names. */
-export const isRpmFile = (fileName: string, pkg: string, version: string): boolean =>
-  fileName.startsWith(`${pkg}-${version.replace(/^\d+:/, '')}.`) && fileName.endsWith('.rpm');
+export const isRpmFile = (fileName: string, pkg: string, packageVersion: string): boolean =>
+  fileName.startsWith(`${pkg}-${packageVersion.replace(/^\d+:/, '')}.`) && fileName.endsWith('.rpm');

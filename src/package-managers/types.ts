@@ -5,7 +5,7 @@ import type { Available } from './query-problem.ts';
 export interface InstalledPackage {
   readonly name: string;
   /** The package database's own version string, e.g. `1:17.4.8-1`. */
-  readonly version: string;
+  readonly packageVersion: string;
   /** The version as semver, when it maps to one. */
   readonly semver: string | undefined;
   /** The package is held back from upgrades (apt-mark hold, a zypper lock, a yum exclude). */
@@ -27,14 +27,14 @@ export interface SourceFile {
 export interface InstallInput {
   readonly pkg: string;
   /** Exact repository version string (`1.2.5-1`, `1.3.0~beta.1`, `1.3.0_beta.1-1`). */
-  readonly version: string;
+  readonly packageVersion: string;
   /** Held back by the v1 version lock (apt hold, zypper lock); the install goes through it and restores it. */
   readonly held: boolean;
   /** The target is older than what is installed. */
   readonly downgrade: boolean;
   /** Repository id/alias/source file of Teleport, when found. */
   readonly repo: string | undefined;
-  /** Install this package file instead of fetching `version` (a rollback to a copy kept in the state dir). */
+  /** Install this package file instead of fetching `packageVersion` (a rollback to a copy kept in the state dir). */
   readonly file?: string;
 }
 
@@ -60,9 +60,9 @@ export interface PackageManager {
     dir(result: CommandResult): string | undefined;
   };
   /** Downloads the package file of an exact version from the repository into `dir` (which exists), installing nothing. */
-  downloadStep(input: Pick<InstallInput, 'pkg' | 'version' | 'repo'>, dir: string): Step;
-  /** Whether a file name is the package file of that exact version. */
-  isPackageFile(fileName: string, pkg: string, version: string): boolean;
+  downloadStep(input: Pick<InstallInput, 'pkg' | 'packageVersion' | 'repo'>, dir: string): Step;
+  /** Whether a file name is the package file of that exact package version. */
+  isPackageFile(fileName: string, pkg: string, packageVersion: string): boolean;
   /** Files and directories (with the name endings to read) the repository lookup needs besides the query. */
   repoReads(result: CommandResult): { files: string[]; dirs: Array<{ path: string; endings: string[] }> };
   /** The Teleport repository (apt: source file; dnf: repo id; zypper: alias), or undefined when not found. */
@@ -80,7 +80,7 @@ export interface PackageManager {
   /** Exact version strings offered, in the manager's preference order; or, when the query failed, what it said. */
   parseAvailable(result: CommandResult, pkg: string): Available;
   /** Maps a package version string to the semver the proxy speaks. */
-  toSemver(version: string): string | undefined;
+  toSemver(packageVersion: string): string | undefined;
   /** The target in this manager's spelling, for when the repository does not (yet) list it (dry-run before a refresh). */
   fromSemver(semver: string): string;
   installSteps(input: InstallInput): Step[];

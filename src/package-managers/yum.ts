@@ -62,26 +62,26 @@ export const yumManager = (tool: 'dnf' | 'yum'): PackageManager => ({
   parseAvailable,
   toSemver: rpmToSemver,
   fromSemver: semverToRpm,
-  reinstallSteps: ({ pkg, version, repo }) => [{
-    argv: [tool, '-y', ...scoped(repo), 'reinstall', `${pkg}-${version}`],
+  reinstallSteps: ({ pkg, packageVersion, repo }) => [{
+    argv: [tool, '-y', ...scoped(repo), 'reinstall', `${pkg}-${packageVersion}`],
     timeoutMs: YUM_TIMEOUT_MS,
-    purpose: `reinstall ${pkg}-${version}`,
+    purpose: `reinstall ${pkg}-${packageVersion}`,
   }],
   // The v1 version lock is a repo exclude, which every command bypasses (--disableexcludes) and never lifts.
   holdSteps: () => [],
   verifyQuery: (pkg) => ({ argv: ['rpm', '-V', pkg], timeoutMs: 5 * MINUTE }),
   // The installed version again, downloaded only (yum 3 needs its downloadonly plugin).
-  downloadStep: ({ pkg, version, repo }, dir) => ({
-    argv: [tool, '-y', ...scoped(repo), 'reinstall', '--downloadonly', `--downloaddir=${dir}`, `${pkg}-${version}`],
+  downloadStep: ({ pkg, packageVersion, repo }, dir) => ({
+    argv: [tool, '-y', ...scoped(repo), 'reinstall', '--downloadonly', `--downloaddir=${dir}`, `${pkg}-${packageVersion}`],
     timeoutMs: YUM_TIMEOUT_MS,
-    purpose: `keep a copy of ${pkg}-${version} for a rollback`,
+    purpose: `keep a copy of ${pkg}-${packageVersion} for a rollback`,
   }),
   isPackageFile: isRpmFile,
   repairSteps: rpmRepairSteps,
-  installSteps: ({ pkg, version, downgrade, repo, file }) => [{
+  installSteps: ({ pkg, packageVersion, downgrade, repo, file }) => [{
     // Real yum 3 does not downgrade through install; dnf accepts both. A kept package file is named by its path.
-    argv: [tool, '-y', ...scoped(repo), downgrade ? 'downgrade' : 'install', file ?? `${pkg}-${version}`],
+    argv: [tool, '-y', ...scoped(repo), downgrade ? 'downgrade' : 'install', file ?? `${pkg}-${packageVersion}`],
     timeoutMs: YUM_TIMEOUT_MS,
-    purpose: `${downgrade ? 'downgrade' : 'install'} ${pkg}-${version}`,
+    purpose: `${downgrade ? 'downgrade' : 'install'} ${pkg}-${packageVersion}`,
   }],
 });

@@ -58,9 +58,9 @@ const namingTheHolder = (step: Step): Step => ({ ...step, env: { ZYPP_LOCK_TIMEO
 
 export const zypperManager: PackageManager = {
   // --pkg-cache-dir: into a directory of our own (under it, zypper adds the repository alias and the arch).
-  downloadStep: ({ pkg, version }, dir) => ({
-    argv: zypper('--pkg-cache-dir', dir, 'download', `${pkg}=${version}`), env: lockEnv, timeoutMs: ZYPPER_TIMEOUT_MS,
-    purpose: `keep a copy of ${pkg} ${version} for a rollback`,
+  downloadStep: ({ pkg, packageVersion }, dir) => ({
+    argv: zypper('--pkg-cache-dir', dir, 'download', `${pkg}=${packageVersion}`), env: lockEnv, timeoutMs: ZYPPER_TIMEOUT_MS,
+    purpose: `keep a copy of ${pkg} ${packageVersion} for a rollback`,
   }),
   isPackageFile: isRpmFile,
   name: 'zypper',
@@ -96,7 +96,7 @@ function installSteps(input: InstallInput, force: boolean): Step[] {
   return first === undefined ? [] : [namingTheHolder(first), ...rest];
 }
 
-function steps({ pkg, version, held, repo, file }: InstallInput, force: boolean): Step[] {
+function steps({ pkg, packageVersion, held, repo, file }: InstallInput, force: boolean): Step[] {
   return [
     // The v1 version lock is a zypper lock: lift it for this install only.
     ...(held ? [{ argv: zypper('removelock', pkg), env: lockEnv, timeoutMs: QUERY_TIMEOUT, purpose: `lift the lock on ${pkg}` }] : []),
@@ -107,10 +107,10 @@ function steps({ pkg, version, held, repo, file }: InstallInput, force: boolean)
       // conflicts only for packages already downloaded; without it a conflicting file is silently overwritten.
       // A kept file was downloaded through the (signature-checked) repository into the root-only state dir; zypper's
       // command-line repository would still refuse it when the repository's packages are unsigned.
-      argv: zypper('install', '--oldpackage', '--download-in-advance', ...(force ? ['--force'] : []), ...(file === undefined ? [] : ['--allow-unsigned-rpm']), ...(repo === undefined || file !== undefined ? [] : ['--repo', repo]), file ?? `${pkg}=${version}`),
+      argv: zypper('install', '--oldpackage', '--download-in-advance', ...(force ? ['--force'] : []), ...(file === undefined ? [] : ['--allow-unsigned-rpm']), ...(repo === undefined || file !== undefined ? [] : ['--repo', repo]), file ?? `${pkg}=${packageVersion}`),
       env: lockEnv,
       timeoutMs: ZYPPER_TIMEOUT_MS,
-      purpose: `${force ? 'reinstall' : 'install'} ${pkg}=${version}`,
+      purpose: `${force ? 'reinstall' : 'install'} ${pkg}=${packageVersion}`,
     },
     ...(held ? holdSteps(pkg) : []),
   ];

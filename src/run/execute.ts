@@ -1,7 +1,8 @@
 // Runs plan steps, streaming package-manager output into the log and never swallowing it on failure.
+import type { CommandResult, Step } from '../core/command.ts';
 import { sanitize } from '../core/errors.ts';
 import type { Host } from '../host/host.ts';
-import type { CommandResult, Step } from '../core/command.ts';
+import { fields } from '../log/fields.ts';
 
 /** Package managers announce lock waits on stdout (apt, dnf, zypper); those lines say who holds the lock, so they are warnings. */
 export const LOCK_WAIT = /waiting for (cache lock|process with pid)|could not get lock|system management is locked/i;
@@ -20,21 +21,24 @@ const summary = (step: Step, result: CommandResult): string =>
 /** Runs one step (and its fallback if it fails); stdout lines are debug, stderr lines warnings. */
 export const executeStep = async (host: Host, step: Step): Promise<StepOutcome> => {
   const tool = step.argv[0] ?? '';
-  host.log.debug(`running: ${step.argv.join(' ')}`);
+  const command = step.argv.join(' ');
+  host.log.debug(`running: ${command}`, fields({ command }));
   // Tool output is untrusted text (repository metadata, package scripts): escaped and truncated, line by line.
   const said = (line: string) => `${tool}: ${sanitize(line)}`;
+  const started = host.clock.now().getTime();
   const result = await host.run(step, {
     onStdout: (line) => (LOCK_WAIT.test(line) ? host.log.warn : host.log.debug)(said(line)),
     onStderr: (line) => host.log.warn(said(line)),
   });
   if (result.exitCode === 0) return { ok: true, result };
+  const failed = fields({ command, exitCode: result.exitCode, durationMs: host.clock.now().getTime() - started });
   const tail = result.stdout.trimEnd().split('\n').filter(Boolean).slice(-TAIL_LINES);
   for (const line of tail) host.log.error(said(line));
   if (step.fallback !== undefined && (step.fallbackOn === undefined || (result.exitCode !== null && step.fallbackOn.includes(result.exitCode)))) {
-    host.log.warn(`could not ${step.purpose} (${summary(step, result)}); trying to ${step.fallback.purpose} instead.`);
+    host.log.warn(`could not ${step.purpose} (${summary(step, result)}); trying to ${step.fallback.purpose} instead.`, failed);
     return executeStep(host, step.fallback);
   }
-  (step.mayFail ? host.log.warn : host.log.error)(`could not ${step.purpose}: ${summary(step, result)}.`);
+  (step.mayFail ? host.log.warn : host.log.error)(`could not ${step.purpose}: ${summary(step, result)}.`, failed);
   return { ok: false, result };
 };
 

@@ -1,5 +1,6 @@
 // Finds the installer, the Teleport package and its installed version from the package databases.
-import { TELEPORT_PACKAGES, type Config, type InstallerName } from '../config/parse-config.ts';
+import { TELEPORT_PACKAGES, type Config } from '../config/parse-config.ts';
+import type { PackageFacts } from '../core/package-facts.ts';
 import { ConfigError, quote, sanitize } from '../core/errors.ts';
 import type { Host } from '../host/host.ts';
 import { aptManager } from '../package-managers/apt.ts';
@@ -7,24 +8,11 @@ import { chooseRpmManager } from '../package-managers/choose-rpm-manager.ts';
 import { managerFor } from '../package-managers/index.ts';
 import { yumManager } from '../package-managers/yum.ts';
 import { zypperManager } from '../package-managers/zypper.ts';
-import { teleportRepo } from './upgrade.ts';
+import { teleportRepo } from './queries.ts';
 import type { InstalledPackage, PackageManager } from '../package-managers/types.ts';
 import { SECOND } from '../core/command.ts';
+import { fields } from '../log/fields.ts';
 import { strictSemver } from '../version/semver.ts';
-
-export interface PackageFacts {
-  /** The installer to act with (`nop` acts with nothing). */
-  readonly installer: InstallerName;
-  /** The package manager whose commands are planned (for `nop`, the one detected, if any). */
-  readonly manager: PackageManager | undefined;
-  readonly pkg: string;
-  /** The package as the database knows it, if installed. */
-  readonly installed: InstalledPackage | undefined;
-  /** The installed Teleport version as semver, or null when nothing can tell. */
-  readonly version: string | null;
-  /** The Teleport repository, when detection already asked the manager for it (`name` undefined: it has none). */
-  readonly knownRepo?: { readonly name: string | undefined };
-}
 
 const DATABASE: Readonly<Record<PackageManager['name'], string>> = { apt: 'dpkg', yum: 'rpm', zypper: 'rpm' };
 
@@ -52,7 +40,7 @@ const rpmManager = async (host: Host): Promise<{ manager: PackageManager; knownR
     : [];
   const choice = chooseRpmManager({ has: { dnf, yum, zypper }, repo: { yum: repoYum, zypper: repoZypper }, osRelease });
   const manager = choice.installer === 'zypper' ? zypperManager : yumLike;
-  (both ? host.log.info : host.log.debug)(`detected installer ${manager.tool}: ${choice.rule}.`);
+  (both ? host.log.info : host.log.debug)(`detected installer ${manager.tool}: ${choice.rule}.`, fields({ installer: manager.name }));
   return both ? { manager, knownRepo: { name: choice.installer === 'zypper' ? repoZypper : repoYum } } : { manager };
 };
 
@@ -97,11 +85,11 @@ export const inspectPackages = async (config: Config, configDir: string, host: H
   if (pkg === undefined) {
     throw new ConfigError(`cannot detect the Teleport package: none of ${TELEPORT_PACKAGES.join(', ')} is installed. Write your package's name to ${configDir}/package.`);
   }
-  let version = found?.semver ?? null;
-  if (found !== undefined && version === null) host.log.warn(`${pkg}'s package version ${quote(found.version)} does not map to a semantic version.`);
+  let semver = found?.semver ?? null;
+  if (found !== undefined && semver === null) host.log.warn(`${pkg}'s package version ${quote(found.packageVersion)} does not map to a semantic version.`, fields({ package: pkg }));
   if (found === undefined) {
-    version = (await binaryVersion(host)) ?? null;
-    if (version !== null) host.log.warn(`${pkg} is not in the package database; the teleport binary says it is ${version}.`);
+    semver = (await binaryVersion(host)) ?? null;
+    if (semver !== null) host.log.warn(`${pkg} is not in the package database; the teleport binary says it is ${semver}.`, fields({ package: pkg, installed: semver }));
   }
-  return { installer, manager, pkg, installed: found, version, ...(knownRepo === undefined ? {} : { knownRepo }) };
+  return { installer, manager, pkg, installed: found, semver, ...(knownRepo === undefined ? {} : { knownRepo }) };
 };

@@ -1,44 +1,32 @@
-// What `dry-run --json` prints: always exactly one JSON object on stdout, for the decision, a run in progress, or an error.
-import { ConfigError, ExitStatus, InstallError, RefusedError, TargetError, UnusablePathError, type UpdaterError } from '../core/errors.ts';
-import type { LockHolder } from '../host/lock.ts';
-import { outcomeCommands, type Outcome } from '../core/outcome.ts';
+// Report: the one sentence that explains the decision (run and dry-run), and what dry-run says in place of acting.
+import { availability, explain } from '../core/explain.ts';
+import { RefusedError } from '../core/errors.ts';
+import { plannedCommands, type Planned } from '../core/planned.ts';
+import { fields } from '../log/fields.ts';
+import { isDryRun, type RunContext } from './context.ts';
 
-const line = (value: unknown): string => `${JSON.stringify(value)}\n`;
-
-/** The decision and the exact commands run would execute. */
-export const outcomeJson = (outcome: Outcome, exitStatus: number): string => {
-  const { facts, decision } = outcome;
-  return line({
-    installed: facts.installed,
-    target: facts.target.kind === 'version' ? facts.target.version : null,
-    critical: facts.critical,
-    window: { state: facts.window.state, next: facts.window.next?.toISOString() ?? null },
-    action: decision.action,
-    reason: decision.reason,
-    exitStatus,
-    commands: outcomeCommands(outcome),
-  });
+/** Logs what is available and the sentence that explains the decision, with its facts as fields; a refusal is thrown as RefusedError. */
+export const announce = (ctx: RunContext, { decision, facts, snapshot }: Planned): void => {
+  const { host } = ctx;
+  const target = facts.target.kind === 'version' ? facts.target.version : null;
+  const about = fields({ package: snapshot.packages.pkg, installed: facts.installed, target, reason: decision.reason });
+  const available = decision.reason === 'up-to-date' || decision.reason === 'no-target' || decision.reason === 'managed-by-v2' ? undefined : availability(facts);
+  if (available !== undefined) host.log.info(available, about);
+  const sentence = explain(decision, facts, ctx.options.configDir);
+  if (decision.exitStatus !== 0) throw new RefusedError(sentence);
+  const said = isDryRun(ctx) && decision.mark === 'set' ? `${sentence} (dry run: the mark is not written.)` : sentence;
+  if (decision.reason === 'known-bad') host.log.warn(said, about); else host.log.info(said, about);
+  if (decision.action === 'upgrade' && facts.cluster.kind === 'unknown') {
+    host.log.warn(`could not learn the cluster's version (${facts.cluster.problem}); installing without the version-skew check.`, about);
+  }
 };
 
-/** Another run holds the lock: run would step aside. */
-export const busyJson = (holder: LockHolder): string =>
-  line({ installed: null, target: null, critical: null, window: null, action: 'none', reason: 'busy', exitStatus: ExitStatus.ok, commands: [], lock: holder });
-
-/** Error classes as stable reasons scripts can branch on. */
-const REASONS: ReadonlyArray<readonly [new (...args: never[]) => UpdaterError, string]> = [
-  [ConfigError, 'config-error'],
-  [TargetError, 'target-unavailable'],
-  [UnusablePathError, 'unusable-path'],
-  [InstallError, 'package-manager-error'],
-  [RefusedError, 'refused'],
-];
-
-/** Nothing could be decided: what failed, in the words the log uses. */
-export const errorJson = (error: unknown): string => {
-  const known = REASONS.find(([type]) => error instanceof type);
-  const exitStatus = known === undefined ? ExitStatus.failed : (error as UpdaterError).exitStatus;
-  const problem = error instanceof Error ? error.message : String(error);
-  return line({
-    installed: null, target: null, critical: null, window: null, action: 'error', reason: known?.[1] ?? 'internal-error', exitStatus, problem, commands: [],
-  });
+/** dry-run in place of act: what run would execute, in order, and a warning when the target is not offered yet. */
+export const reportDryRun = ({ host }: RunContext, planned: Planned): void => {
+  const { upgrade, input, snapshot } = planned;
+  if (upgrade !== undefined && input !== undefined && planned.reinstall === undefined && !upgrade.resolved) {
+    host.log.warn(`the package manager's current metadata does not offer ${snapshot.packages.pkg} ${input.target}; run refreshes the Teleport repository first and fails if it is still not offered.`,
+      fields({ package: snapshot.packages.pkg, target: input.target }));
+  }
+  for (const argv of plannedCommands(planned)) host.log.info(`dry run: would run: ${argv.join(' ')}`, fields({ command: argv.join(' ') }));
 };

@@ -1,0 +1,38 @@
+// Every change to the updater's state, as one pure function of the state, an event and the time.
+import type { InProgress, State } from './state.ts';
+
+/** The state schema caps a recorded reason; a longer one would make the file unreadable. */
+const MAX_REASON = 1000;
+
+export type StateEvent =
+  /** The decision's word on the unhealthy mark (for an upgrade, applied once it has succeeded). */
+  | { readonly type: 'mark'; readonly mark: 'set' | 'clear' | 'keep' }
+  /** The channel serves this target: a record of another one failing its health check no longer applies. */
+  | { readonly type: 'target-served'; readonly target: string }
+  /** force: the operator overrides the record of a target failing its health check. */
+  | { readonly type: 'forced' }
+  /** An install is about to start: the record that lets a killed run be finished by the next. */
+  | { readonly type: 'install-started'; readonly progress: InProgress }
+  /** The install is settled (judged, rolled back, or found not to have happened). */
+  | { readonly type: 'install-settled' }
+  /** The target failed its health check here: it is not installed again while the channel serves it. */
+  | { readonly type: 'target-failed'; readonly target: string; readonly reason: string };
+
+export const nextState = (state: State, event: StateEvent, now: Date): State => {
+  switch (event.type) {
+    case 'mark':
+      if (event.mark === 'set') return { ...state, unhealthySince: state.unhealthySince ?? now.toISOString() };
+      if (event.mark === 'clear') return { ...state, unhealthySince: null };
+      return state;
+    case 'target-served':
+      return state.badTarget !== null && state.badTarget.version !== event.target ? { ...state, badTarget: null } : state;
+    case 'forced':
+      return state.badTarget === null ? state : { ...state, badTarget: null };
+    case 'install-started':
+      return { ...state, inProgress: event.progress };
+    case 'install-settled':
+      return state.inProgress === null ? state : { ...state, inProgress: null };
+    case 'target-failed':
+      return { ...state, badTarget: { version: event.target, reason: event.reason.slice(0, MAX_REASON), at: now.toISOString() } };
+  }
+};

@@ -1,0 +1,69 @@
+// What one run found, decided and planned: dry-run reports it, run acts on it. Pure.
+import type { Cluster } from '../version/cluster.ts';
+import type { Target } from '../version/target.ts';
+import type { Config } from '../config/parse-config.ts';
+import type { Schedule } from '../schedule/parse-schedule.ts';
+import type { WindowStatus } from '../schedule/window.ts';
+import type { PackageManager } from '../package-managers/types.ts';
+import type { Step } from './command.ts';
+import type { Decision, Facts, Reason } from './decide.ts';
+import type { PackageFacts } from './package-facts.ts';
+import { argvOf, planCommands, planReinstall, planUpgrade, type PlanInput, type ReinstallPlan, type UpgradePlan } from './plan.ts';
+import type { State } from './state.ts';
+
+/** One snapshot of the facts a decision needs. */
+export interface Snapshot {
+  readonly config: Config;
+  readonly target: Target;
+  readonly critical: boolean;
+  readonly cluster: Cluster;
+  readonly packages: PackageFacts;
+  readonly schedule: Schedule;
+  readonly window: WindowStatus;
+  readonly state: State;
+}
+
+/** What a plan needs beyond the snapshot, asked only for the decisions that install or verify. */
+export interface PlanFacts {
+  readonly input?: PlanInput;
+  /** Installed files that no longer match the package database. */
+  readonly damaged?: readonly string[];
+}
+
+export interface Planned {
+  readonly snapshot: Snapshot;
+  readonly facts: Facts;
+  readonly decision: Decision;
+  /** Steps that finish an interrupted transaction (dry-run: would run; run: already ran). */
+  readonly repair: readonly Step[];
+  readonly input?: PlanInput;
+  readonly upgrade?: UpgradePlan;
+  /** The same version again over damaged files. */
+  readonly reinstall?: ReinstallPlan;
+}
+
+/** Decisions after which the installed files are checked against the package database. */
+const VERIFIED_AFTER: readonly Reason[] = ['up-to-date', 'outside-window', 'marked-unhealthy', 'no-target'];
+
+/** Whether this decision wants the installed files checked: not for nop, and only for a known installed version. */
+export const wantsVerify = ({ packages }: Snapshot, decision: Decision): boolean =>
+  decision.action === 'none' && VERIFIED_AFTER.includes(decision.reason) && packages.installer !== 'nop' &&
+  packages.installed !== undefined && packages.semver !== null;
+
+/** The plans for the decision: an upgrade, or a reinstall over damaged files, or nothing. */
+export const planRun = (snapshot: Snapshot, facts: Facts, decision: Decision, repair: readonly Step[], planFacts: PlanFacts): Planned => {
+  const manager: PackageManager | undefined = snapshot.packages.manager;
+  const { input, damaged = [] } = planFacts;
+  const base = { snapshot, facts, decision, repair, ...(input === undefined ? {} : { input }) };
+  if (manager === undefined || input === undefined) return base;
+  if (decision.action === 'upgrade') return { ...base, upgrade: planUpgrade(manager, input) };
+  const installed = snapshot.packages.installed;
+  if (damaged.length > 0 && installed !== undefined) return { ...base, reinstall: planReinstall(manager, input, installed.packageVersion) };
+  return base;
+};
+
+/** Every argv `run` executes that changes something, in order: repair, then the upgrade or the reinstall and its restart. */
+export const plannedCommands = ({ repair, upgrade, reinstall }: Planned): string[][] => [
+  ...argvOf(repair),
+  ...(reinstall !== undefined ? argvOf([...reinstall.install, ...reinstall.restart]) : upgrade !== undefined ? planCommands(upgrade) : []),
+];

@@ -1,0 +1,44 @@
+// What `dry-run --json` prints: always exactly one JSON object on stdout, for the decision, a run in progress, or an error.
+import { ConfigError, ExitStatus, InstallError, RefusedError, TargetError, UnusablePathError, type UpdaterError } from '../core/errors.ts';
+import type { LockHolder } from '../host/lock.ts';
+import { plannedCommands, type Planned } from '../core/planned.ts';
+
+const line = (value: unknown): string => `${JSON.stringify(value)}\n`;
+
+/** The decision and the exact commands run would execute. */
+export const plannedJson = (planned: Planned, exitStatus: number): string => {
+  const { facts, decision } = planned;
+  return line({
+    installed: facts.installed,
+    target: facts.target.kind === 'version' ? facts.target.version : null,
+    critical: facts.critical,
+    window: { state: facts.window.state, next: facts.window.next?.toISOString() ?? null },
+    action: decision.action,
+    reason: decision.reason,
+    exitStatus,
+    commands: plannedCommands(planned),
+  });
+};
+
+/** Another run holds the lock: run would step aside. */
+export const busyJson = (holder: LockHolder): string =>
+  line({ installed: null, target: null, critical: null, window: null, action: 'none', reason: 'busy', exitStatus: ExitStatus.ok, commands: [], lock: holder });
+
+/** Error classes as stable reasons scripts can branch on. */
+const REASONS: ReadonlyArray<readonly [new (...args: never[]) => UpdaterError, string]> = [
+  [ConfigError, 'config-error'],
+  [TargetError, 'target-unavailable'],
+  [UnusablePathError, 'unusable-path'],
+  [InstallError, 'package-manager-error'],
+  [RefusedError, 'refused'],
+];
+
+/** Nothing could be decided: what failed, in the words the log uses. */
+export const errorJson = (error: unknown): string => {
+  const known = REASONS.find(([type]) => error instanceof type);
+  const exitStatus = known === undefined ? ExitStatus.failed : (error as UpdaterError).exitStatus;
+  const problem = error instanceof Error ? error.message : String(error);
+  return line({
+    installed: null, target: null, critical: null, window: null, action: 'error', reason: known?.[1] ?? 'internal-error', exitStatus, problem, commands: [],
+  });
+};

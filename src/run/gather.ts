@@ -1,0 +1,102 @@
+// Gather: one snapshot of the facts (config, target, critical, cluster, packages, schedule, state); it changes nothing.
+import { CONFIG_NAMES, parseConfig, type Config, type ConfigFiles } from '../config/parse-config.ts';
+import type { Decision, Facts } from '../core/decide.ts';
+import { ConfigError, sanitize, TargetError } from '../core/errors.ts';
+import { wantsVerify, type PlanFacts, type Snapshot } from '../core/planned.ts';
+import { FileRefusedError } from '../host/files.ts';
+import type { Host } from '../host/host.ts';
+import { fields } from '../log/fields.ts';
+import { parseSchedule, type Schedule } from '../schedule/parse-schedule.ts';
+import { windowStatus } from '../schedule/window.ts';
+import { parsePingBody, type Cluster } from '../version/cluster.ts';
+import { parseCriticalBody, parseTargetBody, type Target } from '../version/target.ts';
+import type { RunContext } from './context.ts';
+import { damagedFiles, gatherPlanInput } from './queries.ts';
+import type { Recovered } from './recover.ts';
+
+/** The config dir's files, validated; a ConfigError (exit 2) names the file, the value and the fix. */
+export const readConfig = async (host: Host, dir: string): Promise<Config> => {
+  const texts = await Promise.all(CONFIG_NAMES.map((name) => host.readFile(`${dir}/${name}`).catch((error: unknown) => {
+    if (error instanceof FileRefusedError) throw new ConfigError(`${error.message}; make it a small text file.`);
+    throw error;
+  })));
+  return parseConfig(dir, Object.fromEntries(CONFIG_NAMES.map((name, i) => [name, texts[i]])) as ConfigFiles);
+};
+
+/** The agent's exported windows; a file that is refused (a link, too large) is an invalid schedule. */
+const readSchedule = async (host: Host, dir: string): Promise<Schedule> => {
+  try {
+    return parseSchedule(await host.readFile(`${dir}/schedule`, { noFollow: true }));
+  } catch (error) {
+    if (error instanceof FileRefusedError) return { kind: 'invalid', problem: error.message };
+    throw error;
+  }
+};
+
+export interface ChannelFacts {
+  readonly target: Target;
+  readonly critical: boolean;
+  readonly cluster: Cluster;
+}
+
+/** The channel's /version and /critical and the proxy's /webapi/ping; a target that cannot be had is a TargetError. */
+const fetchChannel = async ({ host, config }: RunContext): Promise<ChannelFacts> => {
+  const { base, ping, insecure } = config.endpoint;
+  if (insecure) host.log.warn(`fetching ${base}/version and /critical in insecure mode (not safe for production use).`, fields({ url: base }));
+  const answers = await host.fetchChannel(base, ping);
+  if (!answers.version.ok) {
+    throw new TargetError(`failed to get target version from ${base}/version: ${answers.version.problem}. Cannot proceed with update check; check the endpoint file and that this host can reach the proxy.`);
+  }
+  const target = parseTargetBody(answers.version.body);
+  if (typeof target === 'string') throw new TargetError(`${target}; not upgrading. Check that ${base} is a Teleport version channel.`);
+  if (!answers.critical.ok) host.log.warn(`could not fetch ${base}/critical (${answers.critical.problem}); treating the upgrade as not critical.`, fields({ url: `${base}/critical` }));
+  const cluster: Cluster = answers.ping.ok ? parsePingBody(answers.ping.body) : { kind: 'unknown', problem: `${ping}: ${answers.ping.problem}` };
+  return { target, critical: answers.critical.ok && parseCriticalBody(answers.critical.body), cluster };
+};
+
+/**
+ * The network half of the snapshot, started before recover so that the proxy answers while the package databases are
+ * asked; gather awaits it. A failure is kept for gather to throw.
+ */
+export const startFetch = (ctx: RunContext): Promise<ChannelFacts> => {
+  const fetching = fetchChannel(ctx);
+  fetching.catch(() => undefined);
+  return fetching;
+};
+
+/** The snapshot: the channel's answers, the schedule, and the packages and state as recover left them. */
+export const gather = async (ctx: RunContext, recovered: Recovered, channel: Promise<ChannelFacts>): Promise<Snapshot> => {
+  const [fetched, schedule] = await Promise.all([channel, readSchedule(ctx.host, ctx.options.configDir)]);
+  const { packages, state } = recovered;
+  if (packages.semver === null && fetched.target.kind === 'version') {
+    ctx.host.log.info(`failed to detect current version, assuming ${fetched.target.version} to be valid target.`, fields({ package: packages.pkg, target: fetched.target.version }));
+  }
+  return { config: ctx.config, ...fetched, packages, schedule, window: windowStatus(schedule, ctx.host.clock.now()), state };
+};
+
+/** The decision's facts, from the snapshot and the command. */
+export const decisionFacts = (ctx: RunContext, snapshot: Snapshot): Facts => ({
+  forced: ctx.options.mode === 'force',
+  installed: snapshot.packages.semver,
+  target: snapshot.target,
+  critical: snapshot.critical,
+  window: snapshot.window,
+  markedUnhealthy: snapshot.state.unhealthySince !== null,
+  allowPrerelease: snapshot.config.allowPrerelease,
+  cluster: snapshot.cluster,
+  badTarget: snapshot.state.badTarget?.version ?? null,
+});
+
+/** What this decision's plan needs from the package manager and systemd, and only that: nothing for most decisions. */
+export const gatherForPlan = async ({ host }: RunContext, snapshot: Snapshot, decision: Decision): Promise<PlanFacts> => {
+  const { packages } = snapshot;
+  const { manager, installed } = packages;
+  if (manager === undefined) return {};
+  if (decision.action === 'upgrade' && snapshot.target.kind === 'version') return { input: await gatherPlanInput(host, manager, packages, snapshot.target.version) };
+  if (!wantsVerify(snapshot, decision) || installed === undefined || packages.semver === null) return {};
+  const damaged = await damagedFiles(host, manager, packages.pkg);
+  if (damaged.length === 0) return { damaged };
+  host.log.warn(`${packages.pkg} ${installed.packageVersion} is damaged: ${sanitize(damaged.slice(0, 5).join(', '), 300)} no longer match the package database; the same version is reinstalled.`,
+    fields({ package: packages.pkg, installed: packages.semver }));
+  return { damaged, input: await gatherPlanInput(host, manager, packages, packages.semver) };
+};

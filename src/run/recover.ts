@@ -1,0 +1,91 @@
+// Recover: finish a transaction an earlier run left half-done, and settle an upgrade it left in flight (dry-run: describe).
+import { restartSteps } from '../agent/agent-service.ts';
+import { InstallError } from '../core/errors.ts';
+import type { Step } from '../core/command.ts';
+import type { PackageFacts } from '../core/package-facts.ts';
+import type { InProgress, State } from '../core/state.ts';
+import { fields } from '../log/fields.ts';
+import { isDryRun, type PackageContext, type RunContext } from './context.ts';
+import { executeSteps } from './execute.ts';
+import { sampleAgent } from './health.ts';
+import { inspectPackages } from './inspect-packages.ts';
+import { gatherPlanInput } from './queries.ts';
+import { readState, stateRecord } from './record.ts';
+import { restartAndSettle } from './settle.ts';
+
+export interface Recovered {
+  /** The steps that finish an interrupted transaction (run: ran them; dry-run: would). */
+  readonly repair: readonly Step[];
+  /** The packages and the state as they are now. */
+  readonly packages: PackageFacts;
+  readonly state: State;
+}
+
+/** What an in-flight record says was going on: "upgrading teleport-ent 1.2.3 -> 1.2.4". */
+const interruptedWork = (pkg: string, progress: InProgress): string =>
+  progress.purpose === 'reinstall' ? `reinstalling ${pkg} ${progress.to}` : `upgrading ${pkg} ${progress.from} -> ${progress.to}`;
+
+/** The package manager's repair for a package an interrupted transaction left half-installed (dpkg --configure -a; rpm's stale entries). */
+const finishTransaction = async (ctx: RunContext, packages: PackageFacts): Promise<readonly Step[]> => {
+  const { manager, installed, pkg } = packages;
+  const repair = manager !== undefined && installed !== undefined && !installed.configured && packages.installer !== 'nop' ? manager.repairSteps(installed) : [];
+  if (repair.length === 0) return repair;
+  ctx.host.log.warn(`${pkg} ${installed?.packageVersion} was left half-installed by an interrupted package transaction; ${isDryRun(ctx) ? 'run would finish it first' : 'finishing it first'}.`, fields({ package: pkg }));
+  if (!isDryRun(ctx) && !(await executeSteps(ctx.host, repair))) {
+    throw new InstallError(`could not finish the interrupted package transaction of ${pkg}; the package manager's own error lines are above. Nothing else was attempted.`);
+  }
+  return repair;
+};
+
+/** The v1 version lock back on, first thing after an interrupted install (which lifted it). */
+const restoreHold = async ({ run: { host }, manager, packages }: PackageContext, progress: InProgress): Promise<void> => {
+  const steps = progress.held ? manager.holdSteps(packages.pkg) : [];
+  if (steps.length === 0) return;
+  host.log.info(`${packages.pkg} was held (the v1 version lock) before the interrupted run; putting the hold back.`, fields({ package: packages.pkg }));
+  if (!(await executeSteps(host, steps))) {
+    throw new InstallError(`could not put the v1 version lock on ${packages.pkg} back; the package manager's own error lines are above. Nothing else was attempted; the next run tries again.`);
+  }
+};
+
+/**
+ * A run killed while installing left its in-flight record. Once the transaction is finished, the v1 version lock is put
+ * back first. Then, if the target got installed, the agent is restarted and judged (and rolled back if it fails); if
+ * the previous version is still there, nothing happened. An interrupted reinstall needs only its hold back: the files
+ * are checked again after the decision. Either way the record is settled. dry-run says what run would do.
+ */
+const settleUpgrade = async (ctx: RunContext, packages: PackageFacts, stored: State): Promise<State> => {
+  const progress = stored.inProgress;
+  const { manager, pkg } = packages;
+  if (progress === null || manager === undefined || packages.installer === 'nop') return stored;
+  if (isDryRun(ctx)) {
+    const hold = progress.held && manager.holdSteps(pkg).length > 0 ? `put the v1 version lock on ${pkg} back, then ` : '';
+    const then = progress.purpose === 'reinstall' ? 'settle it' : 'judge the agent and roll back if it is unhealthy';
+    ctx.host.log.warn(`a previous run was interrupted while ${interruptedWork(pkg, progress)}; run would first ${hold}${then}.`, fields({ package: pkg, from: progress.from, to: progress.to }));
+    return stored;
+  }
+  const state = stateRecord(ctx, stored);
+  const pc: PackageContext = { run: ctx, manager, packages, input: await gatherPlanInput(ctx.host, manager, packages, progress.to), state };
+  ctx.host.log.warn(`a previous run was interrupted while ${interruptedWork(pkg, progress)} (started ${progress.at}).`, fields({ package: pkg, from: progress.from, to: progress.to }));
+  await restoreHold(pc, progress);
+  if (progress.purpose === 'upgrade' && packages.semver === progress.to) {
+    ctx.host.log.info(`${progress.to} got installed; restarting the agent and judging it now.`, fields({ installed: progress.to }));
+    const before = progress.agentWasActive ? await sampleAgent(ctx.host) : undefined;
+    await restartAndSettle(pc, progress, before?.restarts ?? 0, restartSteps(pc.input.agent));
+    return state.current();
+  }
+  if (progress.purpose === 'upgrade') ctx.host.log.info(`${pkg} is ${packages.semver ?? 'unknown'}; the interrupted upgrade did not get through, so there is nothing to judge.`, fields({ package: pkg, installed: packages.semver }));
+  state.apply({ type: 'install-settled' });
+  await state.write();
+  return state.current();
+};
+
+/** Recover, before anything is gathered for the decision, so the decision sees the true state. */
+export const recover = async (ctx: RunContext): Promise<Recovered> => {
+  const [inspected, stored] = await Promise.all([inspectPackages(ctx.config, ctx.options.configDir, ctx.host), readState(ctx)]);
+  const repair = await finishTransaction(ctx, inspected);
+  const repaired = repair.length > 0 && !isDryRun(ctx) ? await inspectPackages(ctx.config, ctx.options.configDir, ctx.host) : inspected;
+  const state = await settleUpgrade(ctx, repaired, stored);
+  // Settling may have put a hold back or rolled back: the decision needs the package as it is now.
+  const packages = state === stored ? repaired : await inspectPackages(ctx.config, ctx.options.configDir, ctx.host);
+  return { repair, packages, state };
+};

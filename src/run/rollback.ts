@@ -1,0 +1,76 @@
+// The way back: a copy of the installed version's package kept before an upgrade, and the rollback that installs it.
+import { AGENT_UNIT } from '../agent/agent-service.ts';
+import { InstallError, UnusablePathError } from '../core/errors.ts';
+import { planRollback } from '../core/plan.ts';
+import type { InProgress } from '../core/state.ts';
+import { fields } from '../log/fields.ts';
+import type { PackageContext } from './context.ts';
+import { executeSteps } from './execute.ts';
+import { installedSemver } from './queries.ts';
+
+/**
+ * A copy of the installed package version's file in `dir`: from the package manager's cache (apt keeps them) or else
+ * downloaded from the repository when it offers it. Only the latest copy is kept; a failed download leaves nothing.
+ */
+const keepCopy = async ({ run: { host }, manager, packages, input }: PackageContext, dir: string, previous: string, offered: boolean): Promise<string | undefined> => {
+  await host.resetDir(dir);
+  const find = async (where: string) => (await host.listDir(where, { recursive: true })).find((path) => manager.isPackageFile(path.split('/').at(-1) ?? '', packages.pkg, previous));
+  const cache = manager.packageCache === undefined ? undefined : manager.packageCache.dir(await host.run(manager.packageCache.query));
+  const cached = cache === undefined ? undefined : await find(cache);
+  if (cache !== undefined && cached !== undefined) {
+    await host.copyFile(`${cache.replace(/\/?$/, '/')}${cached}`, `${dir}/${cached.split('/').at(-1)}`);
+  } else if (offered) {
+    const downloaded = await executeSteps(host, [{ ...manager.downloadStep({ pkg: packages.pkg, packageVersion: previous, repo: input.repo }, dir), mayFail: true }]);
+    // A download that failed half-way (a full disk) may leave a truncated file under the right name.
+    if (!downloaded) {
+      await host.resetDir(dir);
+      return undefined;
+    }
+  }
+  const kept = await find(dir);
+  return kept === undefined ? undefined : `${dir}/${kept}`;
+};
+
+/**
+ * Makes sure the installed package version can be put back without the repository: a copy of its file in the state
+ * dir. Without one (no room for it, say), the upgrade goes on with a warning. Returns the copy; without one, whether the
+ * repository still offers the version.
+ */
+export const secureRollback = async (pc: PackageContext, previous: string, available: readonly string[]): Promise<{ file?: string; possible: boolean }> => {
+  const { run: { host, options }, packages } = pc;
+  const dir = `${options.stateDir}/rollback`;
+  const offered = available.includes(previous);
+  const from = offered ? 'a rollback would reinstall it from the repository' : 'the repository no longer offers it either';
+  try {
+    const file = await keepCopy(pc, dir, previous, offered);
+    if (file !== undefined) {
+      host.log.info(`kept a copy of ${packages.pkg} ${previous} for a rollback: ${file}`, fields({ package: packages.pkg, path: file }));
+      return { file, possible: true };
+    }
+    if (offered) host.log.warn(`could not keep a copy of ${packages.pkg} ${previous}; ${from}.`, fields({ package: packages.pkg }));
+  } catch (error) {
+    if (!(error instanceof UnusablePathError)) throw error;
+    host.log.warn(`could not keep a copy of ${packages.pkg} ${previous} in ${dir}: ${error.reason}; ${from}. The upgrade goes on.`, fields({ package: packages.pkg, path: dir }));
+    // Whatever part of the copy was written goes.
+    await host.resetDir(dir).catch(() => undefined);
+  }
+  return { possible: offered };
+};
+
+/** The previous version back, then a restart (a broken agent is restarted, not reloaded). Throws when it cannot be installed. */
+export const rollBack = async ({ run: { host }, manager, packages, input }: PackageContext, progress: InProgress): Promise<void> => {
+  const { pkg } = packages;
+  const versions = fields({ package: pkg, from: progress.to, to: progress.from });
+  host.log.error(`rolling back ${pkg} to ${progress.from}.`, versions);
+  // The record says whether the package was held: after an interrupted install it may be unheld now.
+  const plan = planRollback(manager, { pkg, packageVersion: progress.fromExact, semver: progress.from, held: progress.held, repo: input.repo, file: progress.rollbackFile },
+    progress.agentWasActive && input.agent !== 'no-systemd');
+  const ok = await executeSteps(host, plan.install);
+  const now = await installedSemver(host, manager, pkg);
+  if (!ok || now !== progress.from) {
+    throw new InstallError(`the rollback of ${pkg} to ${progress.from} failed; it is ${now ?? 'not fully installed'}. The package manager's own error lines are above. ` +
+      `Install ${pkg} ${progress.from} by hand and check: systemctl status ${AGENT_UNIT}`);
+  }
+  host.log.info(`${pkg} ${progress.to} -> ${progress.from} rolled back.`, versions);
+  if (!(await executeSteps(host, plan.restart))) throw new InstallError(`${pkg} ${progress.from} is back, but ${AGENT_UNIT} could not be restarted. Check: systemctl status ${AGENT_UNIT}`);
+};
