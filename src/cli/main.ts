@@ -38,7 +38,7 @@ const updateCommand = async (mode: Mode, options: GlobalOptions, lockPath: strin
     );
   } catch (error) {
     if (error instanceof UpdaterError) {
-      log.error(error.message);
+      log.error(error.message, error.fields);
       return error.exitStatus;
     }
     log.error(`internal error, this is a bug in teleport-upgrade: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

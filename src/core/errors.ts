@@ -1,4 +1,5 @@
 // The updater's closed error taxonomy; each class carries the process exit status it maps to.
+import type { Fields } from '../log/log.ts';
 
 /** Exit statuses, documented in README.md. */
 export const ExitStatus = { ok: 0, failed: 1, usage: 2 } as const;
@@ -7,6 +8,12 @@ export type ExitStatus = (typeof ExitStatus)[keyof typeof ExitStatus];
 /** An error the operator can act on: the message says what failed, the specifics and what to do. */
 export abstract class UpdaterError extends Error {
   abstract readonly exitStatus: ExitStatus;
+  /** Structured log fields (versions, package, reason, path) for the line that reports it. */
+  readonly fields: Fields;
+  constructor(message: string, fields: Fields = {}) {
+    super(message);
+    this.fields = fields;
+  }
 }
 
 /** A file in the config dir is missing, empty where it must not be, or holds an invalid value. */
@@ -33,8 +40,8 @@ export class UnusablePathError extends UpdaterError {
   override name = 'UnusablePathError';
   /** What is wrong, without the remedy: "no space is left on its file system (ENOSPC)". */
   readonly reason: string;
-  constructor(message: string, reason: string) {
-    super(message);
+  constructor(message: string, reason: string, fields: Fields = {}) {
+    super(message, fields);
     this.reason = reason;
   }
 }

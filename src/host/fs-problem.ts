@@ -1,5 +1,6 @@
 // Turns a file-system error on one of the updater's own paths (state, lock, rollback copy) into a sentence an operator can act on.
 import { UnusablePathError } from '../core/errors.ts';
+import { fields } from '../log/fields.ts';
 
 /** What an errno means here, and what to do about it. */
 const MEANINGS: Readonly<Record<string, readonly [meaning: string, remedy: string]>> = {
@@ -30,7 +31,7 @@ export const unusablePath = (action: string, path: string, error: unknown): unkn
   if (code === undefined) return error;
   const [meaning, remedy] = MEANINGS[code] ?? [(error as Error).message, 'Check the path'];
   const reason = `${meaning} (${code})`;
-  return new UnusablePathError(`cannot ${action} at ${path}: ${reason}. ${remedy}, then run teleport-upgrade again.`, reason);
+  return new UnusablePathError(`cannot ${action} at ${path}: ${reason}. ${remedy}, then run teleport-upgrade again.`, reason, fields({ path }));
 };
 
 /** Runs a file-system action on one of the updater's own paths, with unusablePath's errors. */

@@ -4,6 +4,7 @@ import { link, lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/pro
 import { dirname } from 'node:path';
 import * as z from 'zod/mini';
 import { UnusablePathError } from '../core/errors.ts';
+import { fields } from '../log/fields.ts';
 import { readSmallFile } from './files.ts';
 import { onOwnPath } from './fs-problem.ts';
 
@@ -60,7 +61,7 @@ const checkLockPath = async (path: string): Promise<void> => {
   const info = await statOrNothing(path);
   if (info === undefined || info.isFile()) return;
   const reason = `it is ${kindOf(info)}, not the updater's lock file`;
-  throw new UnusablePathError(`cannot take the run lock at ${path}: ${reason}, and nothing else may be there. Remove it (rm -r ${path}), then run teleport-upgrade again.`, reason);
+  throw new UnusablePathError(`cannot take the run lock at ${path}: ${reason}, and nothing else may be there. Remove it (rm -r ${path}), then run teleport-upgrade again.`, reason, fields({ path }));
 };
 
 /** The lock's directory, created when missing; a file standing in its place is refused. */
@@ -69,7 +70,7 @@ const lockDirectory = async (path: string): Promise<void> => {
   const info = await statOrNothing(dir);
   if (info !== undefined && !info.isDirectory()) {
     const reason = `${dir} is ${kindOf(info)}, not a directory`;
-    throw new UnusablePathError(`cannot take the run lock at ${path}: ${reason}. Move it out of the way (or point --state-dir at a directory), then run teleport-upgrade again.`, reason);
+    throw new UnusablePathError(`cannot take the run lock at ${path}: ${reason}. Move it out of the way (or point --state-dir at a directory), then run teleport-upgrade again.`, reason, fields({ path }));
   }
   await mkdir(dir, { recursive: true, mode: 0o755 });
 };

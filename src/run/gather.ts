@@ -45,10 +45,11 @@ const fetchChannel = async ({ host, config }: RunContext): Promise<ChannelFacts>
   if (insecure) host.log.warn(`fetching ${base}/version and /critical in insecure mode (not safe for production use).`, fields({ url: base }));
   const answers = await host.fetchChannel(base, ping);
   if (!answers.version.ok) {
-    throw new TargetError(`failed to get target version from ${base}/version: ${answers.version.problem}. Cannot proceed with update check; check the endpoint file and that this host can reach the proxy.`);
+    throw new TargetError(`failed to get target version from ${base}/version: ${answers.version.problem}. Cannot proceed with update check; check the endpoint file and that this host can reach the proxy.`,
+      fields({ url: `${base}/version` }));
   }
   const target = parseTargetBody(answers.version.body);
-  if (typeof target === 'string') throw new TargetError(`${target}; not upgrading. Check that ${base} is a Teleport version channel.`);
+  if (typeof target === 'string') throw new TargetError(`${target}; not upgrading. Check that ${base} is a Teleport version channel.`, fields({ url: `${base}/version` }));
   if (!answers.critical.ok) host.log.warn(`could not fetch ${base}/critical (${answers.critical.problem}); treating the upgrade as not critical.`, fields({ url: `${base}/critical` }));
   const cluster: Cluster = answers.ping.ok ? parsePingBody(answers.ping.body) : { kind: 'unknown', problem: `${ping}: ${answers.ping.problem}` };
   return { target, critical: answers.critical.ok && parseCriticalBody(answers.critical.body), cluster };

@@ -21,7 +21,8 @@ const query = async (host: Host, manager: PackageManager, candidates: readonly s
   const result = await host.run(manager.installedQuery(candidates));
   const installed = manager.parseInstalled(result);
   if (installed === undefined) {
-    host.log.debug(`the ${DATABASE[manager.name]} database could not answer (${result.failure ?? `exit ${result.exitCode}: ${sanitize(result.stderr.trim(), 300)}`}).`);
+    host.log.debug(`the ${DATABASE[manager.name]} database could not answer (${result.failure ?? `exit ${result.exitCode}: ${sanitize(result.stderr.trim(), 300)}`}).`,
+      fields({ command: manager.installedQuery(candidates).argv.join(' '), exitCode: result.exitCode }));
     return null;
   }
   return candidates.map((name) => installed.find((p) => p.name === name)).find((p) => p !== undefined);

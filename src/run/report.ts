@@ -13,7 +13,7 @@ export const announce = (ctx: RunContext, { decision, facts, snapshot }: Planned
   const available = decision.reason === 'up-to-date' || decision.reason === 'no-target' || decision.reason === 'managed-by-v2' ? undefined : availability(facts);
   if (available !== undefined) host.log.info(available, about);
   const sentence = explain(decision, facts, ctx.options.configDir);
-  if (decision.exitStatus !== 0) throw new RefusedError(sentence);
+  if (decision.exitStatus !== 0) throw new RefusedError(sentence, about);
   const said = isDryRun(ctx) && decision.mark === 'set' ? `${sentence} (dry run: the mark is not written.)` : sentence;
   if (decision.reason === 'known-bad') host.log.warn(said, about); else host.log.info(said, about);
   if (decision.action === 'upgrade' && facts.cluster.kind === 'unknown') {

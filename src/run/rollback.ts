@@ -69,7 +69,7 @@ export const rollBack = async ({ run: { host }, manager, packages, input }: Pack
   const now = await installedSemver(host, manager, pkg);
   if (!ok || now !== progress.from) {
     throw new InstallError(`the rollback of ${pkg} to ${progress.from} failed; it is ${now ?? 'not fully installed'}. The package manager's own error lines are above. ` +
-      `Install ${pkg} ${progress.from} by hand and check: systemctl status ${AGENT_UNIT}`);
+      `Install ${pkg} ${progress.from} by hand and check: systemctl status ${AGENT_UNIT}`, { ...versions, ...fields({ installed: now }) });
   }
   host.log.info(`${pkg} ${progress.to} -> ${progress.from} rolled back.`, versions);
   if (!(await executeSteps(host, plan.restart))) throw new InstallError(`${pkg} ${progress.from} is back, but ${AGENT_UNIT} could not be restarted. Check: systemctl status ${AGENT_UNIT}`);

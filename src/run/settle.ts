@@ -55,6 +55,7 @@ const settle = async (pc: PackageContext, progress: InProgress, baselineRestarts
     `teleport ${progress.to} failed its health check (${problem}) and was rolled back to ${progress.from}, ` +
       `${again === undefined ? 'which is healthy again' : `which is ALSO unhealthy (${again}); check: systemctl status ${AGENT_UNIT}`}. ` +
       `${progress.to} will not be installed again while the channel serves it; teleport-upgrade force overrides that.`,
+    { ...versions, ...fields({ reason: problem }) },
   );
 };
 

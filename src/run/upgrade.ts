@@ -20,13 +20,15 @@ const refreshAndPlan = async ({ run: { host }, manager, packages, input }: Packa
   await executeStep(host, printed.refresh);
   const { versions: available, problem } = await availableVersions(host, manager, pkg, input.repo);
   if (problem !== undefined) {
-    throw new InstallError(`upgrade attempt failed for ${pkg}=${input.target}: ${problem}. Nothing was installed; fix the package manager's error above, then run teleport-upgrade again.`);
+    throw new InstallError(`upgrade attempt failed for ${pkg}=${input.target}: ${problem}. Nothing was installed; fix the package manager's error above, then run teleport-upgrade again.`,
+      fields({ package: pkg, target: input.target }));
   }
   const plan = planUpgrade(manager, { ...input, available });
   if (!plan.resolved) {
     throw new InstallError(
       `upgrade attempt failed for ${pkg}=${input.target}: the ${manager.name} repositories do not offer that version (they offer ${sanitize(available.slice(0, 8).join(', '), 200) || 'no version of it'}). ` +
         `Check that the Teleport repository on this host serves the cluster's major version, then run teleport-upgrade again.`,
+      fields({ package: pkg, target: input.target }),
     );
   }
   return { plan, available };
@@ -38,10 +40,12 @@ const install = async ({ run: { host }, manager, packages, input }: PackageConte
   const ok = await executeSteps(host, plan.install);
   const now = await installedSemver(host, manager, pkg);
   if (!ok) {
-    throw new InstallError(`upgrade attempt failed for ${pkg}=${plan.packageVersion}; ${pkg} is ${now === undefined ? 'not fully installed' : `still at ${now}`}. The package manager's own error lines are above.`);
+    throw new InstallError(`upgrade attempt failed for ${pkg}=${plan.packageVersion}; ${pkg} is ${now === undefined ? 'not fully installed' : `still at ${now}`}. The package manager's own error lines are above.`,
+      fields({ package: pkg, target: input.target, installed: now }));
   }
   if (now !== input.target) {
-    throw new InstallError(`${manager.tool} reported success but ${pkg} is ${now ?? 'not installed'} instead of ${input.target}; nothing was restarted.`);
+    throw new InstallError(`${manager.tool} reported success but ${pkg} is ${now ?? 'not installed'} instead of ${input.target}; nothing was restarted.`,
+      fields({ package: pkg, target: input.target, installed: now }));
   }
   host.log.info(`${pkg} ${packages.semver ?? 'unknown'} -> ${input.target} installed.`, fields({ package: pkg, from: packages.semver, to: input.target }));
 };

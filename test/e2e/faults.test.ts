@@ -95,6 +95,22 @@ describe('fault suite: the package manager (real apt)', { skip: missing }, () =>
       assert.equal(state.badTarget, null, 'an install failure is not the health of the version');
     }));
 
+  it('--log-format json carries the facts of each line as fields with constant keys', () =>
+    withSandbox({ installed: 'teleport-ent=1.2.3', config: window }, async (s) => {
+      await writeFile(join(s.apt.root, 'etc/apt/sources.list.d/teleport.list'), 'deb [trusted=yes] file:/nonexistent/teleport-repo ./\n');
+      const r = await s.cli(['--log-format', 'json', 'run'], active);
+      assert.equal(r.exitCode, 1, r.stderr);
+      const lines = r.stderr.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+      const decision = lines.find((l) => /within maintenance window/.test(String(l.msg)));
+      assert.deepEqual([decision?.reason, decision?.installed_version, decision?.target_version, decision?.package], ['maintenance-window', '1.2.3', '1.2.4', 'teleport-ent']);
+      const refresh = lines.find((l) => /^could not refresh the Teleport package source/.test(String(l.msg)));
+      assert.match(String(refresh?.command), /^apt-get update -o Dir::Etc::sourcelist=sources\.list\.d\/teleport\.list/);
+      assert.equal(refresh?.exit_code, 100);
+      assert.equal(typeof refresh?.duration_ms, 'number');
+      const failed = lines.at(-1);
+      assert.deepEqual([failed?.level, failed?.package, failed?.target_version], [50, 'teleport-ent', '1.2.4']);
+    }));
+
   it('a held package whose install fails keeps its hold', () =>
     withSandbox({ installed: 'teleport-ent=1.2.3', config: window }, async (s) => {
       await sh('apt-mark', ['hold', 'teleport-ent'], { env: { ...s.apt.env } });
