@@ -6,6 +6,7 @@ import { decide } from '../src/core/decide.ts';
 import { planRun } from '../src/core/planned.ts';
 import { emptyState, type State } from '../src/core/state.ts';
 import { act } from '../src/run/act.ts';
+import { stateRecord } from '../src/run/record.ts';
 import { decisionFacts } from '../src/run/gather.ts';
 import { ARGV, acting, agent, CACHE, CRASH_LOOPING, dpkg, fail, healthyUpgrade, KEPT, packagesAt, PKG, planInput, runContext, STATE_FILE, type Answers } from './support/apt-host.ts';
 import { fakeHost } from './support/fake-host.ts';
@@ -119,7 +120,9 @@ const actOn = async (row: Row) => {
   } as const;
   const facts = decisionFacts(ctx, snapshot);
   const planned = planRun(snapshot, facts, decide(facts), [], { input: planInput({ held, agent: row.agentState ?? 'active' }) });
-  const error = await act(ctx, planned).then(() => undefined, (e: unknown) => e as Error);
+  const state = stateRecord(ctx, emptyState);
+  const error = await act(ctx, planned, state).then(() => undefined, (e: unknown) => e as Error);
+  await state.write();
   const written = host.files.get(STATE_FILE);
   return { host, error, state: written === undefined ? undefined : (JSON.parse(written) as State) };
 };

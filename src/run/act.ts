@@ -1,11 +1,12 @@
 // Act: carry the plan out (run and force): the decision's state changes, then the reinstall or the upgrade, then its mark.
+// What must be on disk before an install (the in-flight record) is written on the way; the outcome is the record phase's.
 import type { StateEvent } from '../core/next-state.ts';
 import { planCommands, type PlanInput } from '../core/plan.ts';
 import type { Planned } from '../core/planned.ts';
 import { fields } from '../log/fields.ts';
 import type { PackageContext, RunContext } from './context.ts';
 import { reinstall } from './reinstall.ts';
-import { stateRecord, type StateRecord } from './record.ts';
+import type { StateRecord } from './record.ts';
 import { upgrade } from './upgrade.ts';
 
 /** What the decision says of the bad-target record: force overrides it, a different target makes it moot. */
@@ -25,17 +26,15 @@ const packageContext = (ctx: RunContext, planned: Planned, input: PlanInput, sta
  * once it has succeeded), then the plan: a reinstall over damaged files, or the upgrade (the nop installer only says
  * what it would run). Throws InstallError when the package could not be put right.
  */
-export const act = async (ctx: RunContext, planned: Planned): Promise<void> => {
+export const act = async (ctx: RunContext, planned: Planned, state: StateRecord): Promise<void> => {
   const { host } = ctx;
   const { decision, snapshot, input } = planned;
-  const state = stateRecord(ctx, snapshot.state);
   const bad = snapshot.state.badTarget;
   state.apply(...targetEvents(planned), ...(decision.action === 'upgrade' ? [] : [{ type: 'mark', mark: decision.mark } as const]));
   if (bad !== null && state.current().badTarget === null) {
     const by = decision.reason === 'forced' ? 'force' : `the new target ${snapshot.target.kind === 'version' ? snapshot.target.version : ''}`;
     host.log.info(`${by} clears the record of ${bad.version} failing its health check.`, fields({ target: bad.version }));
   }
-  await state.write();
   if (planned.reinstall !== undefined && input !== undefined) await reinstall(packageContext(ctx, planned, input, state), planned.reinstall);
   if (decision.action !== 'upgrade' || snapshot.target.kind !== 'version') return;
   const { pkg, installer } = snapshot.packages;
@@ -48,5 +47,4 @@ export const act = async (ctx: RunContext, planned: Planned): Promise<void> => {
     host.log.info(`upgrade to ${target} complete.`, fields({ package: pkg, target }));
   }
   state.apply({ type: 'mark', mark: decision.mark });
-  await state.write();
 };

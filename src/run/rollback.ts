@@ -66,10 +66,10 @@ export const rollBack = async ({ run: { host }, manager, packages, input }: Pack
   const plan = planRollback(manager, { pkg, packageVersion: progress.fromExact, semver: progress.from, held: progress.held, repo: input.repo, file: progress.rollbackFile },
     progress.agentWasActive && input.agent !== 'no-systemd');
   const ok = await executeSteps(host, plan.install);
-  const now = await installedSemver(host, manager, pkg);
-  if (!ok || now !== progress.from) {
-    throw new InstallError(`the rollback of ${pkg} to ${progress.from} failed; it is ${now ?? 'not fully installed'}. The package manager's own error lines are above. ` +
-      `Install ${pkg} ${progress.from} by hand and check: systemctl status ${AGENT_UNIT}`, { ...versions, ...fields({ installed: now }) });
+  const installedNow = await installedSemver(host, manager, pkg);
+  if (!ok || installedNow !== progress.from) {
+    throw new InstallError(`the rollback of ${pkg} to ${progress.from} failed; it is ${installedNow ?? 'not fully installed'}. The package manager's own error lines are above. ` +
+      `Install ${pkg} ${progress.from} by hand and check: systemctl status ${AGENT_UNIT}`, { ...versions, ...fields({ installed: installedNow }) });
   }
   host.log.info(`${pkg} ${progress.to} -> ${progress.from} rolled back.`, versions);
   if (!(await executeSteps(host, plan.restart))) throw new InstallError(`${pkg} ${progress.from} is back, but ${AGENT_UNIT} could not be restarted. Check: systemctl status ${AGENT_UNIT}`);

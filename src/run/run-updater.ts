@@ -9,6 +9,7 @@ import { busyJson, errorJson, plannedJson } from './dry-run-json.ts';
 import { decisionFacts, gather, gatherForPlan, readConfig, startFetch } from './gather.ts';
 import { runInProgress, takeLock } from './lock.ts';
 import { recover } from './recover.ts';
+import { stateRecord } from './record.ts';
 import { announce, reportDryRun } from './report.ts';
 
 export type { Mode, RunOptions } from './context.ts';
@@ -38,7 +39,13 @@ const run = async (options: RunOptions, host: Host): Promise<number> => {
   try {
     const planned = await evaluate(ctx);
     announce(ctx, planned);
-    await act(ctx, planned);
+    const state = stateRecord(ctx, planned.snapshot.state);
+    try {
+      await act(ctx, planned, state);
+    } finally {
+      // record: the new state, also when acting failed (what failed is part of it).
+      await state.write();
+    }
     return ExitStatus.ok;
   } finally {
     await lock.release();

@@ -77,15 +77,15 @@ export const restartAndSettle = async (pc: PackageContext, progress: InProgress,
  */
 export const settleFailedInstall = async (pc: PackageContext, progress: InProgress, possible: boolean): Promise<void> => {
   const { run: { host }, manager, packages, state } = pc;
-  const now = await installedSemver(host, manager, packages.pkg);
-  const left = `the failed install left ${packages.pkg} ${now === undefined ? 'half-installed' : `at ${now}`}`;
-  if (now === progress.from) {
-    host.log.info(`${packages.pkg} is still ${progress.from}: the failed install changed nothing.`, fields({ package: packages.pkg, installed: now }));
+  const installedNow = await installedSemver(host, manager, packages.pkg);
+  const left = `the failed install left ${packages.pkg} ${installedNow === undefined ? 'half-installed' : `at ${installedNow}`}`;
+  if (installedNow === progress.from) {
+    host.log.info(`${packages.pkg} is still ${progress.from}: the failed install changed nothing.`, fields({ package: packages.pkg, installed: installedNow }));
   } else if (possible) {
-    host.log.error(`${left}.`, fields({ package: packages.pkg, installed: now }));
+    host.log.error(`${left}.`, fields({ package: packages.pkg, installed: installedNow }));
     await rollBack(pc, progress);
   } else {
-    host.log.error(`${left}, and ${progress.from} cannot be reinstalled automatically; the next run finishes the interrupted transaction.`, fields({ package: packages.pkg, installed: now }));
+    host.log.error(`${left}, and ${progress.from} cannot be reinstalled automatically; the next run finishes the interrupted transaction.`, fields({ package: packages.pkg, installed: installedNow }));
   }
   state.apply({ type: 'install-settled' });
   await state.write();

@@ -38,14 +38,14 @@ const refreshAndPlan = async ({ run: { host }, manager, packages, input }: Packa
 const install = async ({ run: { host }, manager, packages, input }: PackageContext, plan: UpgradePlan): Promise<void> => {
   const { pkg } = packages;
   const ok = await executeSteps(host, plan.install);
-  const now = await installedSemver(host, manager, pkg);
+  const installedNow = await installedSemver(host, manager, pkg);
   if (!ok) {
-    throw new InstallError(`upgrade attempt failed for ${pkg}=${plan.packageVersion}; ${pkg} is ${now === undefined ? 'not fully installed' : `still at ${now}`}. The package manager's own error lines are above.`,
-      fields({ package: pkg, target: input.target, installed: now }));
+    throw new InstallError(`upgrade attempt failed for ${pkg}=${plan.packageVersion}; ${pkg} is ${installedNow === undefined ? 'not fully installed' : `still at ${installedNow}`}. The package manager's own error lines are above.`,
+      fields({ package: pkg, target: input.target, installed: installedNow }));
   }
-  if (now !== input.target) {
-    throw new InstallError(`${manager.tool} reported success but ${pkg} is ${now ?? 'not installed'} instead of ${input.target}; nothing was restarted.`,
-      fields({ package: pkg, target: input.target, installed: now }));
+  if (installedNow !== input.target) {
+    throw new InstallError(`${manager.tool} reported success but ${pkg} is ${installedNow ?? 'not installed'} instead of ${input.target}; nothing was restarted.`,
+      fields({ package: pkg, target: input.target, installed: installedNow }));
   }
   host.log.info(`${pkg} ${packages.semver ?? 'unknown'} -> ${input.target} installed.`, fields({ package: pkg, from: packages.semver, to: input.target }));
 };
