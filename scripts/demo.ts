@@ -1,7 +1,8 @@
-// A throwaway sandbox (apt root, fake Teleport 1.2.3 and 1.2.4, a local HTTPS version server): dry-run, then run.
+// A throwaway sandbox (apt root, fake Teleport 1.2.3 and 1.2.4, a local HTTPS version server): dry-run, run, then status.
 import { readFile, rm } from 'node:fs/promises';
 import { createSandbox, makeFixtures, openWindow } from '../test/support/sandbox.ts';
 import { aptMissing } from '../test/support/tools.ts';
+import { buildBundle } from './build.ts';
 
 const say = (text: string) => console.log(`\n\x1b[1m== ${text}\x1b[0m`);
 
@@ -12,6 +13,8 @@ const main = async (): Promise<number> => {
     console.error('On Debian or Ubuntu: sudo apt-get install -y dpkg-dev apt openssl perl-base');
     return 1;
   }
+  // The sandbox runs the CLI as it ships: the bundle of the sources.
+  await buildBundle();
   say('building the sandbox: fake teleport-ent 1.2.3 and 1.2.4 in a local apt repository, 1.2.3 installed, a version server on 127.0.0.1 serving v1.2.4, a maintenance window open now');
   const fixtures = await makeFixtures();
   const sandbox = await createSandbox(fixtures, { installed: 'teleport-ent=1.2.3', config: { schedule: openWindow(), 'health-settle': '2s\n' } });
@@ -37,6 +40,8 @@ const main = async (): Promise<number> => {
     console.log(`the sandbox's stand-in systemctl was asked: ${(await readFile(sandbox.systemctlLog, 'utf8')).trim().split('\n').join('; ')}`);
     say('run again: nothing left to do');
     await show(['run']);
+    say('status: what the operator sees of this host, without logging into its journal');
+    await show(['status']);
     return status;
   } finally {
     await sandbox.close();

@@ -11,6 +11,8 @@ const NAME = 'teleport-ent-updater';
 const SUMMARY = 'updater for Teleport agents (Managed Updates v1)';
 const DESCRIPTION = 'Installs the Teleport version the cluster advertises, inside its maintenance windows, through apt, yum/dnf or zypper.';
 
+export const EXAMPLE_HOOKS = ['mail', 'webhook'] as const;
+
 const packageVersion = async (): Promise<string> =>
   (JSON.parse(await readFile(`${root}/package.json`, 'utf8')) as { version: string }).version;
 
@@ -27,7 +29,7 @@ const maintainerScript = async (name: string): Promise<string> => {
  */
 const stageTree = async (stage: string, binary: string, unitDir: string, version: string): Promise<void> => {
   await rm(stage, { recursive: true, force: true });
-  const dirs = ['usr/sbin', `${unitDir}/teleport.service.d`, 'etc/teleport-upgrade.d', 'usr/share/man/man8', `usr/share/doc/${NAME}`];
+  const dirs = ['usr/sbin', `${unitDir}/teleport.service.d`, 'etc/teleport-upgrade.d', 'usr/share/man/man8', `usr/share/doc/${NAME}/examples/hooks`];
   await Promise.all(dirs.map((d) => mkdir(join(stage, d), { recursive: true })));
   await copyFile(binary, join(stage, 'usr/sbin/teleport-upgrade'));
   await chmod(join(stage, 'usr/sbin/teleport-upgrade'), 0o755);
@@ -36,6 +38,11 @@ const stageTree = async (stage: string, binary: string, unitDir: string, version
   await writeFile(join(stage, unitDir, 'teleport.service.d/teleport-upgrader-env.conf'), `${dropIn}Environment="TELEPORT_EXT_UPGRADER_VERSION=v${version}"\n`);
   await writeFile(join(stage, 'usr/share/man/man8/teleport-upgrade.8.gz'), gzipSync(await readFile(`${root}/man/teleport-upgrade.8`), { level: 9 }));
   await copyFile(`${root}/README.md`, join(stage, `usr/share/doc/${NAME}/README.md`));
+  // Example hooks, not enabled: an operator copies one into /etc/teleport-upgrade.d/hooks.d.
+  for (const hook of EXAMPLE_HOOKS) {
+    await copyFile(`${root}/scripts/pkg/examples/hooks/${hook}`, join(stage, `usr/share/doc/${NAME}/examples/hooks/${hook}`));
+    await chmod(join(stage, `usr/share/doc/${NAME}/examples/hooks/${hook}`), 0o755);
+  }
 };
 
 /** Builds `<dest>/packages/teleport-ent-updater_<version>_amd64.deb` around the binary at `binary`. */
@@ -68,7 +75,7 @@ const rpmSpec = async (version: string, stage: string): Promise<string> => [
   '%description', DESCRIPTION,
   '%install', `cp -a ${stage}/. %{buildroot}/`,
   '%files', '%defattr(-,root,root,-)', '/usr/sbin/teleport-upgrade', '/usr/lib/systemd/system/teleport-upgrade.service', '/usr/lib/systemd/system/teleport-upgrade.timer',
-  '/usr/lib/systemd/system/teleport.service.d', '%dir /etc/teleport-upgrade.d', '%doc /usr/share/doc/teleport-ent-updater/README.md',
+  '/usr/lib/systemd/system/teleport.service.d', '%dir /etc/teleport-upgrade.d', '%doc /usr/share/doc/teleport-ent-updater/README.md', '%doc /usr/share/doc/teleport-ent-updater/examples',
   '/usr/share/man/man8/teleport-upgrade.8.gz',
   '%post', await maintainerScript('rpm/post'),
   '%preun', await maintainerScript('rpm/preun'),

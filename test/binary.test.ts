@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { after, before, describe, it } from 'node:test';
 import { buildBinary } from '../scripts/build-binary.ts';
-import { cleanEnv } from './support/cli.ts';
+import { cleanEnv, SOURCE_BIN } from './support/cli.ts';
 import { laterWindow, sandboxPerTest } from './support/sandbox.ts';
 import { aptMissing, binaryToolsMissing } from './support/tools.ts';
 
@@ -30,7 +30,7 @@ describe('the standalone binary', { skip: missing }, () => {
 
   it('decides exactly as the CLI from source does', () =>
     withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: laterWindow() } }, async (s) => {
-      const fromSource = await s.cli(['dry-run', '--json']);
+      const fromSource = await execa(process.execPath, [SOURCE_BIN, 'dry-run', '--json'], { env: cleanEnv(s.env()), extendEnv: false, reject: false });
       const fromBinary = await execa(binary, ['dry-run', '--json'], { env: cleanEnv(s.env()), extendEnv: false, reject: false });
       assert.equal(fromBinary.exitCode, 0, fromBinary.stderr);
       assert.deepEqual(JSON.parse(fromBinary.stdout), JSON.parse(fromSource.stdout));

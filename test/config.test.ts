@@ -8,7 +8,7 @@ const DIR = '/etc/teleport-upgrade.d';
 const files = (over: Partial<Record<keyof ConfigFiles, string>> = {}): ConfigFiles => ({
   endpoint: 'proxy.example.com:443/v1/webapi/automaticupgrades/channel/default',
   insecure: undefined, installer: undefined, package: undefined, debug: undefined, 'allow-prerelease': undefined,
-  'health-settle': undefined, 'teleport-config': undefined,
+  'health-settle': undefined, 'teleport-config': undefined, metrics: undefined,
   ...over,
 });
 const fails = (over: Partial<Record<keyof ConfigFiles, string>>, message: RegExp) =>
@@ -22,7 +22,7 @@ describe('parseConfig', () => {
     }));
     assert.deepEqual(config, {
       endpoint: { base: 'https://proxy.example.com/v1/webapi/automaticupgrades/channel/default', ping: 'https://proxy.example.com/webapi/ping', host: 'proxy.example.com', insecure: false },
-      installer: 'apt', package: 'teleport-ent-fips', debug: true, allowPrerelease: false, settleMs: 30_000, teleportConfig: '/etc/teleport.yaml',
+      installer: 'apt', package: 'teleport-ent-fips', debug: true, allowPrerelease: false, settleMs: 30_000, teleportConfig: '/etc/teleport.yaml', metrics: undefined,
     });
   });
   it('reads the settle period and the agent config path, and refuses what they cannot be', () => {
@@ -34,6 +34,13 @@ describe('parseConfig', () => {
     fails({ 'health-settle': '-5' }, /health-settle holds "-5"/);
     fails({ 'health-settle': 'soon' }, /health-settle holds "soon"/);
     fails({ 'teleport-config': 'teleport.yaml' }, /teleport-config holds "teleport.yaml", which is not an absolute path/);
+  });
+  it('reads the metrics path, absolute and ending in .prom, and says what to write otherwise', () => {
+    assert.equal(parseConfig(DIR, files({ metrics: '/var/lib/prometheus/node-exporter/teleport-upgrade.prom\n' })).metrics, '/var/lib/prometheus/node-exporter/teleport-upgrade.prom');
+    assert.equal(parseConfig(DIR, files()).metrics, undefined);
+    for (const bad of ['teleport-upgrade.prom', '/var/lib/node-exporter/teleport-upgrade.txt', '/var/lib/../etc/x.prom', '/var/lib/a b.prom']) {
+      fails({ metrics: bad }, /metrics holds ".*", which is not an absolute path ending in \.prom\. Write the path of node_exporter's textfile, e\.g\. \/var\/lib\/prometheus\/node-exporter\/teleport-upgrade\.prom/);
+    }
   });
   it('leaves installer and package to detection when absent', () => {
     const config = parseConfig(DIR, files());

@@ -1,7 +1,7 @@
 // The packages: real dpkg and rpm install, upgrade and remove them in test roots; the maintainer scripts' systemctl calls are recorded.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -56,6 +56,11 @@ describe('the teleport-ent-updater packages', { skip: missing }, () => {
     const dropIn = await readFile(join(h.root, 'lib/systemd/system/teleport.service.d/teleport-upgrader-env.conf'), 'utf8');
     assert.match(dropIn, /^Environment="TELEPORT_EXT_UPGRADER=unit"$/m);
     assert.match(dropIn, /^Environment="TELEPORT_EXT_UPGRADER_VERSION=v\d+\.\d+\.\d+"$/m);
+    for (const hook of ['mail', 'webhook']) {
+      const example = join(h.root, 'usr/share/doc/teleport-ent-updater/examples/hooks', hook);
+      assert.equal((await stat(example)).mode & 0o777, 0o755, `the ${hook} example hook is shipped executable`);
+    }
+    assert.equal(existsSync(join(h.root, 'etc/teleport-upgrade.d/hooks.d')), false, 'no hook is enabled by the package');
     const man = gunzipSync(await readFile(join(h.root, 'usr/share/man/man8/teleport-upgrade.8.gz'))).toString();
     assert.match(man, /^\.TH TELEPORT-UPGRADE 8/m);
     assert.deepEqual(await h.calls(), [`--root=${h.root} enable teleport-upgrade.timer`]);
@@ -114,7 +119,9 @@ describe('the teleport-ent-updater packages', { skip: missing }, () => {
     assert.deepEqual((await query('--list')).sort(), [
       '/etc/teleport-upgrade.d', '/usr/lib/systemd/system/teleport-upgrade.service', '/usr/lib/systemd/system/teleport-upgrade.timer',
       '/usr/lib/systemd/system/teleport.service.d', '/usr/lib/systemd/system/teleport.service.d/teleport-upgrader-env.conf',
-      '/usr/sbin/teleport-upgrade', '/usr/share/doc/teleport-ent-updater/README.md', '/usr/share/man/man8/teleport-upgrade.8.gz',
+      '/usr/sbin/teleport-upgrade', '/usr/share/doc/teleport-ent-updater/README.md', '/usr/share/doc/teleport-ent-updater/examples',
+      '/usr/share/doc/teleport-ent-updater/examples/hooks', '/usr/share/doc/teleport-ent-updater/examples/hooks/mail',
+      '/usr/share/doc/teleport-ent-updater/examples/hooks/webhook', '/usr/share/man/man8/teleport-upgrade.8.gz',
     ]);
   });
 

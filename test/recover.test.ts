@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { emptyState, serializeState, type InProgress, type State } from '../src/core/state.ts';
 import type { Mode } from '../src/run/context.ts';
 import { recover } from '../src/run/recover.ts';
+import { stateRecord } from '../src/run/record.ts';
 import { ARGV, acting, agent, CRASH_LOOPING, dpkg, healthyUpgrade, KEPT, runContext, STATE_FILE, type Answers } from './support/apt-host.ts';
 import { fakeHost } from './support/fake-host.ts';
 
@@ -101,7 +102,9 @@ describe('recover (fake apt host)', () => {
         commands: { ...healthyUpgrade(), ...SOURCES, [ARGV.repair]: {}, [ARGV.dpkgQuery]: row.dpkg, ...row.answers },
         files: { [STATE_FILE]: serializeState(stored), [KEPT]: 'the 1.2.3 package', '/etc/apt/sources.list.d/teleport.list': 'deb [trusted=yes] file:/repo ./\n' },
       });
-      const result = await recover(runContext(host, row.mode)).then((r) => ({ r }), (e: unknown) => ({ e: e as Error }));
+      const ctx = runContext(host, row.mode);
+      const record = stateRecord(ctx, stored);
+      const result = await recover(ctx, record).then((r) => ({ r }), (e: unknown) => ({ e: e as Error }));
       assert.deepEqual(host.unexpected, []);
       if (row.error === undefined) assert.ok('r' in result, 'e' in result ? result.e.stack : '');
       else assert.match('e' in result ? result.e.message : 'no error', row.error);
@@ -113,13 +116,14 @@ describe('recover (fake apt host)', () => {
       if ('r' in result) {
         const installed = result.r.packages.installed;
         assert.equal(`${installed?.packageVersion} held=${installed?.held}`, row.packages);
-        assert.deepEqual(result.r.state, written, 'recover hands on the state it wrote');
+        assert.deepEqual(record.current(), written, 'the state recover leaves is the state it wrote');
       }
     });
   }
   it('the repair steps it ran (or would run) are handed on, for dry-run to list', async () => {
     const host = fakeHost({ commands: { ...SOURCES, [ARGV.dpkgQuery]: dpkg('1.2.4', { configured: false }) }, files: {} });
-    const { repair } = await recover(runContext(host, 'dry-run'));
+    const ctx = runContext(host, 'dry-run');
+    const { repair } = await recover(ctx, stateRecord(ctx, emptyState));
     assert.deepEqual(repair.map((s) => s.argv.join(' ')), [ARGV.repair]);
   });
 });

@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ExitStatus, UpdaterError } from '../core/errors.ts';
 import type { Log, LogFormat } from '../log/log.ts';
+import type { Host } from '../host/host.ts';
 import type { Mode } from '../run/run-updater.ts';
 import { UPDATER_VERSION } from '../version/updater-version.ts';
 
@@ -24,18 +25,12 @@ export interface Io {
   readonly stderr: (text: string) => void;
 }
 
-const updateCommand = async (mode: Mode, options: GlobalOptions, lockPath: string, io: Io): Promise<number> => {
-  const [{ createLogger, stderrIsJournal }, { realHost }, { runUpdater }] = await Promise.all([
-    import('../host/logger.ts'),
-    import('../host/real-host.ts'),
-    import('../run/run-updater.ts'),
-  ]);
-  const log: Log = createLogger(options.logFormat, options.debug, stderrIsJournal(io.env.JOURNAL_STREAM));
+/** Runs a command on the real host with a logger, mapping UpdaterErrors to their exit statuses and anything else to a bug. */
+const onHost = async (options: GlobalOptions, io: Io, quiet: boolean, body: (host: Host) => Promise<number>): Promise<number> => {
+  const [{ createLogger, stderrIsJournal }, { realHost }] = await Promise.all([import('../host/logger.ts'), import('../host/real-host.ts')]);
+  const log: Log = createLogger(options.logFormat, options.debug ? 'debug' : quiet ? 'warn' : 'info', stderrIsJournal(io.env.JOURNAL_STREAM));
   try {
-    return await runUpdater(
-      { mode, configDir: options.configDir, stateDir: options.stateDir, json: options.json === true, lockPath },
-      realHost(log, `teleport-upgrade/${UPDATER_VERSION}`),
-    );
+    return await body(realHost(log, `teleport-upgrade/${UPDATER_VERSION}`));
   } catch (error) {
     if (error instanceof UpdaterError) {
       log.error(error.message, error.fields);
@@ -57,15 +52,33 @@ const buildProgram = (io: Io, setStatus: (status: number) => void): Command => {
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError('(run "teleport-upgrade help" for usage)');
 
+  const lockPathOf = (options: GlobalOptions) => (program.getOptionValueSource('stateDir') === 'default' ? DEFAULT_LOCK : `${options.stateDir}/lock`);
   const update = (name: Mode, description: string) =>
     program.command(name).description(description).action(async (_options: unknown, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions>();
-      const lockPath = program.getOptionValueSource('stateDir') === 'default' ? DEFAULT_LOCK : `${options.stateDir}/lock`;
-      setStatus(await updateCommand(name, options, lockPath, io));
+      const { runUpdater } = await import('../run/run-updater.ts');
+      setStatus(await onHost(options, io, false, (host) =>
+        runUpdater({ mode: name, configDir: options.configDir, stateDir: options.stateDir, json: options.json === true, lockPath: lockPathOf(options) }, host)));
     });
   update('run', 'check for an upgrade and perform it when it is due (what the timer runs)');
   update('dry-run', 'show what run would do, changing nothing').option('--json', 'print one JSON object on stdout');
   update('force', 'perform an upgrade now if one is available, ignoring the maintenance window');
+  program
+    .command('status')
+    .description("show whether this host's updater is healthy and what it will do next; writes nothing, takes no lock")
+    .option('--json', 'print one JSON object on stdout')
+    .option('--offline', 'do not ask the channel (the target and the decision stay unknown)')
+    .action(async (_options: unknown, command: Command) => {
+      const options = command.optsWithGlobals<GlobalOptions & { offline?: boolean }>();
+      const [{ showStatus }, { errorJson }] = await Promise.all([import('../run/status.ts'), import('../run/dry-run-json.ts')]);
+      setStatus(await onHost(options, io, true, async (host) => {
+        const statusOptions = { configDir: options.configDir, stateDir: options.stateDir, lockPath: lockPathOf(options), json: options.json === true, offline: options.offline === true };
+        return showStatus(statusOptions, host).catch((error: unknown) => {
+          if (options.json) io.stdout(errorJson(error));
+          throw error;
+        });
+      }));
+    });
   program
     .command('version')
     .description('print the version of teleport-upgrade')

@@ -22,10 +22,12 @@ export interface Config {
   readonly settleMs: number;
   /** The agent's teleport.yaml, read for its diagnostic address (`teleport-config`). */
   readonly teleportConfig: string;
+  /** The node_exporter textfile every run writes its metrics to (`metrics`), when set. */
+  readonly metrics: string | undefined;
 }
 
 /** Raw file contents by file name; undefined when the file does not exist. */
-export const CONFIG_NAMES = ['endpoint', 'insecure', 'installer', 'package', 'debug', 'allow-prerelease', 'health-settle', 'teleport-config'] as const;
+export const CONFIG_NAMES = ['endpoint', 'insecure', 'installer', 'package', 'debug', 'allow-prerelease', 'health-settle', 'teleport-config', 'metrics'] as const;
 export type ConfigFiles = Readonly<Record<(typeof CONFIG_NAMES)[number], string | undefined>>;
 
 const DEFAULT_SETTLE_S = 30;
@@ -49,6 +51,18 @@ const teleportConfigPath = (dir: string, text: string | undefined): string => {
   if (value === undefined) return DEFAULT_TELEPORT_CONFIG;
   if (!/^\/[^\0]{0,4095}$/.test(value)) {
     throw new ConfigError(`${dir}/teleport-config holds ${quote(value)}, which is not an absolute path. Write the path of the agent's teleport.yaml, or remove the file for ${DEFAULT_TELEPORT_CONFIG}.`);
+  }
+  return value;
+};
+
+const METRICS_EXAMPLE = '/var/lib/prometheus/node-exporter/teleport-upgrade.prom';
+
+/** An absolute path ending in .prom (node_exporter's textfile collector reads only those). */
+const metricsPath = (dir: string, text: string | undefined): string | undefined => {
+  const value = single(dir, 'metrics', text);
+  if (value === undefined) return undefined;
+  if (!/^\/[A-Za-z0-9._@+\/-]{0,4000}\.prom$/.test(value) || value.split('/').includes('..')) {
+    throw new ConfigError(`${dir}/metrics holds ${quote(value)}, which is not an absolute path ending in .prom. Write the path of node_exporter's textfile, e.g. ${METRICS_EXAMPLE}, or remove the file.`);
   }
   return value;
 };
@@ -113,5 +127,6 @@ export const parseConfig = (dir: string, files: ConfigFiles): Config => {
     allowPrerelease: yesNo(dir, 'allow-prerelease', files['allow-prerelease']),
     settleMs: settleSeconds(dir, files['health-settle']) * 1000,
     teleportConfig: teleportConfigPath(dir, files['teleport-config']),
+    metrics: metricsPath(dir, files.metrics),
   };
 };

@@ -1,5 +1,5 @@
 // Every change to the updater's state, as one pure function of the state, an event and the time.
-import type { InProgress, State } from './state.ts';
+import type { InProgress, LastRun, State } from './state.ts';
 
 /** The state schema caps a recorded reason; a longer one would make the file unreadable. */
 const MAX_REASON = 1000;
@@ -16,7 +16,13 @@ export type StateEvent =
   /** The install is settled (judged, rolled back, or found not to have happened). */
   | { readonly type: 'install-settled' }
   /** The target failed its health check here: it is not installed again while the channel serves it. */
-  | { readonly type: 'target-failed'; readonly target: string; readonly reason: string };
+  | { readonly type: 'target-failed'; readonly target: string; readonly reason: string }
+  /** An upgrade was installed (and, when the agent ran, judged healthy). */
+  | { readonly type: 'upgraded' }
+  /** The previous version was put back. */
+  | { readonly type: 'rolled-back' }
+  /** The run is over: what it did, for status and the metrics. */
+  | { readonly type: 'run-finished'; readonly lastRun: LastRun };
 
 export const nextState = (state: State, event: StateEvent, now: Date): State => {
   switch (event.type) {
@@ -34,5 +40,11 @@ export const nextState = (state: State, event: StateEvent, now: Date): State => 
       return state.inProgress === null ? state : { ...state, inProgress: null };
     case 'target-failed':
       return { ...state, badTarget: { version: event.target, reason: event.reason.slice(0, MAX_REASON), at: now.toISOString() } };
+    case 'upgraded':
+      return { ...state, counters: { ...state.counters, upgrades: state.counters.upgrades + 1 } };
+    case 'rolled-back':
+      return { ...state, counters: { ...state.counters, rollbacks: state.counters.rollbacks + 1 } };
+    case 'run-finished':
+      return { ...state, lastRun: event.lastRun, lastSuccessAt: event.lastRun.exitStatus === 0 ? event.lastRun.at : state.lastSuccessAt };
   }
 };

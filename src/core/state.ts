@@ -1,5 +1,6 @@
-// The updater's own state (unhealthy mark, a target that failed its health check, an upgrade in flight), versioned and validated on read.
+// The updater's own state (unhealthy mark, a bad target, an install in flight, the last run, counters), versioned and validated on read.
 import * as z from 'zod/mini';
+import { OUTCOMES } from './run-outcome.ts';
 
 export const STATE_FILE = 'state.json';
 
@@ -22,8 +23,8 @@ const inProgressSchema = z.object({
   /** Whether teleport.service was active before: only then is its health judged. */
   agentWasActive: z.boolean(),
   /**
-   * The v1 version lock (apt hold, zypper lock) was on before: the install lifts it, and it must be back on afterwards,
-   * even when the run was killed half-way. (yum's exclude is never lifted.)
+   * The v1 version lock was on before (an apt hold or a zypper lock, which the install lifts and which must be back on
+   * afterwards, even when the run was killed half-way; or a yum exclude, which is never lifted).
    */
   held: z.boolean(),
   /** A copy of the previous package kept in the state dir, when the repository could not be relied on for it. */
@@ -31,15 +32,41 @@ const inProgressSchema = z.object({
   at: z.iso.datetime(),
 });
 
+/** What the last run (or force) that held the lock did, for `status` and the metrics. */
+const lastRunSchema = z.object({
+  at: z.iso.datetime(),
+  command: z.enum(['run', 'force']),
+  outcome: z.enum(OUTCOMES),
+  exitStatus: z.number().check(z.int(), z.gte(0), z.lte(255)),
+  /** The decision's reason, when it got that far. */
+  reason: z.nullable(z.string().check(z.maxLength(100))),
+  durationSeconds: z.number().check(z.gte(0)),
+  from: z.nullable(semverText),
+  to: z.nullable(semverText),
+});
+
+const countersSchema = z.object({
+  upgrades: z.number().check(z.int(), z.gte(0)),
+  rollbacks: z.number().check(z.int(), z.gte(0)),
+});
+
 const stateSchema = z.object({
-  version: z.literal(3),
+  version: z.literal(4),
   kind: z.literal('teleport-upgrade-state'),
   /** When a run first found the agent's schedule unusable and marked it; null when not marked. */
   unhealthySince: z.nullable(z.iso.datetime()),
   /** A target whose install failed the health check and was rolled back; not installed again while the channel serves it. */
   badTarget: z.nullable(badTargetSchema),
   inProgress: z.nullable(inProgressSchema),
+  lastRun: z.nullable(lastRunSchema),
+  /** When a run last ended with exit status 0. */
+  lastSuccessAt: z.nullable(z.iso.datetime()),
+  /** Upgrades installed and rollbacks done on this host, ever (Prometheus counters). */
+  counters: countersSchema,
 });
+
+/** Version 3 had neither the last run nor counters. */
+const stateV3Schema = z.extend(z.omit(stateSchema, { lastRun: true, lastSuccessAt: true, counters: true }), { version: z.literal(3) });
 
 /** Version 2's in-flight record had no purpose (always an upgrade) and did not say whether the package was held. */
 const stateV2Schema = z.object({
@@ -60,8 +87,12 @@ const stateV1Schema = z.object({
 export type State = z.infer<typeof stateSchema>;
 export type BadTarget = z.infer<typeof badTargetSchema>;
 export type InProgress = z.infer<typeof inProgressSchema>;
+export type LastRun = z.infer<typeof lastRunSchema>;
 
-export const emptyState: State = { version: 3, kind: 'teleport-upgrade-state', unhealthySince: null, badTarget: null, inProgress: null };
+export const emptyState: State = {
+  version: 4, kind: 'teleport-upgrade-state', unhealthySince: null, badTarget: null, inProgress: null,
+  lastRun: null, lastSuccessAt: null, counters: { upgrades: 0, rollbacks: 0 },
+};
 
 /** Parses the state file; a missing file is the empty state, an unreadable one is reported to the caller. */
 export const parseState = (text: string | undefined): State | string => {
@@ -74,14 +105,16 @@ export const parseState = (text: string | undefined): State | string => {
   }
   const parsed = stateSchema.safeParse(data);
   if (parsed.success) return parsed.data;
+  const v3 = stateV3Schema.safeParse(data);
+  if (v3.success) return { ...emptyState, ...v3.data, version: 4 };
   const v2 = stateV2Schema.safeParse(data);
   if (v2.success) {
     const { inProgress } = v2.data;
-    return { ...v2.data, version: 3, inProgress: inProgress === null ? null : { ...inProgress, purpose: 'upgrade', held: false } };
+    return { ...emptyState, ...v2.data, version: 4, inProgress: inProgress === null ? null : { ...inProgress, purpose: 'upgrade', held: false } };
   }
   const v1 = stateV1Schema.safeParse(data);
   if (v1.success) return { ...emptyState, unhealthySince: v1.data.unhealthySince };
-  return 'it does not match the state schema (version 3)';
+  return 'it does not match the state schema (version 4)';
 };
 
 export const serializeState = (state: State): string => `${JSON.stringify(state, null, 2)}\n`;

@@ -3,6 +3,13 @@ import type { Log } from '../log/log.ts';
 import type { Clock } from './clock.ts';
 import type { FetchChannel, ProbeStatus } from './http.ts';
 import type { LockHolder, LockResult } from './lock.ts';
+
+export interface PathInfo {
+  readonly kind: 'file' | 'directory' | 'other';
+  readonly uid: number;
+  /** Permission bits, e.g. 0o755. */
+  readonly mode: number;
+}
 import type { Runner } from './runner.ts';
 
 export interface Host {
@@ -20,8 +27,15 @@ export interface Host {
   readonly hasExecutable: (name: string) => Promise<boolean>;
   /** Copies a file, creating the destination's directory; a partial copy is removed. Throws UnusablePathError when it cannot. */
   readonly copyFile: (from: string, to: string) => Promise<void>;
-  /** Atomic replace of one of the updater's own files. Throws UnusablePathError when the directory cannot take it. */
-  readonly writeFile: (path: string, text: string) => Promise<void>;
+  /**
+   * Atomic replace of one of the updater's own files (a temporary file in the same directory, then a rename; mode
+   * 0644). Throws UnusablePathError, naming the file as `what` ("the state file"), when the directory cannot take it.
+   */
+  readonly writeFile: (path: string, text: string, what?: string) => Promise<void>;
+  /** What is at a path, following symbolic links: its kind, owner and mode; undefined when nothing is. */
+  readonly inspectPath: (path: string) => Promise<PathInfo | undefined>;
+  /** This host's name. */
+  readonly hostname: () => string;
   /** Takes the one-run-at-a-time lock at `path`, or names its live holder; never waits. Throws UnusablePathError. */
   readonly lock: (path: string, command: string) => Promise<LockResult>;
   /** The live holder of the lock at `path`, if any, without taking it. */

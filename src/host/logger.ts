@@ -15,14 +15,15 @@ export const stderrIsJournal = (journalStream: string | undefined): boolean => {
   }
 };
 
-export const createLogger = (format: LogFormat, debug: boolean, journal: boolean): Log => {
+/** `least` is the lowest level logged: debug with --debug, warn for status (whose screen is on stdout), else info. */
+export const createLogger = (format: LogFormat, least: 'debug' | 'info' | 'warn', journal: boolean): Log => {
   const write = (line: string): void => {
     const record = JSON.parse(line) as { level: number; msg: string };
     const text = format === 'json' ? line.trimEnd() : renderText(record.level, record.msg);
     writeSync(2, `${priorityPrefix(record.level, journal)}${text}\n`);
   };
   const logger = pino(
-    { level: debug ? 'debug' : 'info', base: undefined, timestamp: format === 'json' ? pino.stdTimeFunctions.isoTime : false },
+    { level: least, base: undefined, timestamp: format === 'json' ? pino.stdTimeFunctions.isoTime : false },
     { write },
   );
   return {

@@ -1,6 +1,7 @@
 // Wires the real machine into a Host.
 import { constants } from 'node:fs';
-import { access, copyFile, mkdir, readdir, rm } from 'node:fs/promises';
+import { access, copyFile, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { writeSync } from 'node:fs';
 import type { Log } from '../log/log.ts';
@@ -52,7 +53,13 @@ export const realHost = (log: Log, userAgent: string): Host => ({
     await rm(path, { recursive: true, force: true });
     await mkdir(path, { recursive: true, mode: 0o700 });
   }),
-  writeFile: (path, text) => onOwnPath('write the state file', path, () => writeFileAtomic(path, text)),
+  writeFile: (path, text, what = 'the state file') => onOwnPath(`write ${what}`, path, () => writeFileAtomic(path, text)),
+  inspectPath: async (path) => {
+    const info = await stat(path).catch(() => undefined);
+    if (info === undefined) return undefined;
+    return { kind: info.isFile() ? 'file' : info.isDirectory() ? 'directory' : 'other', uid: info.uid, mode: info.mode & 0o7777 };
+  },
+  hostname,
   lock: (path, command) => acquireLock(path, command, systemClock.now()),
   lockHolder,
   clock: systemClock,

@@ -67,8 +67,11 @@ export interface PackageManager {
   repoReads(result: CommandResult): { files: string[]; dirs: Array<{ path: string; endings: string[] }> };
   /** The Teleport repository (apt: source file; dnf: repo id; zypper: alias), or undefined when not found. */
   findRepo(result: CommandResult, files: readonly SourceFile[]): string | undefined;
-  /** A query telling whether the package is locked (zypper); apt reads holds from the installed query. */
-  heldQuery?(pkg: string): Command;
+  /**
+   * A query telling whether the v1 version lock holds the package back (a zypper lock; a yum repo exclude, which needs
+   * the repository); apt reads holds from the installed query. Undefined when it cannot be asked.
+   */
+  heldQuery?(pkg: string, repo: string | undefined): Command | undefined;
   parseHeld?(result: CommandResult, pkg: string): boolean;
   /**
    * A command that fails at once, naming the holder, when another process holds the manager's lock (zypper, which

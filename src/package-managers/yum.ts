@@ -28,6 +28,20 @@ export const parseListed = (result: CommandResult, pkg: string): string[] => {
 const scoped = (repo: string | undefined): string[] =>
   repo === undefined ? [] : ['--disablerepo=*', `--enablerepo=${repo}`, `--disableexcludes=${repo}`];
 
+/** The patterns of `Repo-exclude : a, b*` in `repoinfo`, with the indented lines dnf continues a long list on. */
+export const repoExcludes = (stdout: string): string[] => {
+  const lines = stdout.split('\n');
+  const first = lines.findIndex((line) => /^Repo-exclude\s*:/.test(line));
+  if (first < 0) return [];
+  const rest = lines.slice(first + 1);
+  const continued = rest.slice(0, Math.max(0, rest.findIndex((line) => !/^\s/.test(line))));
+  return [lines[first]!.replace(/^Repo-exclude\s*:/, ''), ...continued.map((line) => line.replace(/^\s*:?/, ''))].join(' ').split(/[\s,]+/).filter(Boolean);
+};
+
+/** yum's exclude patterns are shell globs. */
+const globMatches = (pattern: string, name: string): boolean =>
+  new RegExp(`^${pattern.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(name);
+
 /** A repository whose metadata cannot be had is an error, not silently skipped (which reads as "no such version"). */
 const STRICT = '--setopt=skip_if_unavailable=0';
 
@@ -68,6 +82,8 @@ export const yumManager = (tool: 'dnf' | 'yum'): PackageManager => ({
     purpose: `reinstall ${pkg}-${packageVersion}`,
   }],
   // The v1 version lock is a repo exclude, which every command bypasses (--disableexcludes) and never lifts.
+  heldQuery: (_pkg, repo) => (repo === undefined ? undefined : { argv: [tool, '-q', 'repoinfo', repo], timeoutMs: QUERY_TIMEOUT }),
+  parseHeld: (result, pkg) => result.exitCode === 0 && repoExcludes(result.stdout).some((pattern) => globMatches(pattern, pkg)),
   holdSteps: () => [],
   verifyQuery: (pkg) => ({ argv: ['rpm', '-V', pkg], timeoutMs: 5 * MINUTE }),
   // The installed version again, downloaded only (yum 3 needs its downloadonly plugin).

@@ -1,4 +1,5 @@
 // Gather: one snapshot of the facts (config, target, critical, cluster, packages, schedule, state); it changes nothing.
+import { dirname } from 'node:path';
 import { CONFIG_NAMES, parseConfig, type Config, type ConfigFiles } from '../config/parse-config.ts';
 import type { Decision, Facts } from '../core/decide.ts';
 import { ConfigError, sanitize, TargetError } from '../core/errors.ts';
@@ -12,6 +13,7 @@ import { parsePingBody, type Cluster } from '../version/cluster.ts';
 import { parseCriticalBody, parseTargetBody, type Target } from '../version/target.ts';
 import type { RunContext } from './context.ts';
 import { damagedFiles, gatherPlanInput } from './queries.ts';
+import type { State } from '../core/state.ts';
 import type { Recovered } from './recover.ts';
 
 /** The config dir's files, validated; a ConfigError (exit 2) names the file, the value and the fix. */
@@ -20,11 +22,15 @@ export const readConfig = async (host: Host, dir: string): Promise<Config> => {
     if (error instanceof FileRefusedError) throw new ConfigError(`${error.message}; make it a small text file.`);
     throw error;
   })));
-  return parseConfig(dir, Object.fromEntries(CONFIG_NAMES.map((name, i) => [name, texts[i]])) as ConfigFiles);
+  const config = parseConfig(dir, Object.fromEntries(CONFIG_NAMES.map((name, i) => [name, texts[i]])) as ConfigFiles);
+  if (config.metrics !== undefined && (await host.inspectPath(dirname(config.metrics)))?.kind !== 'directory') {
+    throw new ConfigError(`${dir}/metrics names ${config.metrics}, but ${dirname(config.metrics)} is not a directory. Install node_exporter's textfile directory (prometheus-node-exporter), or correct the path.`);
+  }
+  return config;
 };
 
 /** The agent's exported windows; a file that is refused (a link, too large) is an invalid schedule. */
-const readSchedule = async (host: Host, dir: string): Promise<Schedule> => {
+export const readSchedule = async (host: Host, dir: string): Promise<Schedule> => {
   try {
     return parseSchedule(await host.readFile(`${dir}/schedule`, { noFollow: true }));
   } catch (error) {
@@ -40,7 +46,7 @@ export interface ChannelFacts {
 }
 
 /** The channel's /version and /critical and the proxy's /webapi/ping; a target that cannot be had is a TargetError. */
-const fetchChannel = async ({ host, config }: RunContext): Promise<ChannelFacts> => {
+export const fetchChannel = async ({ host, config }: RunContext): Promise<ChannelFacts> => {
   const { base, ping, insecure } = config.endpoint;
   if (insecure) host.log.warn(`fetching ${base}/version and /critical in insecure mode (not safe for production use).`, fields({ url: base }));
   const answers = await host.fetchChannel(base, ping);
@@ -65,10 +71,10 @@ export const startFetch = (ctx: RunContext): Promise<ChannelFacts> => {
   return fetching;
 };
 
-/** The snapshot: the channel's answers, the schedule, and the packages and state as recover left them. */
-export const gather = async (ctx: RunContext, recovered: Recovered, channel: Promise<ChannelFacts>): Promise<Snapshot> => {
+/** The snapshot: the channel's answers, the schedule, and the packages and the state as recover left them. */
+export const gather = async (ctx: RunContext, recovered: Recovered, state: State, channel: Promise<ChannelFacts>): Promise<Snapshot> => {
   const [fetched, schedule] = await Promise.all([channel, readSchedule(ctx.host, ctx.options.configDir)]);
-  const { packages, state } = recovered;
+  const { packages } = recovered;
   if (packages.semver === null && fetched.target.kind === 'version') {
     ctx.host.log.info(`failed to detect current version, assuming ${fetched.target.version} to be valid target.`, fields({ package: packages.pkg, target: fetched.target.version }));
   }

@@ -3,12 +3,20 @@ import { describeHolder, type LockHolder } from '../host/lock.ts';
 import { fields } from '../log/fields.ts';
 import type { RunContext } from './context.ts';
 
-/** Takes the lock for run and force; undefined when another run holds it (it is left to finish, and this run does nothing). */
+/** Where a run that found another in progress says so: beside the state file, never in it (the live run owns that). */
+export const BUSY_FILE = 'busy.json';
+
+/**
+ * Takes the lock for run and force; undefined when another run holds it: that one is left to finish, this one does
+ * nothing but leave a note for `status` (its own file: writing the state file would race the live run's records).
+ */
 export const takeLock = async ({ host, options }: RunContext): Promise<{ release: () => Promise<void> } | undefined> => {
   const lock = await host.lock(options.lockPath, `teleport-upgrade ${options.mode}`);
   if (!lock.acquired) {
     host.log.info(`another teleport-upgrade is in progress: ${describeHolder(lock.holder)} holds ${options.lockPath}; leaving it to finish. Nothing was done.`,
       fields({ pid: lock.holder.pid, path: options.lockPath }));
+    const note = { at: host.clock.now().toISOString(), command: options.mode, holder: lock.holder };
+    await host.writeFile(`${options.stateDir}/${BUSY_FILE}`, `${JSON.stringify(note)}\n`, 'the busy note').catch(() => undefined);
     return undefined;
   }
   if (lock.tookOver !== undefined) host.log.warn(`took over ${options.lockPath} from ${lock.tookOver}.`, fields({ path: options.lockPath }));

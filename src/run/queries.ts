@@ -24,8 +24,12 @@ export const teleportRepo = async (host: Host, manager: PackageManager): Promise
   return manager.findRepo(result, await readAll(host, [...reads.files, ...listed.flat()]));
 };
 
+/** The Teleport repository, asked of the manager unless detection already did. */
+export const knownOrTeleportRepo = async (host: Host, manager: PackageManager, facts: PackageFacts): Promise<string | undefined> =>
+  facts.knownRepo === undefined ? teleportRepo(host, manager) : facts.knownRepo.name;
+
 const findRepo = async (host: Host, manager: PackageManager, facts: PackageFacts): Promise<string | undefined> => {
-  const repo = facts.knownRepo === undefined ? await teleportRepo(host, manager) : facts.knownRepo.name;
+  const repo = await knownOrTeleportRepo(host, manager, facts);
   if (repo === undefined) host.log.warn(`no ${manager.tool} repository for Teleport was found; all repositories will be refreshed and searched.`, fields({ installer: manager.name }));
   return repo;
 };
@@ -37,10 +41,12 @@ export const availableVersions = async (host: Host, manager: PackageManager, pkg
   return answer.ok ? { versions: answer.versions } : { versions: [], problem: `could not list the versions the ${manager.name} repositories offer: ${query.argv.join(' ')} ${answer.problem}` };
 };
 
-const isHeld = async (host: Host, manager: PackageManager, facts: PackageFacts): Promise<boolean> => {
+/** Whether the v1 version lock holds the package back: an apt hold, a zypper lock, a yum exclude in the Teleport repository. */
+export const isHeld = async (host: Host, manager: PackageManager, facts: PackageFacts, repo: string | undefined): Promise<boolean> => {
   if (facts.installed?.held) return true;
-  if (manager.heldQuery === undefined || manager.parseHeld === undefined) return false;
-  return manager.parseHeld(await host.run(manager.heldQuery(facts.pkg)), facts.pkg);
+  const query = manager.heldQuery?.(facts.pkg, repo);
+  if (query === undefined || manager.parseHeld === undefined) return false;
+  return manager.parseHeld(await host.run(query), facts.pkg);
 };
 
 export const agentState = async (host: Host): Promise<AgentState> => parseAgentState(await host.run(agentStateQuery));
@@ -57,7 +63,7 @@ const nameLockHolder = async (host: Host, manager: PackageManager, pkg: string):
 export const gatherPlanInput = async (host: Host, manager: PackageManager, facts: PackageFacts, target: string): Promise<PlanInput> => {
   await nameLockHolder(host, manager, facts.pkg);
   const repo = await findRepo(host, manager, facts);
-  const [available, held, agent] = await Promise.all([availableVersions(host, manager, facts.pkg, repo), isHeld(host, manager, facts), agentState(host)]);
+  const [available, held, agent] = await Promise.all([availableVersions(host, manager, facts.pkg, repo), isHeld(host, manager, facts, repo), agentState(host)]);
   if (available.problem !== undefined) host.log.warn(`${available.problem}.`, fields({ package: facts.pkg }));
   return { pkg: facts.pkg, target, downgrade: direction(facts.semver, target) === 'downgrade', available: available.versions, repo, held, agent };
 };

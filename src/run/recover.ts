@@ -3,22 +3,21 @@ import { restartSteps } from '../agent/agent-service.ts';
 import { InstallError } from '../core/errors.ts';
 import type { Step } from '../core/command.ts';
 import type { PackageFacts } from '../core/package-facts.ts';
-import type { InProgress, State } from '../core/state.ts';
+import type { InProgress } from '../core/state.ts';
 import { fields } from '../log/fields.ts';
 import { isDryRun, type PackageContext, type RunContext } from './context.ts';
 import { executeSteps } from './execute.ts';
 import { sampleAgent } from './health.ts';
 import { inspectPackages } from './inspect-packages.ts';
 import { gatherPlanInput } from './queries.ts';
-import { readState, stateRecord } from './record.ts';
+import type { StateRecord } from './record.ts';
 import { restartAndSettle } from './settle.ts';
 
 export interface Recovered {
   /** The steps that finish an interrupted transaction (run: ran them; dry-run: would). */
   readonly repair: readonly Step[];
-  /** The packages and the state as they are now. */
+  /** The packages as they are now. */
   readonly packages: PackageFacts;
-  readonly state: State;
 }
 
 /** What an in-flight record says was going on: "upgrading teleport-ent 1.2.3 -> 1.2.4". */
@@ -53,17 +52,16 @@ const restoreHold = async ({ run: { host }, manager, packages }: PackageContext,
  * the previous version is still there, nothing happened. An interrupted reinstall needs only its hold back: the files
  * are checked again after the decision. Either way the record is settled. dry-run says what run would do.
  */
-const settleUpgrade = async (ctx: RunContext, packages: PackageFacts, stored: State): Promise<State> => {
-  const progress = stored.inProgress;
+const settleUpgrade = async (ctx: RunContext, packages: PackageFacts, state: StateRecord): Promise<boolean> => {
+  const progress = state.current().inProgress;
   const { manager, pkg } = packages;
-  if (progress === null || manager === undefined || packages.installer === 'nop') return stored;
+  if (progress === null || manager === undefined || packages.installer === 'nop') return false;
   if (isDryRun(ctx)) {
     const hold = progress.held && manager.holdSteps(pkg).length > 0 ? `put the v1 version lock on ${pkg} back, then ` : '';
     const then = progress.purpose === 'reinstall' ? 'settle it' : 'judge the agent and roll back if it is unhealthy';
     ctx.host.log.warn(`a previous run was interrupted while ${interruptedWork(pkg, progress)}; run would first ${hold}${then}.`, fields({ package: pkg, from: progress.from, to: progress.to }));
-    return stored;
+    return false;
   }
-  const state = stateRecord(ctx, stored);
   const pc: PackageContext = { run: ctx, manager, packages, input: await gatherPlanInput(ctx.host, manager, packages, progress.to), state };
   ctx.host.log.warn(`a previous run was interrupted while ${interruptedWork(pkg, progress)} (started ${progress.at}).`, fields({ package: pkg, from: progress.from, to: progress.to }));
   await restoreHold(pc, progress);
@@ -71,21 +69,21 @@ const settleUpgrade = async (ctx: RunContext, packages: PackageFacts, stored: St
     ctx.host.log.info(`${progress.to} got installed; restarting the agent and judging it now.`, fields({ installed: progress.to }));
     const before = progress.agentWasActive ? await sampleAgent(ctx.host) : undefined;
     await restartAndSettle(pc, progress, before?.restarts ?? 0, restartSteps(pc.input.agent));
-    return state.current();
+    return true;
   }
   if (progress.purpose === 'upgrade') ctx.host.log.info(`${pkg} is ${packages.semver ?? 'unknown'}; the interrupted upgrade did not get through, so there is nothing to judge.`, fields({ package: pkg, installed: packages.semver }));
   state.apply({ type: 'install-settled' });
   await state.write();
-  return state.current();
+  return true;
 };
 
 /** Recover, before anything is gathered for the decision, so the decision sees the true state. */
-export const recover = async (ctx: RunContext): Promise<Recovered> => {
-  const [inspected, stored] = await Promise.all([inspectPackages(ctx.config, ctx.options.configDir, ctx.host), readState(ctx)]);
+export const recover = async (ctx: RunContext, state: StateRecord): Promise<Recovered> => {
+  const inspect = () => inspectPackages(ctx.config, ctx.options.configDir, ctx.host);
+  const inspected = await inspect();
   const repair = await finishTransaction(ctx, inspected);
-  const repaired = repair.length > 0 && !isDryRun(ctx) ? await inspectPackages(ctx.config, ctx.options.configDir, ctx.host) : inspected;
-  const state = await settleUpgrade(ctx, repaired, stored);
+  const repaired = repair.length > 0 && !isDryRun(ctx) ? await inspect() : inspected;
   // Settling may have put a hold back or rolled back: the decision needs the package as it is now.
-  const packages = state === stored ? repaired : await inspectPackages(ctx.config, ctx.options.configDir, ctx.host);
-  return { repair, packages, state };
+  const packages = (await settleUpgrade(ctx, repaired, state)) ? await inspect() : repaired;
+  return { repair, packages };
 };

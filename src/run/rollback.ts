@@ -58,7 +58,7 @@ export const secureRollback = async (pc: PackageContext, previous: string, avail
 };
 
 /** The previous version back, then a restart (a broken agent is restarted, not reloaded). Throws when it cannot be installed. */
-export const rollBack = async ({ run: { host }, manager, packages, input }: PackageContext, progress: InProgress): Promise<void> => {
+export const rollBack = async ({ run: { host }, manager, packages, input, state }: PackageContext, progress: InProgress): Promise<void> => {
   const { pkg } = packages;
   const versions = fields({ package: pkg, from: progress.to, to: progress.from });
   host.log.error(`rolling back ${pkg} to ${progress.from}.`, versions);
@@ -71,6 +71,7 @@ export const rollBack = async ({ run: { host }, manager, packages, input }: Pack
     throw new InstallError(`the rollback of ${pkg} to ${progress.from} failed; it is ${installedNow ?? 'not fully installed'}. The package manager's own error lines are above. ` +
       `Install ${pkg} ${progress.from} by hand and check: systemctl status ${AGENT_UNIT}`, { ...versions, ...fields({ installed: installedNow }) });
   }
+  state.apply({ type: 'rolled-back' });
   host.log.info(`${pkg} ${progress.to} -> ${progress.from} rolled back.`, versions);
   if (!(await executeSteps(host, plan.restart))) throw new InstallError(`${pkg} ${progress.from} is back, but ${AGENT_UNIT} could not be restarted. Check: systemctl status ${AGENT_UNIT}`);
 };

@@ -6,46 +6,56 @@ import type { Host } from '../host/host.ts';
 import { act } from './act.ts';
 import type { RunContext, RunOptions } from './context.ts';
 import { busyJson, errorJson, plannedJson } from './dry-run-json.ts';
+import { finish, type Trace } from './finish.ts';
 import { decisionFacts, gather, gatherForPlan, readConfig, startFetch } from './gather.ts';
 import { runInProgress, takeLock } from './lock.ts';
+import { readState, stateRecord, type StateRecord } from './record.ts';
 import { recover } from './recover.ts';
-import { stateRecord } from './record.ts';
 import { announce, reportDryRun } from './report.ts';
 
 export type { Mode, RunOptions } from './context.ts';
 
 /** The configuration comes first: its errors exit 2 before any lock is taken. */
-const context = async (options: RunOptions, host: Host): Promise<RunContext> => {
+export const runContext = async (options: RunOptions, host: Host, quiet = false): Promise<RunContext> => {
   const config = await readConfig(host, options.configDir);
-  if (config.debug) host.log.enableDebug();
+  if (config.debug && !quiet) host.log.enableDebug();
   return { options, host, config };
 };
 
-/** recover, gather, decide, plan: the same path in run and dry-run (whose recover only describes). */
-const evaluate = async (ctx: RunContext): Promise<Planned> => {
+/** recover, gather, decide, plan: the same path in run and dry-run (whose recover only describes); `trace` keeps what it learned. */
+export const evaluate = async (ctx: RunContext, state: StateRecord, trace: Trace = {}): Promise<Planned> => {
   const channel = startFetch(ctx);
-  const recovered = await recover(ctx);
-  const snapshot = await gather(ctx, recovered, channel);
+  const recovered = await recover(ctx, state);
+  trace.packages = recovered.packages;
+  trace.repaired = recovered.repair.length > 0 && ctx.options.mode !== 'dry-run';
+  const snapshot = await gather(ctx, recovered, state.current(), channel);
+  trace.snapshot = snapshot;
   const facts = decisionFacts(ctx, snapshot);
   const decision = decide(facts);
-  return planRun(snapshot, facts, decision, recovered.repair, await gatherForPlan(ctx, snapshot, decision));
+  trace.planned = planRun(snapshot, facts, decision, recovered.repair, await gatherForPlan(ctx, snapshot, decision));
+  return trace.planned;
 };
 
 /** run and force; returns the exit status. UpdaterErrors propagate to the CLI, which maps them. */
 const run = async (options: RunOptions, host: Host): Promise<number> => {
-  const ctx = await context(options, host);
+  const ctx = await runContext(options, host);
+  const started = host.clock.now();
   const lock = await takeLock(ctx);
   if (lock === undefined) return ExitStatus.ok;
   try {
-    const planned = await evaluate(ctx);
-    announce(ctx, planned);
-    const state = stateRecord(ctx, planned.snapshot.state);
+    const before = await readState(ctx);
+    const state = stateRecord(ctx, before);
+    const trace: Trace = {};
+    let failure: unknown;
     try {
+      const planned = await evaluate(ctx, state, trace);
+      announce(ctx, planned);
       await act(ctx, planned, state);
-    } finally {
-      // record: the new state, also when acting failed (what failed is part of it).
-      await state.write();
+    } catch (error) {
+      failure = error;
     }
+    // record (the new state, the last run), metrics and hooks, failing runs included; rethrows the failure.
+    await finish(ctx, state, before, trace, started, failure);
     return ExitStatus.ok;
   } finally {
     await lock.release();
@@ -62,13 +72,13 @@ const dryRun = async (options: RunOptions, host: Host): Promise<number> => {
   };
   let planned: Planned | undefined;
   try {
-    const ctx = await context(options, host);
+    const ctx = await runContext(options, host);
     const holder = await runInProgress(ctx);
     if (holder !== undefined) {
       json(busyJson(holder));
       return ExitStatus.ok;
     }
-    planned = await evaluate(ctx);
+    planned = await evaluate(ctx, stateRecord(ctx, await readState(ctx)));
     announce(ctx, planned);
     reportDryRun(ctx, planned);
     json(plannedJson(planned, ExitStatus.ok));

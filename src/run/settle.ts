@@ -2,6 +2,7 @@
 import { AGENT_UNIT } from '../agent/agent-service.ts';
 import type { Step } from '../core/command.ts';
 import { InstallError } from '../core/errors.ts';
+import type { StateEvent } from '../core/next-state.ts';
 import type { InProgress } from '../core/state.ts';
 import { fields } from '../log/fields.ts';
 import type { PackageContext } from './context.ts';
@@ -30,19 +31,19 @@ const settle = async (pc: PackageContext, progress: InProgress, baselineRestarts
   const { run, state } = pc;
   const { host } = run;
   const versions = fields({ package: pc.packages.pkg, from: progress.from, to: progress.to });
-  const settled = async () => {
-    state.apply({ type: 'install-settled' });
+  const settled = async (...events: StateEvent[]) => {
+    state.apply(...events, { type: 'install-settled' });
     await state.write();
   };
   if (!progress.agentWasActive) {
     // Without systemd the restart step has already said why nothing was restarted.
     if (pc.input.agent !== 'no-systemd') host.log.info(`${AGENT_UNIT} was not running before the upgrade (stopped on purpose?), so it was not started and its health is not judged.`, versions);
-    return settled();
+    return settled({ type: 'upgraded' });
   }
   const problem = restartProblem ?? (await checkHealth(run, baselineRestarts));
   if (problem === undefined) {
     host.log.info(`${AGENT_UNIT} is healthy on ${progress.to}.`, versions);
-    return settled();
+    return settled({ type: 'upgraded' });
   }
   host.log.error(`teleport ${progress.to} is unhealthy after the upgrade: ${problem}.`, { ...versions, ...fields({ reason: problem }) });
   state.apply({ type: 'target-failed', target: progress.to, reason: problem });

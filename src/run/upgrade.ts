@@ -59,6 +59,7 @@ export const upgrade = async (pc: PackageContext, printed: UpgradePlan): Promise
   if (previous === undefined || packages.semver === null) {
     host.log.warn(`the installed ${packages.pkg} version is unknown, so a failed upgrade cannot be rolled back.`, fields({ package: packages.pkg }));
     await install(pc, plan);
+    state.apply({ type: 'upgraded' });
     return restartAgent(pc, plan.restart, input.target, 'unknown');
   }
   const secured = await secureRollback(pc, previous.packageVersion, available);

@@ -7,7 +7,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { aptMissing } from '../support/tools.ts';
-import { laterWindow, openWindow, sandboxPerTest, staleWindow } from '../support/sandbox.ts';
+import { laterWindow, openWindow, sandboxPerTest, sandboxState, staleWindow } from '../support/sandbox.ts';
 import { pingBody } from '../support/version-server.ts';
 import { processStart } from '../../src/host/lock.ts';
 
@@ -136,7 +136,9 @@ describe('decisions against real apt', { skip: missing }, () => {
       assert.equal(r.exitCode, 0, r.stderr);
       assert.match(r.stderr, /Managed Updates v2 agent/);
       assert.equal(await s.status(), 'install ok installed\t1.2.3');
-      assert.equal(existsSync(join(s.stateDir, 'state.json')), false, 'no state is written');
+      // Its own state records only that it stood down (for status and the metrics): no mark, nothing in flight.
+      const state = await sandboxState(s) as unknown as { unhealthySince: unknown; inProgress: unknown; badTarget: unknown; lastRun: { outcome: string; reason: string } };
+      assert.deepEqual([state.unhealthySince, state.inProgress, state.badTarget, state.lastRun.outcome, state.lastRun.reason], [null, null, null, 'waiting', 'managed-by-v2']);
       assert.equal(existsSync(join(s.stateDir, 'lock')), false, 'the lock is released');
     }));
 

@@ -21,7 +21,7 @@ export const KEPT = `${STATE_DIR}/rollback/${PKG}_1.2.3_amd64.deb`;
 
 export const config = (files: Partial<Record<'health-settle' | 'installer', string>> = {}): Config => parseConfig(CONFIG_DIR, {
   endpoint: 'proxy.example.com/v1/webapi/automaticupgrades/channel/default', insecure: undefined, installer: files.installer, package: PKG,
-  debug: undefined, 'allow-prerelease': undefined, 'health-settle': files['health-settle'] ?? '2s', 'teleport-config': undefined,
+  debug: undefined, 'allow-prerelease': undefined, 'health-settle': files['health-settle'] ?? '2s', 'teleport-config': undefined, metrics: undefined,
 });
 
 export const runContext = (host: FakeHost, mode: RunOptions['mode'] = 'run', files: Parameters<typeof config>[0] = {}): RunContext => ({

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { BIN, cleanEnv, type CliResult } from './cli.ts';
+import { bin, cleanEnv, type CliResult } from './cli.ts';
 
 /** Why mounts cannot be made here (no root, no unshare, a container without CAP_SYS_ADMIN), or undefined when they can. */
 export const mountsMissing = async (): Promise<string | undefined> => {
@@ -23,7 +23,7 @@ export const mountsMissing = async (): Promise<string | undefined> => {
  */
 export const cliInNamespace = async (args: readonly string[], env: Record<string, string>, setup: string, after = ''): Promise<CliResult> => {
   const script = `set -e\n${setup}\nset +e\n"$@"\nstatus=$?\n${after}\nexit $status`;
-  const result = await execa('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', process.execPath, BIN, ...args], {
+  const result = await execa('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', process.execPath, bin(), ...args], {
     env: cleanEnv(env), extendEnv: false, reject: false, stdin: 'ignore', timeout: 120_000,
   });
   return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { aptInstall, dpkgStatus, makeAptRoot, type AptRoot } from './apt-root.ts';
 import { execa, type ResultPromise } from 'execa';
-import { BIN, cleanEnv, runCli, type CliResult } from './cli.ts';
+import { bin, cleanEnv, runCli, type CliResult } from './cli.ts';
 import { buildDebRepo, type FakePackage } from './deb-repo.ts';
 import { buildRpmRepo, makeRpmRoot, type FakeRpm, type RpmKind, type RpmRoot } from './rpm-root.ts';
 import { makeTestTls, type TestTls } from './tls.ts';
@@ -174,7 +174,7 @@ export const sandboxPerTest = (hooks: { before: (fn: () => Promise<void>) => voi
  * Returns the CLI's result and whether the log ever matched.
  */
 export const runWhileLocked = async (s: Sandbox, args: readonly string[], holder: ResultPromise, released: RegExp): Promise<CliResult & { released: boolean }> => {
-  const cli = execa(process.execPath, [BIN, ...args], { env: cleanEnv(s.env()), extendEnv: false, reject: false, stdin: 'ignore' });
+  const cli = execa(process.execPath, [bin(), ...args], { env: cleanEnv(s.env()), extendEnv: false, reject: false, stdin: 'ignore' });
   let matched = false;
   cli.stderr?.on('data', (chunk: Buffer) => {
     if (!matched && released.test(chunk.toString())) {
@@ -198,7 +198,7 @@ export const sandboxState = async (s: Sandbox) => JSON.parse(await readFile(join
  * power cut) as soon as `reached` says the install got where the test wants it; fails after 60 s otherwise.
  */
 export const killRunWhen = async (s: Sandbox, env: Record<string, string>, reached: () => Promise<boolean>, what: string): Promise<void> => {
-  const cli = execa(process.execPath, [BIN, 'run'], { env: cleanEnv(s.env(env)), extendEnv: false, reject: false, stdin: 'ignore', detached: true });
+  const cli = execa(process.execPath, [bin(), 'run'], { env: cleanEnv(s.env(env)), extendEnv: false, reject: false, stdin: 'ignore', detached: true });
   const deadline = Date.now() + 60_000;
   while (!(await reached())) {
     if (Date.now() > deadline) {

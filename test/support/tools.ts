@@ -46,3 +46,6 @@ export const nspawnMissing = async (): Promise<string | undefined> => {
   if (process.env.CI === 'true') throw new Error('CI must not skip tests: the systemd end-to-end test must run as root');
   return 'the systemd end-to-end test must run as root (debootstrap, chroot, systemd-nspawn)';
 };
+
+/** For the metrics: promtool and node_exporter (Debian's prometheus and prometheus-node-exporter). */
+export const prometheusMissing = () => missingTool(['promtool', 'prometheus-node-exporter']);

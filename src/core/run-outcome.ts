@@ -1,0 +1,49 @@
+// How a run ended, in the words status, the metrics and the hooks use: its outcome and the event hooks hear of.
+import type { Reason } from './decide.ts';
+
+export const OUTCOMES = ['upgraded', 'up-to-date', 'waiting', 'no-target', 'refused', 'failed', 'rolled-back', 'repaired', 'busy'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+/** What hooks are run for: a run that changed something or failed. */
+export const HOOK_EVENTS = ['upgraded', 'rolled-back', 'failed', 'repaired'] as const;
+export type HookEvent = (typeof HOOK_EVENTS)[number];
+
+export interface RunEnd {
+  /** Another run held the lock. */
+  readonly busy: boolean;
+  /** The decision's reason, when it got that far. */
+  readonly reason: Reason | undefined;
+  readonly exitStatus: number;
+  /** The run ended in a refusal (pre-release, skew, an unknown cluster across majors). */
+  readonly refused: boolean;
+  /** A rollback was done (after a failed health check or a half-done install). */
+  readonly rolledBack: boolean;
+  /** An upgrade was installed. */
+  readonly upgraded: boolean;
+  /** Damaged files were reinstalled, or an interrupted transaction finished. */
+  readonly repaired: boolean;
+}
+
+/** The outcome, most telling first: a rollback, a failure, a change, then what the decision said. */
+export const outcomeOf = (end: RunEnd): Outcome => {
+  if (end.busy) return 'busy';
+  if (end.rolledBack) return 'rolled-back';
+  if (end.exitStatus !== 0) return end.refused ? 'refused' : 'failed';
+  if (end.upgraded) return 'upgraded';
+  if (end.repaired) return 'repaired';
+  if (end.reason === 'up-to-date') return 'up-to-date';
+  if (end.reason === 'no-target') return 'no-target';
+  if (end.reason === 'known-bad') return 'refused';
+  // Outside the window, marked, owned by v2, or an upgrade the nop installer only described.
+  return 'waiting';
+};
+
+/** The event hooks run for: every failure (exit status other than 0), a rollback, an upgrade or a repair; nothing else. */
+export const hookEventOf = (outcome: Outcome, exitStatus: number): HookEvent | undefined => {
+  if (outcome === 'rolled-back') return 'rolled-back';
+  if (exitStatus !== 0) return 'failed';
+  return outcome === 'upgraded' || outcome === 'repaired' ? outcome : undefined;
+};
+
+/** Whether a run that ended so counts as a failure for `status` (its exit status 1). */
+export const failedOutcome = (outcome: Outcome | undefined): boolean => outcome === 'failed' || outcome === 'rolled-back' || outcome === 'refused';

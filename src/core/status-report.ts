@@ -1,0 +1,86 @@
+// What `status` shows: one object for --json, aligned `key: value` lines for people, and its exit status. Pure.
+import type { LockHolder } from '../host/lock.ts';
+import type { WindowStatus } from '../schedule/window.ts';
+import type { BadTarget, InProgress, LastRun } from './state.ts';
+import type { TimerStatus } from './updater-timer.ts';
+
+export interface StatusFacts {
+  readonly updater: string;
+  readonly packages?: { readonly pkg: string; readonly installer: string; readonly installed: string | null; readonly held: boolean | null };
+  /** The channel's answer; `offline` when it was not asked; `problem` when it could not be had. */
+  readonly channel: { readonly target: string | null; readonly critical: boolean } | { readonly offline: true } | { readonly problem: string };
+  readonly decision?: { readonly action: string; readonly reason: string; readonly sentence: string };
+  readonly window?: WindowStatus;
+  readonly unhealthySince: string | null;
+  readonly badTarget: BadTarget | null;
+  readonly inProgress: InProgress | null;
+  readonly lastRun: LastRun | null;
+  readonly timer: TimerStatus;
+  readonly lock: LockHolder | null;
+  /** What could not be read (the state file as non-root, say), each a sentence. */
+  readonly problems: readonly string[];
+  /** Formats an instant in the host's local time. */
+  readonly local: (date: Date) => string;
+}
+
+const target = (f: StatusFacts) => ('target' in f.channel ? f.channel : undefined);
+
+/** The exit status: 1 when the last run failed or rolled back, else 0 (configuration errors exit 2 before this). */
+export const statusExit = (f: StatusFacts): 0 | 1 => (f.lastRun !== null && f.lastRun.exitStatus !== 0 ? 1 : 0);
+
+export const statusJson = (f: StatusFacts): Record<string, unknown> => ({
+  updater: f.updater,
+  package: f.packages?.pkg ?? null,
+  installer: f.packages?.installer ?? null,
+  installed: f.packages?.installed ?? null,
+  held: f.packages?.held ?? null,
+  target: target(f)?.target ?? null,
+  critical: target(f)?.critical ?? null,
+  offline: 'offline' in f.channel,
+  action: f.decision?.action ?? null,
+  reason: f.decision?.reason ?? null,
+  sentence: f.decision?.sentence ?? null,
+  window: f.window === undefined ? null : { state: f.window.state, next: f.window.next?.toISOString() ?? null, nextLocal: f.window.next === null ? null : f.local(f.window.next) },
+  unhealthySince: f.unhealthySince,
+  badTarget: f.badTarget,
+  inProgress: f.inProgress,
+  lastRun: f.lastRun,
+  timer: f.timer.known ? { enabled: f.timer.enabled, active: f.timer.active, nextElapse: f.timer.nextElapse } : { enabled: null, active: null, nextElapse: null, problem: f.timer.problem },
+  lock: f.lock,
+  problems: [...('problem' in f.channel ? [`the channel could not be asked: ${f.channel.problem}`] : []), ...f.problems],
+});
+
+const when = (f: StatusFacts, iso: string): string => `${iso} (${f.local(new Date(iso))})`;
+
+const channelLine = (f: StatusFacts): string => {
+  if ('offline' in f.channel) return 'not asked (--offline)';
+  if ('problem' in f.channel) return `unknown: ${f.channel.problem}`;
+  return f.channel.target === null ? 'none (the channel serves no version)' : `${f.channel.target}${f.channel.critical ? ', critical' : ''}`;
+};
+
+const lastRunLine = (f: StatusFacts, run: LastRun): string =>
+  `${when(f, run.at)}: ${run.command}, ${run.outcome}, exit ${run.exitStatus}${run.reason === null ? '' : `, ${run.reason}`}, ${run.durationSeconds} s` +
+  `${run.from === null && run.to === null ? '' : `, ${run.from ?? 'unknown'} -> ${run.to ?? 'unknown'}`}`;
+
+/** The human screen: aligned `key: value` lines, then what could not be read. */
+export const statusLines = (f: StatusFacts): string[] => {
+  const p = f.packages;
+  const rows: Array<[string, string]> = [
+    ['updater', `v${f.updater}`],
+    ['package', p === undefined ? 'unknown' : `${p.pkg} ${p.installed ?? 'version unknown'} (${p.installer})${p.held === null ? '' : p.held ? ', held by the v1 version lock' : ', not held'}`],
+    ['target', channelLine(f)],
+    ['decision', f.decision === undefined ? 'unknown (it needs the channel and the state file)' : `${f.decision.action} (${f.decision.reason}): ${f.decision.sentence}`],
+    ['window', f.window === undefined ? 'unknown' : `${f.window.state}${f.window.next === null ? ', no later window' : `, next opens ${when(f, f.window.next.toISOString())}`}`],
+    ['unhealthy mark', f.unhealthySince === null ? 'none' : `since ${when(f, f.unhealthySince)}`],
+    ['bad target', f.badTarget === null ? 'none' : `${f.badTarget.version}, since ${when(f, f.badTarget.at)}: ${f.badTarget.reason}`],
+    ['in flight', f.inProgress === null ? 'none' : `${f.inProgress.purpose} ${f.inProgress.from} -> ${f.inProgress.to}, started ${when(f, f.inProgress.at)}`],
+    ['last run', f.lastRun === null ? 'none yet' : lastRunLine(f, f.lastRun)],
+    ['timer', f.timer.known
+      ? `${f.timer.enabled ? 'enabled' : 'disabled'}, ${f.timer.active ? 'active' : 'inactive'}${f.timer.nextElapse === null ? '' : `, next ${when(f, f.timer.nextElapse)}`}`
+      : f.timer.problem],
+    ['lock', f.lock === null ? 'free' : `held by pid ${f.lock.pid} (${f.lock.command}, since ${f.lock.since}): a run is in progress`],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length)) + 1;
+  const problems = statusJson(f).problems as string[];
+  return [...rows.map(([k, v]) => `${`${k}:`.padEnd(width)} ${v}`), ...problems.map((problem) => `${'note:'.padEnd(width)} ${problem}`)];
+};

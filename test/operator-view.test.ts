@@ -1,0 +1,117 @@
+// The pure parts of the operator's view: the outcome of a run and its hook event, the metrics text, which hooks may run.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { selectHooks, hookEnvironment } from '../src/core/hooks.ts';
+import { escapeLabel, renderMetrics } from '../src/core/metrics.ts';
+import { nextState } from '../src/core/next-state.ts';
+import { hookEventOf, outcomeOf, type RunEnd } from '../src/core/run-outcome.ts';
+import { emptyState, parseState } from '../src/core/state.ts';
+import { repoExcludes, yumManager } from '../src/package-managers/yum.ts';
+
+const end = (over: Partial<RunEnd>): RunEnd => ({ busy: false, reason: undefined, exitStatus: 0, refused: false, rolledBack: false, upgraded: false, repaired: false, ...over });
+
+describe('the outcome of a run', () => {
+  const rows: Array<[string, Partial<RunEnd>, string, string | undefined]> = [
+    ['another run held the lock', { busy: true }, 'busy', undefined],
+    ['a rollback, whatever else', { rolledBack: true, exitStatus: 1, reason: 'maintenance-window' }, 'rolled-back', 'rolled-back'],
+    ['an install that failed', { exitStatus: 1, reason: 'maintenance-window' }, 'failed', 'failed'],
+    ['the proxy unreachable', { exitStatus: 1 }, 'failed', 'failed'],
+    ['an unusable state dir', { exitStatus: 2 }, 'failed', 'failed'],
+    ['a refused pre-release', { exitStatus: 1, refused: true, reason: 'prerelease-refused' }, 'refused', 'failed'],
+    ['a known-bad target skipped', { reason: 'known-bad' }, 'refused', undefined],
+    ['an upgrade', { upgraded: true, reason: 'critical' }, 'upgraded', 'upgraded'],
+    ['damaged files reinstalled', { repaired: true, reason: 'up-to-date' }, 'repaired', 'repaired'],
+    ['an interrupted transaction finished, then nothing to do', { repaired: true, reason: 'outside-window' }, 'repaired', 'repaired'],
+    ['up to date', { reason: 'up-to-date' }, 'up-to-date', undefined],
+    ['no target', { reason: 'no-target' }, 'no-target', undefined],
+    ['outside the window', { reason: 'outside-window' }, 'waiting', undefined],
+    ['marked unhealthy', { reason: 'marked-unhealthy' }, 'waiting', undefined],
+    ['the nop installer described an upgrade', { reason: 'maintenance-window' }, 'waiting', undefined],
+  ];
+  for (const [name, over, outcome, event] of rows) {
+    it(name, () => {
+      const e = end(over);
+      assert.equal(outcomeOf(e), outcome);
+      assert.equal(hookEventOf(outcomeOf(e), e.exitStatus), event);
+    });
+  }
+});
+
+describe('the state file, version 4', () => {
+  it('reads version 3 with no last run and zero counters; the last run and counters come through nextState', () => {
+    const v3 = { version: 3, kind: 'teleport-upgrade-state', unhealthySince: null, badTarget: null, inProgress: null };
+    assert.deepEqual(parseState(JSON.stringify(v3)), emptyState);
+    const now = new Date('2026-11-23T01:00:00.000Z');
+    const lastRun = { at: now.toISOString(), command: 'run', outcome: 'upgraded', exitStatus: 0, reason: 'critical', durationSeconds: 3.1, from: '1.2.3', to: '1.2.4' } as const;
+    const after = [{ type: 'upgraded' } as const, { type: 'rolled-back' } as const, { type: 'run-finished', lastRun } as const].reduce((s, e) => nextState(s, e, now), emptyState);
+    assert.deepEqual([after.counters, after.lastRun, after.lastSuccessAt], [{ upgrades: 1, rollbacks: 1 }, lastRun, now.toISOString()]);
+    const failed = nextState(after, { type: 'run-finished', lastRun: { ...lastRun, at: '2026-11-23T02:00:00.000Z', outcome: 'failed', exitStatus: 1 } }, now);
+    assert.equal(failed.lastSuccessAt, now.toISOString(), 'a failure keeps the last success');
+  });
+});
+
+describe('the metrics text', () => {
+  const lastRun = { at: '2026-11-23T01:00:00.000Z', command: 'run', outcome: 'upgraded', exitStatus: 0, reason: 'critical', durationSeconds: 3.1, from: '1.2.3', to: '1.2.4' } as const;
+  it('escapes label values as the exposition format requires', () => {
+    assert.equal(escapeLabel('a\\b"c\nd'), 'a\\\\b\\"c\\nd');
+    const text = renderMetrics({ updater: '0.1.0', lastRun, state: emptyState, packages: { pkg: 'tele"port\\x', installer: 'apt', installed: '1.2.4' } });
+    assert.match(text, /^teleport_upgrade_info\{updater="0\.1\.0",package="tele\\"port\\\\x",installer="apt",installed="1\.2\.4",target=""\} 1$/m);
+  });
+  it('gives every series HELP and TYPE, and leaves out what the run could not learn', () => {
+    const text = renderMetrics({ updater: '0.1.0', lastRun, state: { ...emptyState, badTarget: { version: '1.2.5', reason: 'x', at: lastRun.at } } });
+    for (const name of text.match(/^teleport_upgrade_\w+/gm) ?? []) {
+      assert.match(text, new RegExp(`^# HELP ${name} \\S`, 'm'));
+      assert.match(text, new RegExp(`^# TYPE ${name} (gauge|counter)$`, 'm'));
+    }
+    assert.doesNotMatch(text, /upgrade_available|critical|window_open|next_window|last_success_timestamp/);
+    assert.match(text, /^teleport_upgrade_bad_target_info\{version="1\.2\.5"\} 1$/m);
+    assert.match(text, /^teleport_upgrade_last_run_timestamp_seconds 1795395600$/m);
+  });
+  it('says an upgrade is available when the target differs from what is installed', () => {
+    const with_ = (installed: string) => renderMetrics({ updater: '0.1.0', lastRun, state: emptyState, packages: { pkg: 'p', installer: 'apt', installed }, channel: { target: '1.2.4', critical: true } });
+    assert.match(with_('1.2.3'), /^teleport_upgrade_upgrade_available 1$/m);
+    assert.match(with_('1.2.4'), /^teleport_upgrade_upgrade_available 0$/m);
+    assert.match(with_('1.2.4'), /^teleport_upgrade_critical 1$/m);
+  });
+});
+
+describe('which hooks may run', () => {
+  const dir = { path: '/etc/teleport-upgrade.d/hooks.d', info: { kind: 'directory', uid: 0, mode: 0o755 } } as const;
+  const file = (name: string, over: Partial<{ uid: number; mode: number; kind: 'file' | 'directory' }> = {}) =>
+    ({ path: `${dir.path}/${name}`, info: { kind: 'file', uid: 0, mode: 0o755, ...over } as const });
+  it('runs root-owned executables in name order; refuses others with why; ignores files that are no hook', () => {
+    const picked = selectHooks(dir, [file('20-b'), file('10-a'), file('30-group-writable', { mode: 0o775 }), file('40-not-root', { uid: 1000 }),
+      file('README', { mode: 0o644 }), file('sub', { kind: 'directory' }), { path: `${dir.path}/50-dangling`, info: undefined }]);
+    assert.deepEqual(picked.run, [`${dir.path}/10-a`, `${dir.path}/20-b`]);
+    assert.deepEqual(picked.refused.map((r) => [r.path.split('/').at(-1), r.why]), [
+      ['30-group-writable', 'the file is writable by group or others (mode 0775)'],
+      ['40-not-root', 'the file is not owned by root (uid 1000)'],
+      ['50-dangling', 'the file cannot be read (a dangling link?)'],
+    ]);
+  });
+  it('refuses every hook when others can write the directory', () => {
+    const picked = selectHooks({ ...dir, info: { kind: 'directory', uid: 0, mode: 0o777 } }, [file('10-a')]);
+    assert.deepEqual(picked.run, []);
+    assert.match(picked.refused[0]?.why ?? '', /hooks\.d: the directory is writable by group or others \(mode 0777\)/);
+  });
+  it('tells a hook the facts in its environment, empty where unknown', () => {
+    assert.deepEqual(hookEnvironment({ event: 'failed', from: '1.2.3', to: null, reason: 'x', exitStatus: 1, hostname: 'h' }), {
+      TELEPORT_UPGRADE_EVENT: 'failed', TELEPORT_UPGRADE_FROM: '1.2.3', TELEPORT_UPGRADE_TO: '', TELEPORT_UPGRADE_REASON: 'x', TELEPORT_UPGRADE_EXIT_STATUS: '1', TELEPORT_UPGRADE_HOSTNAME: 'h',
+    });
+  });
+});
+
+describe('the yum exclude as the v1 version lock', () => {
+  it('reads Repo-exclude of dnf repoinfo (captured) and matches its globs', () => {
+    const repoinfo = 'Repo-id            : teleport\nRepo-exclude       : teleport-ent, tctl*, teleport-foo\nRepo-filename      : /etc/yum.repos.d/teleport.repo\n';
+    assert.deepEqual(repoExcludes(repoinfo), ['teleport-ent', 'tctl*', 'teleport-foo']);
+    assert.deepEqual(repoExcludes('Repo-exclude       : a, b,\n                   : c\nRepo-filename      : x\n'), ['a', 'b', 'c'], 'a list dnf continued on the next line');
+    const dnf = yumManager('dnf');
+    assert.deepEqual(dnf.heldQuery?.('teleport-ent', 'teleport')?.argv, ['dnf', '-q', 'repoinfo', 'teleport']);
+    assert.equal(dnf.heldQuery?.('teleport-ent', undefined), undefined, 'without the repository it cannot be asked');
+    const held = (stdout: string) => dnf.parseHeld?.({ exitCode: 0, stdout, stderr: '' }, 'teleport-ent');
+    assert.equal(held('Repo-exclude       : teleport-*\n'), true);
+    assert.equal(held('Repo-exclude       : teleport-ent-fips\n'), false);
+    assert.equal(held('Repo-id            : teleport\n'), false);
+  });
+});
