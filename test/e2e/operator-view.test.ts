@@ -9,11 +9,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { after, before, describe, it } from 'node:test';
 import { bin } from '../support/cli.ts';
+import { cliInNamespace, mountsMissing } from '../support/mount-namespace.ts';
 import { openWindow, sandboxPerTest, type Sandbox } from '../support/sandbox.ts';
 import { aptMissing, prometheusMissing, rpmMissing } from '../support/tools.ts';
 
 const active = { FAKE_SYSTEMCTL_MODE: 'active' };
 const notRoot = process.getuid?.() === 0 ? undefined : 'hooks must be owned by root, and these tests are not';
+const noMounts = await mountsMissing();
 
 /** The metrics file's directory, as node_exporter's textfile collector is given it. */
 const withMetrics = async (s: Sandbox): Promise<string> => {
@@ -134,6 +136,15 @@ describe('metrics through node_exporter, and status (real apt)', { skip: (await 
       assert.deepEqual([now.status.target, now.status.action, now.status.reason], ['1.2.4', 'upgrade', 'maintenance-window']);
     }));
 
+  it('a metrics file that cannot be written is a warning, never a failed run', { skip: noMounts }, () =>
+    withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
+      const dir = await withMetrics(s);
+      const r = await cliInNamespace(['run'], { ...s.env(active), TEXTFILE: dir }, 'mount -t tmpfs -o ro,size=16k tmpfs "$TEXTFILE"');
+      assert.equal(r.exitCode, 0, r.stderr);
+      assert.match(r.stderr, new RegExp(`^\\[!\\] could not write the metrics to ${dir}/teleport-upgrade\\.prom: its file system is mounted read-only \\(EROFS\\); the run's outcome stands\\.$`, 'm'));
+      assert.equal(await s.status(), 'install ok installed\t1.2.4');
+    }));
+
   it('a metrics directory that does not exist is a configuration error that says what to write', () =>
     withSandbox({ installed: 'teleport-ent=1.2.3' }, async (s) => {
       await s.write('metrics', `${s.dir}/no-such-dir/teleport-upgrade.prom\n`);
@@ -215,9 +226,10 @@ describe('hooks (real apt)', { skip: (await aptMissing()) ?? notRoot, concurrenc
       assert.match(r.stderr, /^\[!\] hook 30-fails: cannot reach the chat$/m);
       assert.match(r.stderr, /^\[!\] hook 30-fails exited with status 1; the run's outcome stands\.$/m);
       assert.match(r.stderr, /^\[!\] not running hook .*\/hooks\.d\/40-writable: the file is writable by group or others \(mode 0777\); only root may be able to change a hook\.$/m);
-      // Nothing to do next time: no hook runs; nor for dry-run.
+      // Nothing to do next time: no hook runs; nor for dry-run or status.
       assert.equal((await s.cli(['run'], { ...active, HOOK_OUT: out })).exitCode, 0);
       assert.equal((await s.cli(['dry-run'], { ...active, HOOK_OUT: out })).exitCode, 0);
+      assert.equal((await s.cli(['status'], { ...active, HOOK_OUT: out })).exitCode, 0);
       assert.deepEqual((await readFile(join(out, 'order'), 'utf8')).trim().split('\n'), ['10-first', '20-second']);
     }));
 
