@@ -43,6 +43,8 @@ const stageTree = async (stage: string, binary: string, unitDir: string, version
     await copyFile(`${root}/scripts/pkg/examples/hooks/${hook}`, join(stage, `usr/share/doc/${NAME}/examples/hooks/${hook}`));
     await chmod(join(stage, `usr/share/doc/${NAME}/examples/hooks/${hook}`), 0o755);
   }
+  // Example window and freeze files, all commented out: an operator copies one to /etc/teleport-upgrade.d and edits it.
+  for (const policy of ['window', 'freeze']) await copyFile(`${root}/scripts/pkg/examples/${policy}`, join(stage, `usr/share/doc/${NAME}/examples/${policy}`));
 };
 
 /** Builds `<dest>/packages/teleport-ent-updater_<version>_amd64.deb` around the binary at `binary`. */

@@ -10,6 +10,7 @@ import { stateRecord } from '../src/run/record.ts';
 import { decisionFacts } from '../src/run/gather.ts';
 import { ARGV, acting, agent, CACHE, CRASH_LOOPING, dpkg, fail, healthyUpgrade, KEPT, packagesAt, PKG, planInput, runContext, STATE_FILE, type Answers } from './support/apt-host.ts';
 import { fakeHost } from './support/fake-host.ts';
+import { windowsOf } from './support/windows.ts';
 
 interface Row {
   readonly name: string;
@@ -116,7 +117,7 @@ const actOn = async (row: Row) => {
   const packages = packagesAt('1.2.3', held);
   const snapshot = {
     config: ctx.config, target: { kind: 'version', version: '1.2.4' }, critical: false, cluster: { kind: 'version', version: '1.2.4' }, packages,
-    schedule: { kind: 'windows', windows: [] }, window: { state: 'inside', next: null }, state: emptyState,
+    schedule: { kind: 'windows', windows: [] }, windows: windowsOf({ state: 'inside' }), state: emptyState,
   } as const;
   const facts = decisionFacts(ctx, snapshot);
   const planned = planRun(snapshot, facts, decide(facts), [], { input: planInput({ held, agent: row.agentState ?? 'active' }) });

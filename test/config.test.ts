@@ -23,6 +23,7 @@ describe('parseConfig', () => {
     assert.deepEqual(config, {
       endpoint: { base: 'https://proxy.example.com/v1/webapi/automaticupgrades/channel/default', ping: 'https://proxy.example.com/webapi/ping', host: 'proxy.example.com', insecure: false },
       installer: 'apt', package: 'teleport-ent-fips', debug: true, allowPrerelease: false, settleMs: 30_000, teleportConfig: '/etc/teleport.yaml', metrics: undefined,
+      localWindows: undefined, freezes: [],
     });
   });
   it('reads the settle period and the agent config path, and refuses what they cannot be', () => {

@@ -2,14 +2,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decide, type Facts } from '../src/core/decide.ts';
+import type { LocalState } from '../src/schedule/local-windows.ts';
 import type { WindowState } from '../src/schedule/window.ts';
+import { windowsOf } from './support/windows.ts';
 
-const facts = (over: Partial<Facts> & { state?: WindowState } = {}): Facts => ({
+const facts = ({ state, local, frozen, ...over }: Partial<Facts> & { state?: WindowState; local?: LocalState; frozen?: boolean } = {}): Facts => ({
   forced: false,
   installed: '1.2.3',
   target: { kind: 'version', version: '1.2.4' },
   critical: false,
-  window: { state: over.state ?? 'outside', next: null },
+  windows: windowsOf({ ...(state === undefined ? {} : { state }), ...(local === undefined ? {} : { local }), ...(frozen === undefined ? {} : { frozen }) }),
   markedUnhealthy: false,
   allowPrerelease: false,
   cluster: { kind: 'version', version: '1.2.4' },
@@ -55,6 +57,25 @@ const cases: Array<[string, Facts, string, string, string, number?]> = [
   ['force installs a target that failed its health check', facts({ badTarget: '1.2.4', forced: true }), 'upgrade', 'forced', 'keep'],
   ['a different target is not held back by an old failure', facts({ badTarget: '1.2.3', state: 'inside', installed: '1.2.2' }), 'upgrade', 'maintenance-window', 'keep'],
   ['unknown installed version is upgraded', facts({ installed: null, state: 'inside' }), 'upgrade', 'maintenance-window', 'keep'],
+  // Local windows and freezes.
+  ['inside both windows', facts({ state: 'inside', local: 'open' }), 'upgrade', 'maintenance-window', 'keep'],
+  ['inside the exported window, outside the local one', facts({ state: 'inside', local: 'closed' }), 'none', 'outside-local-window', 'keep'],
+  ['outside the exported window, inside the local one', facts({ state: 'outside', local: 'open' }), 'none', 'outside-window', 'keep'],
+  ['outside both windows: the exported one is named first', facts({ state: 'outside', local: 'closed' }), 'none', 'outside-window', 'keep'],
+  ['a healthy schedule clears the mark outside the local window', facts({ state: 'inside', local: 'closed', markedUnhealthy: true }), 'none', 'outside-local-window', 'clear'],
+  ['critical bypasses a closed local window', facts({ state: 'outside', local: 'closed', critical: true }), 'upgrade', 'critical', 'keep'],
+  ['force bypasses a closed local window', facts({ state: 'outside', local: 'closed', forced: true }), 'upgrade', 'forced', 'keep'],
+  ['unhealthy and marked, local window open', facts({ state: 'missing', local: 'open', markedUnhealthy: true }), 'upgrade', 'unhealthy-agent', 'clear'],
+  ['unhealthy and marked, local window closed: the mark stays', facts({ state: 'stale', local: 'closed', markedUnhealthy: true }), 'none', 'outside-local-window', 'keep'],
+  ['unhealthy and not yet marked: marked whatever the local window', facts({ state: 'invalid', local: 'closed' }), 'none', 'marked-unhealthy', 'set'],
+  ['a freeze holds a critical upgrade', facts({ state: 'inside', local: 'open', critical: true, frozen: true }), 'none', 'frozen', 'keep'],
+  ['a freeze holds an upgrade inside every window', facts({ state: 'inside', frozen: true }), 'none', 'frozen', 'keep'],
+  ['a freeze holds the unhealthy-agent path', facts({ state: 'missing', markedUnhealthy: true, frozen: true }), 'none', 'frozen', 'keep'],
+  ['force overrides a freeze', facts({ frozen: true, forced: true, critical: true }), 'upgrade', 'forced', 'keep'],
+  ['a freeze is no reason to hide a refusal', facts({ frozen: true, target: { kind: 'version', version: '3.0.0' } }), 'none', 'version-skew', 'keep', 1],
+  ['up to date during a freeze says up-to-date', facts({ frozen: true, installed: '1.2.4' }), 'none', 'up-to-date', 'keep'],
+  ['nop during a freeze', facts({ frozen: true, state: 'nop' }), 'none', 'managed-by-v2', 'keep'],
+  ['force during a freeze still never crosses the skew rule', facts({ frozen: true, forced: true, target: { kind: 'version', version: '3.0.0' } }), 'none', 'version-skew', 'keep', 1],
 ];
 
 describe('decide', () => {

@@ -27,7 +27,12 @@ interface Situation {
   readonly state?: State;
   readonly extra?: Answers;
   readonly busy?: boolean;
+  /** More config files (window, freeze). */
+  readonly config?: Readonly<Record<string, string>>;
 }
+
+const YEAR_END = '2026-11-20T00:00:00Z 2026-11-30T00:00:00+01:00\n';
+const DAMAGED: Answers = { 'dpkg --verify teleport-ent': { stdout: '??5?????? /usr/local/bin/teleport\n' } };
 
 const SITUATIONS: readonly Situation[] = [
   { name: 'upgrade-inside-window', schedule: OPEN, channel: answers('v1.2.4') },
@@ -37,12 +42,15 @@ const SITUATIONS: readonly Situation[] = [
   { name: 'version-skew-refused', schedule: OPEN, channel: answers('v2.0.0', 'no', '{"server_version":"1.9.0"}') },
   { name: 'cluster-version-unknown', schedule: OPEN, channel: { ...answers('v2.0.0'), ping: { ok: false, problem: 'HTTP 503' } } },
   { name: 'target-unavailable', schedule: OPEN, channel: { ...answers('v1.2.4'), version: { ok: false, problem: 'HTTP 502' } } },
-  { name: 'damaged-files-reinstalled', schedule: LATER, channel: answers('v1.2.3'), extra: { 'dpkg --verify teleport-ent': { stdout: '??5?????? /usr/local/bin/teleport\n' } } },
+  { name: 'damaged-files-reinstalled', schedule: LATER, channel: answers('v1.2.3'), extra: DAMAGED },
   {
     name: 'interrupted-transaction-finished-first', schedule: OPEN, channel: answers('v1.2.4'), dpkg: dpkg('1.2.4', { configured: false }),
     state: { ...emptyState, inProgress: { purpose: 'upgrade', from: '1.2.3', fromExact: '1.2.3', to: '1.2.4', agentWasActive: true, held: true, rollbackFile: KEPT, at: '2026-11-23T00:50:00.000Z' } },
   },
   { name: 'busy', schedule: OPEN, channel: answers('v1.2.4'), busy: true },
+  { name: 'outside-local-window', schedule: OPEN, channel: answers('v1.2.4'), config: { window: '# Tuesdays, early\n30 1 * * Tue 2h Europe/Berlin\n' } },
+  { name: 'frozen-critical', schedule: OPEN, channel: answers('v1.2.4', 'yes'), config: { freeze: YEAR_END } },
+  { name: 'damaged-files-kept-during-freeze', schedule: LATER, channel: answers('v1.2.3'), extra: DAMAGED, config: { freeze: YEAR_END } },
 ];
 
 const dryRunJson = async (s: Situation): Promise<string> => {
@@ -64,6 +72,7 @@ const dryRunJson = async (s: Situation): Promise<string> => {
       [`${CONFIG_DIR}/schedule`]: s.schedule,
       [STATE_FILE]: serializeState(s.state ?? emptyState),
       '/etc/apt/sources.list.d/teleport.list': 'deb [trusted=yes] https://apt.releases.teleport.dev/debian bookworm stable/v17\n',
+      ...Object.fromEntries(Object.entries(s.config ?? {}).map(([name, text]) => [`${CONFIG_DIR}/${name}`, text])),
     },
     ...(s.busy ? { lockHolder: { pid: 4711, start: '123', command: 'teleport-upgrade run', since: '2026-11-23T00:59:00.000Z' } } : {}),
   });

@@ -7,6 +7,8 @@ import { nextState } from '../src/core/next-state.ts';
 import { hookEventOf, outcomeOf, type RunEnd } from '../src/core/run-outcome.ts';
 import { emptyState, parseState } from '../src/core/state.ts';
 import { repoExcludes, yumManager } from '../src/package-managers/yum.ts';
+import type { Windows } from '../src/schedule/windows.ts';
+import { windowsOf } from './support/windows.ts';
 
 const end = (over: Partial<RunEnd>): RunEnd => ({ busy: false, reason: undefined, exitStatus: 0, refused: false, rolledBack: false, upgraded: false, repaired: false, ...over });
 
@@ -25,6 +27,8 @@ describe('the outcome of a run', () => {
     ['up to date', { reason: 'up-to-date' }, 'up-to-date', undefined],
     ['no target', { reason: 'no-target' }, 'no-target', undefined],
     ['outside the window', { reason: 'outside-window' }, 'waiting', undefined],
+    ['outside the local window', { reason: 'outside-local-window' }, 'waiting', undefined],
+    ['during a freeze', { reason: 'frozen' }, 'waiting', undefined],
     ['marked unhealthy', { reason: 'marked-unhealthy' }, 'waiting', undefined],
     ['the nop installer described an upgrade', { reason: 'maintenance-window' }, 'waiting', undefined],
   ];
@@ -72,6 +76,15 @@ describe('the metrics text', () => {
     assert.match(with_('1.2.3'), /^teleport_upgrade_upgrade_available 1$/m);
     assert.match(with_('1.2.4'), /^teleport_upgrade_upgrade_available 0$/m);
     assert.match(with_('1.2.4'), /^teleport_upgrade_critical 1$/m);
+  });
+  it('window_open means every window that applies is open; frozen says whether a freeze is in effect', () => {
+    const text = (windows: Windows) => renderMetrics({ updater: '0.1.0', lastRun, state: emptyState, windows });
+    const insideButLocalClosed = { ...windowsOf({ state: 'inside', local: 'closed' }), next: new Date('2026-11-28T01:00:00Z') };
+    assert.match(text(insideButLocalClosed), /^teleport_upgrade_window_open 0$/m);
+    assert.match(text(insideButLocalClosed), /^teleport_upgrade_next_window_timestamp_seconds 1795827600$/m);
+    assert.match(text(insideButLocalClosed), /^teleport_upgrade_frozen 0$/m);
+    assert.match(text(windowsOf({ state: 'inside', local: 'open', frozen: true })), /^teleport_upgrade_window_open 1\n[^]*^teleport_upgrade_frozen 1$/m);
+    assert.match(text(windowsOf({ state: 'missing', local: 'open' })), /^teleport_upgrade_window_open 1$/m);
   });
 });
 

@@ -61,6 +61,10 @@ describe('the teleport-ent-updater packages', { skip: missing }, () => {
       assert.equal((await stat(example)).mode & 0o777, 0o755, `the ${hook} example hook is shipped executable`);
     }
     assert.equal(existsSync(join(h.root, 'etc/teleport-upgrade.d/hooks.d')), false, 'no hook is enabled by the package');
+    for (const policy of ['window', 'freeze']) {
+      assert.match(await readFile(join(h.root, 'usr/share/doc/teleport-ent-updater/examples', policy), 'utf8'), /^#0 /m, `the ${policy} example is shipped`);
+      assert.equal(existsSync(join(h.root, 'etc/teleport-upgrade.d', policy)), false, `no ${policy} is set by the package`);
+    }
     const man = gunzipSync(await readFile(join(h.root, 'usr/share/man/man8/teleport-upgrade.8.gz'))).toString();
     assert.match(man, /^\.TH TELEPORT-UPGRADE 8/m);
     assert.deepEqual(await h.calls(), [`--root=${h.root} enable teleport-upgrade.timer`]);
@@ -120,8 +124,10 @@ describe('the teleport-ent-updater packages', { skip: missing }, () => {
       '/etc/teleport-upgrade.d', '/usr/lib/systemd/system/teleport-upgrade.service', '/usr/lib/systemd/system/teleport-upgrade.timer',
       '/usr/lib/systemd/system/teleport.service.d', '/usr/lib/systemd/system/teleport.service.d/teleport-upgrader-env.conf',
       '/usr/sbin/teleport-upgrade', '/usr/share/doc/teleport-ent-updater/README.md', '/usr/share/doc/teleport-ent-updater/examples',
+      '/usr/share/doc/teleport-ent-updater/examples/freeze',
       '/usr/share/doc/teleport-ent-updater/examples/hooks', '/usr/share/doc/teleport-ent-updater/examples/hooks/mail',
-      '/usr/share/doc/teleport-ent-updater/examples/hooks/webhook', '/usr/share/man/man8/teleport-upgrade.8.gz',
+      '/usr/share/doc/teleport-ent-updater/examples/hooks/webhook', '/usr/share/doc/teleport-ent-updater/examples/window',
+      '/usr/share/man/man8/teleport-upgrade.8.gz',
     ]);
   });
 

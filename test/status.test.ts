@@ -25,6 +25,8 @@ interface Row {
   readonly offline?: boolean;
   readonly timer?: Canned;
   readonly lock?: boolean;
+  /** More config files (window, freeze). */
+  readonly config?: Readonly<Record<string, string>>;
   /** What --json says, in part. */
   readonly json: Record<string, unknown>;
   /** Lines the human screen holds. */
@@ -113,6 +115,29 @@ const ROWS: readonly Row[] = [
     lines: [/^note: +.*state\.json cannot be read \(EACCES\); run status as root to see it$/m, /^target: +1\.2\.4$/m],
     exit: 0,
   },
+  {
+    name: 'a local window: its state, its next opening, and when both windows are next open',
+    config: { window: '0 3 * * Mon 1h Europe/Berlin\n' },
+    json: { reason: 'outside-window', window: { state: 'outside', next: '2026-11-23T02:00:00.000Z', local: { state: 'closed', next: '2026-11-23T02:00:00.000Z' } }, freeze: { active: false, until: null } },
+    lines: [/^local window: +closed \(0 3 \* \* Mon 1h Europe\/Berlin\), next opens 2026-11-23T02:00:00\.000Z \(2026-11-23 02:00 UTC\+0\)$/m,
+      /^all open next: +2026-11-23T02:00:00\.000Z/m, /^freeze: +none$/m],
+    exit: 0,
+  },
+  {
+    name: 'a freeze in effect: the decision is frozen, and until when',
+    config: { freeze: '# year end\n2026-11-20T00:00:00Z 2026-11-30T00:00:00+01:00\n' },
+    json: { action: 'none', reason: 'frozen', freeze: { active: true, until: '2026-11-29T23:00:00.000Z' }, window: { local: { state: 'absent', next: null } } },
+    lines: [/^freeze: +in effect \(2026-11-20T00:00:00Z 2026-11-30T00:00:00\+01:00\) until 2026-11-29T23:00:00\.000Z/m, /^decision: +none \(frozen\): not installing 1\.2\.4: a change freeze is in effect/m],
+    exit: 0,
+  },
+  {
+    name: 'local windows that never meet the exported ones: a note',
+    config: { window: '0 12 * * * 1h\n' },
+    json: { window: { local: { state: 'closed', next: '2026-11-23T12:00:00.000Z' }, next: null }, problems: [/never open at the same time in the next 14 days/] },
+    lines: [/^note: +the local windows in \/etc\/teleport-upgrade\.d\/window and the agent's exported maintenance windows are never open at the same time/m,
+      /^all open next: +not within the windows the agent has exported$/m],
+    exit: 0,
+  },
 ];
 
 /** Deep partial match: every key given must match (regular expressions for strings in arrays). */
@@ -139,6 +164,7 @@ const status = async (row: Row, json: boolean) => {
   };
   if (row.state !== undefined && row.state !== 'unreadable') files[STATE_FILE] = serializeState(row.state);
   if (row.busy !== undefined) files[`${STATE_DIR}/busy.json`] = row.busy;
+  for (const [name, text] of Object.entries(row.config ?? {})) files[`${CONFIG_DIR}/${name}`] = text;
   const host = fakeHost({
     now: NOW,
     ...(row.channel === undefined ? {} : { channel: row.channel }),

@@ -1,6 +1,7 @@
 // Turns the raw texts of the config dir's files into a validated Config, or a ConfigError that names the fix.
 import * as z from 'zod/mini';
 import { ConfigError, quote } from '../core/errors.ts';
+import { parseFreezeFile, parseWindowFile, type CronRule, type FreezeRule } from '../schedule/local-policy.ts';
 import { valueLines } from './config-value.ts';
 import { parseEndpoint, type Endpoint } from './endpoint.ts';
 
@@ -24,11 +25,17 @@ export interface Config {
   readonly teleportConfig: string;
   /** The node_exporter textfile every run writes its metrics to (`metrics`), when set. */
   readonly metrics: string | undefined;
+  /** The site's own maintenance windows (`window`); undefined when the file is absent: no local constraint. */
+  readonly localWindows: readonly CronRule[] | undefined;
+  /** Change freezes (`freeze`): nothing is installed during one unless forced. */
+  readonly freezes: readonly FreezeRule[];
 }
 
 /** Raw file contents by file name; undefined when the file does not exist. */
 export const CONFIG_NAMES = ['endpoint', 'insecure', 'installer', 'package', 'debug', 'allow-prerelease', 'health-settle', 'teleport-config', 'metrics'] as const;
-export type ConfigFiles = Readonly<Record<(typeof CONFIG_NAMES)[number], string | undefined>>;
+/** The multi-line policy files: one rule per line. */
+export const POLICY_NAMES = ['window', 'freeze'] as const;
+export type ConfigFiles = Readonly<Record<(typeof CONFIG_NAMES)[number], string | undefined> & Partial<Record<(typeof POLICY_NAMES)[number], string>>>;
 
 const DEFAULT_SETTLE_S = 30;
 const MAX_SETTLE_S = 600;
@@ -128,5 +135,7 @@ export const parseConfig = (dir: string, files: ConfigFiles): Config => {
     settleMs: settleSeconds(dir, files['health-settle']) * 1000,
     teleportConfig: teleportConfigPath(dir, files['teleport-config']),
     metrics: metricsPath(dir, files.metrics),
+    localWindows: parseWindowFile(`${dir}/window`, files.window),
+    freezes: parseFreezeFile(`${dir}/freeze`, files.freeze),
   };
 };

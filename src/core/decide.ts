@@ -1,6 +1,7 @@
 // The pure decision: given the gathered facts, whether to install the target and why.
 import semver from 'semver';
-import { isUnhealthy, type WindowStatus } from '../schedule/window.ts';
+import { isUnhealthy } from '../schedule/window.ts';
+import type { Windows } from '../schedule/windows.ts';
 import { skewViolation, type Cluster } from '../version/cluster.ts';
 import type { Target } from '../version/target.ts';
 import { isPrerelease, sameVersion } from '../version/semver.ts';
@@ -8,17 +9,19 @@ import { isPrerelease, sameVersion } from '../version/semver.ts';
 export const REASONS = [
   'forced', 'critical', 'maintenance-window', 'unhealthy-agent', 'up-to-date', 'outside-window',
   'marked-unhealthy', 'no-target', 'prerelease-refused', 'version-skew', 'cluster-version-unknown', 'known-bad', 'managed-by-v2',
+  'outside-local-window', 'frozen',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
 export interface Facts {
-  /** `force` was requested: skip the maintenance window (never the other checks). */
+  /** `force` was requested: skip the maintenance windows and freezes (never the other checks). */
   readonly forced: boolean;
   /** Installed Teleport version as semver, or null when it cannot be determined. */
   readonly installed: string | null;
   readonly target: Target;
   readonly critical: boolean;
-  readonly window: WindowStatus;
+  /** The agent's exported windows, the site's own, and its freezes, at this instant. */
+  readonly windows: Windows;
   /** An earlier run found the schedule unhealthy and marked the agent. */
   readonly markedUnhealthy: boolean;
   readonly allowPrerelease: boolean;
@@ -63,7 +66,8 @@ export const decide = (facts: Facts): Decision => {
 };
 
 const choosePath = (facts: Facts): Decision => {
-  const { state } = facts.window;
+  const { state } = facts.windows.exported;
+  const localClosed = facts.windows.local.state === 'closed';
   if (state === 'nop') return none('managed-by-v2', 'keep');
   const unhealthy = isUnhealthy(state);
   // A healthy schedule clears the mark, whatever else happens.
@@ -75,9 +79,15 @@ const choosePath = (facts: Facts): Decision => {
   // force skips the window, never this guard.
   if (facts.cluster.kind === 'version' && skewViolation(target, facts.cluster.version) !== undefined) return none('version-skew', mark, 1);
   if (facts.badTarget !== null && !facts.forced && sameVersion(target, facts.badTarget)) return none('known-bad', mark);
+  // A freeze holds even a critical upgrade; force is the operator's word against it.
+  if (facts.windows.freeze.active && !facts.forced) return none('frozen', mark);
   if (facts.forced) return upgrade('forced', mark);
+  // Critical upgrades bypass every window, the exported and the local ones.
   if (facts.critical) return upgrade('critical', mark);
-  if (state === 'inside') return upgrade('maintenance-window', mark);
-  if (unhealthy) return facts.markedUnhealthy ? upgrade('unhealthy-agent', 'clear') : none('marked-unhealthy', 'set');
+  if (state === 'inside') return localClosed ? none('outside-local-window', mark) : upgrade('maintenance-window', mark);
+  if (unhealthy) {
+    if (!facts.markedUnhealthy) return none('marked-unhealthy', 'set');
+    return localClosed ? none('outside-local-window', 'keep') : upgrade('unhealthy-agent', 'clear');
+  }
   return none('outside-window', mark);
 };

@@ -17,12 +17,26 @@ export const availability = (facts: Facts): string | undefined => {
   }
 };
 
-const when = (next: Date | null): string => (next === null ? 'no later window is scheduled' : `the next window opens at ${next.toISOString()}`);
+/** When the windows that apply next open: the exported ones alone, or the exported and the local ones together. */
+const when = ({ windows }: Facts): string => {
+  const { next, local, exported } = windows;
+  if (local.state === 'absent') return next === null ? 'no later window is scheduled' : `the next window opens at ${next.toISOString()}`;
+  if (exported.state !== 'inside' && exported.state !== 'outside') {
+    return next === null ? 'no local window opens in the next 62 days' : `the next local window opens at ${next.toISOString()}`;
+  }
+  return next === null
+    ? 'no time at which both windows are open is known yet: none of the windows the agent has exported meets a local window'
+    : `the next time both windows are open is ${next.toISOString()}`;
+};
+
+/** The freeze in effect, for the sentences. */
+export const freezeClause = ({ windows: { freeze } }: Facts): string =>
+  `a change freeze is in effect (${freeze.rule}) until ${freeze.until === null ? 'beyond the next 62 days' : freeze.until.toISOString()}`;
 
 /** The single sentence that says why the updater does (or does not do) what it does. */
 export const explain = (decision: Decision, facts: Facts, configDir: string): string => {
   const target = facts.target.kind === 'version' ? facts.target.version : 'none';
-  const { window } = facts;
+  const window = facts.windows.exported;
   switch (decision.reason) {
     case 'managed-by-v2':
       return 'the schedule says nop: a Managed Updates v2 agent (teleport-update) owns updates on this host, so this updater does nothing.';
@@ -57,6 +71,14 @@ export const explain = (decision: Decision, facts: Facts, configDir: string): st
     case 'marked-unhealthy':
       return `agent does not appear to have exported a valid upgrade schedule (schedule ${window.state}${window.problem ? `: ${window.problem}` : ''}); it is new or newly unhealthy, so it is marked and the upgrade will be attempted on the next run if it does not recover.`;
     case 'outside-window':
-      return `upgrade is non-critical and we are outside of maintenance window, not attempting; ${when(window.next)}.`;
+      return `upgrade is non-critical and we are outside of maintenance window, not attempting; ${when(facts)}.`;
+    case 'outside-local-window': {
+      const why = window.state === 'inside'
+        ? 'the agent\'s maintenance window is open, the local one is not'
+        : `the agent was marked unhealthy (schedule ${window.state}), so only the local windows apply`;
+      return `outside the local maintenance window (${facts.windows.local.rule}), not attempting the upgrade: ${why}; ${when(facts)}.`;
+    }
+    case 'frozen':
+      return `not installing ${target}: ${freezeClause(facts)}; nothing is installed during a freeze, not even a critical upgrade. teleport-upgrade force overrides it.`;
   }
 };

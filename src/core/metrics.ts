@@ -1,5 +1,5 @@
 // The Prometheus text exposition of a run, for node_exporter's textfile collector. Pure.
-import type { WindowStatus } from '../schedule/window.ts';
+import type { Windows } from '../schedule/windows.ts';
 import { sameVersion } from '../version/semver.ts';
 import type { BadTarget, LastRun, State } from './state.ts';
 
@@ -11,7 +11,7 @@ export interface MetricsInput {
   /** What the run learned, as far as it got. */
   readonly packages?: { readonly pkg: string; readonly installer: string; readonly installed: string | null };
   readonly channel?: { readonly target: string | null; readonly critical: boolean };
-  readonly window?: WindowStatus;
+  readonly windows?: Windows;
 }
 
 /** A label value as the exposition format requires: backslash, double quote and line feed escaped. */
@@ -46,7 +46,7 @@ const render = (series: readonly Series[]): string => series
 const badTarget = (bad: BadTarget | null): Series['samples'] => (bad === null ? [] : [[{ version: bad.version }, 1]]);
 
 /** Every series, each with HELP and TYPE; those the run could not learn are left out rather than guessed. */
-export const renderMetrics = ({ updater, lastRun, state, packages, channel, window }: MetricsInput): string => {
+export const renderMetrics = ({ updater, lastRun, state, packages, channel, windows }: MetricsInput): string => {
   const target = channel?.target ?? null;
   const installed = packages?.installed ?? null;
   return render([
@@ -60,8 +60,9 @@ export const renderMetrics = ({ updater, lastRun, state, packages, channel, wind
     },
     { name: 'upgrade_available', type: 'gauge', help: 'Whether the channel serves a version other than the installed one.', samples: one(target === null ? undefined : flag(installed === null || !sameVersion(installed, target))) },
     { name: 'critical', type: 'gauge', help: 'Whether the channel marks its target critical.', samples: one(channel === undefined ? undefined : flag(channel.critical)) },
-    { name: 'window_open', type: 'gauge', help: 'Whether an exported maintenance window is open.', samples: one(window === undefined ? undefined : flag(window.state === 'inside')) },
-    { name: 'next_window_timestamp_seconds', type: 'gauge', help: 'When the next exported maintenance window opens, in unix seconds.', samples: one(window?.next == null ? undefined : window.next.getTime() / 1000) },
+    { name: 'window_open', type: 'gauge', help: 'Whether every maintenance window that applies (the agent\'s exported one, and the local one when configured) is open.', samples: one(windows === undefined ? undefined : flag(windows.open)) },
+    { name: 'next_window_timestamp_seconds', type: 'gauge', help: 'When every maintenance window that applies is next open, in unix seconds.', samples: one(windows?.next == null ? undefined : windows.next.getTime() / 1000) },
+    { name: 'frozen', type: 'gauge', help: 'Whether a local change freeze is in effect (nothing is installed unless forced).', samples: one(windows === undefined ? undefined : flag(windows.freeze.active)) },
     { name: 'unhealthy_marked', type: 'gauge', help: 'Whether the agent is marked unhealthy (no valid exported schedule).', samples: one(flag(state.unhealthySince !== null)) },
     { name: 'bad_target_info', type: 'gauge', help: 'A target that failed its health check here and is skipped while served.', samples: badTarget(state.badTarget) },
     { name: 'upgrades_total', type: 'counter', help: 'Upgrades installed on this host.', samples: one(state.counters.upgrades) },

@@ -3,7 +3,7 @@ import type { Cluster } from '../version/cluster.ts';
 import type { Target } from '../version/target.ts';
 import type { Config } from '../config/parse-config.ts';
 import type { Schedule } from '../schedule/parse-schedule.ts';
-import type { WindowStatus } from '../schedule/window.ts';
+import type { Windows } from '../schedule/windows.ts';
 import type { PackageManager } from '../package-managers/types.ts';
 import type { Step } from './command.ts';
 import type { Decision, Facts, Reason } from './decide.ts';
@@ -19,7 +19,7 @@ export interface Snapshot {
   readonly cluster: Cluster;
   readonly packages: PackageFacts;
   readonly schedule: Schedule;
-  readonly window: WindowStatus;
+  readonly windows: Windows;
   readonly state: State;
 }
 
@@ -43,12 +43,15 @@ export interface Planned {
 }
 
 /** Decisions after which the installed files are checked against the package database. */
-const VERIFIED_AFTER: readonly Reason[] = ['up-to-date', 'outside-window', 'marked-unhealthy', 'no-target'];
+const VERIFIED_AFTER: readonly Reason[] = ['up-to-date', 'outside-window', 'outside-local-window', 'marked-unhealthy', 'no-target'];
 
-/** Whether this decision wants the installed files checked: not for nop, and only for a known installed version. */
-export const wantsVerify = ({ packages }: Snapshot, decision: Decision): boolean =>
+/**
+ * Whether this decision wants the installed files checked (a damaged install is reinstalled): not for nop, only for a
+ * known installed version, and not during a freeze unless forced.
+ */
+export const wantsVerify = ({ packages }: Snapshot, facts: Facts, decision: Decision): boolean =>
   decision.action === 'none' && VERIFIED_AFTER.includes(decision.reason) && packages.installer !== 'nop' &&
-  packages.installed !== undefined && packages.semver !== null;
+  packages.installed !== undefined && packages.semver !== null && (!facts.windows.freeze.active || facts.forced);
 
 /** The plans for the decision: an upgrade, or a reinstall over damaged files, or nothing. */
 export const planRun = (snapshot: Snapshot, facts: Facts, decision: Decision, repair: readonly Step[], planFacts: PlanFacts): Planned => {

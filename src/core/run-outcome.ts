@@ -34,7 +34,7 @@ export const outcomeOf = (end: RunEnd): Outcome => {
   if (end.reason === 'up-to-date') return 'up-to-date';
   if (end.reason === 'no-target') return 'no-target';
   if (end.reason === 'known-bad') return 'refused';
-  // Outside the window, marked, owned by v2, or an upgrade the nop installer only described.
+  // Outside a window (exported or local), frozen, marked, owned by v2, or an upgrade the nop installer only described.
   return 'waiting';
 };
 

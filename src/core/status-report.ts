@@ -1,6 +1,6 @@
 // What `status` shows: one object for --json, aligned `key: value` lines for people, and its exit status. Pure.
 import type { LockHolder } from '../host/lock.ts';
-import type { WindowStatus } from '../schedule/window.ts';
+import { windowsJson, type Windows } from '../schedule/windows.ts';
 import type { BadTarget, InProgress, LastRun } from './state.ts';
 import type { TimerStatus } from './updater-timer.ts';
 
@@ -10,7 +10,7 @@ export interface StatusFacts {
   /** The channel's answer; `offline` when it was not asked; `problem` when it could not be had. */
   readonly channel: { readonly target: string | null; readonly critical: boolean } | { readonly offline: true } | { readonly problem: string };
   readonly decision?: { readonly action: string; readonly reason: string; readonly sentence: string };
-  readonly window?: WindowStatus;
+  readonly windows?: Windows;
   readonly unhealthySince: string | null;
   readonly badTarget: BadTarget | null;
   readonly inProgress: InProgress | null;
@@ -40,7 +40,7 @@ export const statusJson = (f: StatusFacts): Record<string, unknown> => ({
   action: f.decision?.action ?? null,
   reason: f.decision?.reason ?? null,
   sentence: f.decision?.sentence ?? null,
-  window: f.window === undefined ? null : { state: f.window.state, next: f.window.next?.toISOString() ?? null, nextLocal: f.window.next === null ? null : f.local(f.window.next) },
+  ...windowsFields(f),
   unhealthySince: f.unhealthySince,
   badTarget: f.badTarget,
   inProgress: f.inProgress,
@@ -50,7 +50,28 @@ export const statusJson = (f: StatusFacts): Record<string, unknown> => ({
   problems: [...('problem' in f.channel ? [`the channel could not be asked: ${f.channel.problem}`] : []), ...f.problems],
 });
 
+/** `window` with the next opening also in the host's local time (`nextLocal`), and `freeze`. */
+const windowsFields = ({ windows, local }: StatusFacts) => {
+  if (windows === undefined) return { window: null, freeze: null };
+  const { window, freeze } = windowsJson(windows);
+  return { window: { ...window, nextLocal: windows.next === null ? null : local(windows.next) }, freeze };
+};
+
 const when = (f: StatusFacts, iso: string): string => `${iso} (${f.local(new Date(iso))})`;
+
+/** The exported window's line, then the local window's and the freeze's when they are configured. */
+const windowRows = (f: StatusFacts): Array<[string, string]> => {
+  const w = f.windows;
+  if (w === undefined) return [['window', 'unknown']];
+  const at = (date: Date | null, none: string) => (date === null ? none : when(f, date.toISOString()));
+  const rows: Array<[string, string]> = [['window', `${w.exported.state}${w.exported.next === null ? ', no later window' : `, next opens ${at(w.exported.next, '')}`}`]];
+  if (w.local.state !== 'absent') {
+    rows.push(['local window', `${w.local.state} (${w.local.rule}), next opens ${at(w.local.next, 'never in the next 62 days')}`]);
+    rows.push(['all open next', at(w.next, 'not within the windows the agent has exported')]);
+  }
+  rows.push(['freeze', w.freeze.active ? `in effect (${w.freeze.rule}) until ${at(w.freeze.until, 'beyond the next 62 days')}` : 'none']);
+  return rows;
+};
 
 const channelLine = (f: StatusFacts): string => {
   if ('offline' in f.channel) return 'not asked (--offline)';
@@ -70,7 +91,7 @@ export const statusLines = (f: StatusFacts): string[] => {
     ['package', p === undefined ? 'unknown' : `${p.pkg} ${p.installed ?? 'version unknown'} (${p.installer})${p.held === null ? '' : p.held ? ', held by the v1 version lock' : ', not held'}`],
     ['target', channelLine(f)],
     ['decision', f.decision === undefined ? 'unknown (it needs the channel and the state file)' : `${f.decision.action} (${f.decision.reason}): ${f.decision.sentence}`],
-    ['window', f.window === undefined ? 'unknown' : `${f.window.state}${f.window.next === null ? ', no later window' : `, next opens ${when(f, f.window.next.toISOString())}`}`],
+    ...windowRows(f),
     ['unhealthy mark', f.unhealthySince === null ? 'none' : `since ${when(f, f.unhealthySince)}`],
     ['bad target', f.badTarget === null ? 'none' : `${f.badTarget.version}, since ${when(f, f.badTarget.at)}: ${f.badTarget.reason}`],
     ['in flight', f.inProgress === null ? 'none' : `${f.inProgress.purpose} ${f.inProgress.from} -> ${f.inProgress.to}, started ${when(f, f.inProgress.at)}`],

@@ -2,6 +2,7 @@
 import { ConfigError, ExitStatus, InstallError, RefusedError, TargetError, UnusablePathError, type UpdaterError } from '../core/errors.ts';
 import type { LockHolder } from '../host/lock.ts';
 import { plannedCommands, type Planned } from '../core/planned.ts';
+import { windowsJson } from '../schedule/windows.ts';
 
 const line = (value: unknown): string => `${JSON.stringify(value)}\n`;
 
@@ -12,7 +13,7 @@ export const plannedJson = (planned: Planned, exitStatus: number): string => {
     installed: facts.installed,
     target: facts.target.kind === 'version' ? facts.target.version : null,
     critical: facts.critical,
-    window: { state: facts.window.state, next: facts.window.next?.toISOString() ?? null },
+    ...windowsJson(facts.windows),
     action: decision.action,
     reason: decision.reason,
     exitStatus,
@@ -22,7 +23,7 @@ export const plannedJson = (planned: Planned, exitStatus: number): string => {
 
 /** Another run holds the lock: run would step aside. */
 export const busyJson = (holder: LockHolder): string =>
-  line({ installed: null, target: null, critical: null, window: null, action: 'none', reason: 'busy', exitStatus: ExitStatus.ok, commands: [], lock: holder });
+  line({ installed: null, target: null, critical: null, window: null, freeze: null, action: 'none', reason: 'busy', exitStatus: ExitStatus.ok, commands: [], lock: holder });
 
 /** Error classes as stable reasons scripts can branch on. */
 const REASONS: ReadonlyArray<readonly [new (...args: never[]) => UpdaterError, string]> = [
@@ -39,6 +40,6 @@ export const errorJson = (error: unknown): string => {
   const exitStatus = known === undefined ? ExitStatus.failed : (error as UpdaterError).exitStatus;
   const problem = error instanceof Error ? error.message : String(error);
   return line({
-    installed: null, target: null, critical: null, window: null, action: 'error', reason: known?.[1] ?? 'internal-error', exitStatus, problem, commands: [],
+    installed: null, target: null, critical: null, window: null, freeze: null, action: 'error', reason: known?.[1] ?? 'internal-error', exitStatus, problem, commands: [],
   });
 };

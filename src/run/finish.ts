@@ -58,7 +58,7 @@ const writeMetrics = async (ctx: RunContext, trace: Trace, lastRun: LastRun, sta
   const text = renderMetrics({
     updater: UPDATER_VERSION, lastRun, state,
     ...(packages === undefined ? {} : { packages: { pkg: packages.pkg, installer: packages.installer, installed } }),
-    ...(snapshot === undefined ? {} : { channel: { target: snapshot.target.kind === 'version' ? snapshot.target.version : null, critical: snapshot.critical }, window: snapshot.window }),
+    ...(snapshot === undefined ? {} : { channel: { target: snapshot.target.kind === 'version' ? snapshot.target.version : null, critical: snapshot.critical }, windows: snapshot.windows }),
   });
   await ctx.host.writeFile(path, text, 'the metrics file').catch((error: unknown) => {
     if (!(error instanceof UnusablePathError)) throw error;

@@ -1,6 +1,6 @@
 // Gather: one snapshot of the facts (config, target, critical, cluster, packages, schedule, state); it changes nothing.
 import { dirname } from 'node:path';
-import { CONFIG_NAMES, parseConfig, type Config, type ConfigFiles } from '../config/parse-config.ts';
+import { CONFIG_NAMES, parseConfig, POLICY_NAMES, type Config, type ConfigFiles } from '../config/parse-config.ts';
 import type { Decision, Facts } from '../core/decide.ts';
 import { ConfigError, sanitize, TargetError } from '../core/errors.ts';
 import { wantsVerify, type PlanFacts, type Snapshot } from '../core/planned.ts';
@@ -8,7 +8,7 @@ import { FileRefusedError } from '../host/files.ts';
 import type { Host } from '../host/host.ts';
 import { fields } from '../log/fields.ts';
 import { parseSchedule, type Schedule } from '../schedule/parse-schedule.ts';
-import { windowStatus } from '../schedule/window.ts';
+import { policyWarnings, windowsAt } from '../schedule/windows.ts';
 import { parsePingBody, type Cluster } from '../version/cluster.ts';
 import { parseCriticalBody, parseTargetBody, type Target } from '../version/target.ts';
 import type { RunContext } from './context.ts';
@@ -18,11 +18,12 @@ import type { Recovered } from './recover.ts';
 
 /** The config dir's files, validated; a ConfigError (exit 2) names the file, the value and the fix. */
 export const readConfig = async (host: Host, dir: string): Promise<Config> => {
-  const texts = await Promise.all(CONFIG_NAMES.map((name) => host.readFile(`${dir}/${name}`).catch((error: unknown) => {
+  const names = [...CONFIG_NAMES, ...POLICY_NAMES];
+  const texts = await Promise.all(names.map((name) => host.readFile(`${dir}/${name}`).catch((error: unknown) => {
     if (error instanceof FileRefusedError) throw new ConfigError(`${error.message}; make it a small text file.`);
     throw error;
   })));
-  const config = parseConfig(dir, Object.fromEntries(CONFIG_NAMES.map((name, i) => [name, texts[i]])) as ConfigFiles);
+  const config = parseConfig(dir, Object.fromEntries(names.map((name, i) => [name, texts[i]])) as ConfigFiles);
   if (config.metrics !== undefined && (await host.inspectPath(dirname(config.metrics)))?.kind !== 'directory') {
     throw new ConfigError(`${dir}/metrics names ${config.metrics}, but ${dirname(config.metrics)} is not a directory. Install node_exporter's textfile directory (prometheus-node-exporter), or correct the path.`);
   }
@@ -78,7 +79,9 @@ export const gather = async (ctx: RunContext, recovered: Recovered, state: State
   if (packages.semver === null && fetched.target.kind === 'version') {
     ctx.host.log.info(`failed to detect current version, assuming ${fetched.target.version} to be valid target.`, fields({ package: packages.pkg, target: fetched.target.version }));
   }
-  return { config: ctx.config, ...fetched, packages, schedule, window: windowStatus(schedule, ctx.host.clock.now()), state };
+  const now = ctx.host.clock.now();
+  for (const warning of policyWarnings(schedule, ctx.config, now, `${ctx.options.configDir}/window`)) ctx.host.log.warn(warning);
+  return { config: ctx.config, ...fetched, packages, schedule, windows: windowsAt(schedule, ctx.config, now), state };
 };
 
 /** The decision's facts, from the snapshot and the command. */
@@ -87,7 +90,7 @@ export const decisionFacts = (ctx: RunContext, snapshot: Snapshot): Facts => ({
   installed: snapshot.packages.semver,
   target: snapshot.target,
   critical: snapshot.critical,
-  window: snapshot.window,
+  windows: snapshot.windows,
   markedUnhealthy: snapshot.state.unhealthySince !== null,
   allowPrerelease: snapshot.config.allowPrerelease,
   cluster: snapshot.cluster,
@@ -95,12 +98,12 @@ export const decisionFacts = (ctx: RunContext, snapshot: Snapshot): Facts => ({
 });
 
 /** What this decision's plan needs from the package manager and systemd, and only that: nothing for most decisions. */
-export const gatherForPlan = async ({ host }: RunContext, snapshot: Snapshot, decision: Decision): Promise<PlanFacts> => {
+export const gatherForPlan = async ({ host }: RunContext, snapshot: Snapshot, facts: Facts, decision: Decision): Promise<PlanFacts> => {
   const { packages } = snapshot;
   const { manager, installed } = packages;
   if (manager === undefined) return {};
   if (decision.action === 'upgrade' && snapshot.target.kind === 'version') return { input: await gatherPlanInput(host, manager, packages, snapshot.target.version) };
-  if (!wantsVerify(snapshot, decision) || installed === undefined || packages.semver === null) return {};
+  if (!wantsVerify(snapshot, facts, decision) || installed === undefined || packages.semver === null) return {};
   const damaged = await damagedFiles(host, manager, packages.pkg);
   if (damaged.length === 0) return { damaged };
   host.log.warn(`${packages.pkg} ${installed.packageVersion} is damaged: ${sanitize(damaged.slice(0, 5).join(', '), 300)} no longer match the package database; the same version is reinstalled.`,

@@ -1,5 +1,5 @@
 // Report: the one sentence that explains the decision (run and dry-run), and what dry-run says in place of acting.
-import { availability, explain } from '../core/explain.ts';
+import { availability, explain, freezeClause } from '../core/explain.ts';
 import { RefusedError } from '../core/errors.ts';
 import { plannedCommands, type Planned } from '../core/planned.ts';
 import { fields } from '../log/fields.ts';
@@ -16,6 +16,9 @@ export const announce = (ctx: RunContext, { decision, facts, snapshot }: Planned
   if (decision.exitStatus !== 0) throw new RefusedError(sentence, about);
   const said = isDryRun(ctx) && decision.mark === 'set' ? `${sentence} (dry run: the mark is not written.)` : sentence;
   if (decision.reason === 'known-bad') host.log.warn(said, about); else host.log.info(said, about);
+  if (decision.action === 'upgrade' && facts.forced && facts.windows.freeze.active) {
+    host.log.warn(`${freezeClause(facts)}; force overrides it, so ${target} is installed anyway.`, about);
+  }
   if (decision.action === 'upgrade' && facts.cluster.kind === 'unknown') {
     host.log.warn(`could not learn the cluster's version (${facts.cluster.problem}); installing without the version-skew check.`, about);
   }

@@ -32,7 +32,7 @@ export const evaluate = async (ctx: RunContext, state: StateRecord, trace: Trace
   trace.snapshot = snapshot;
   const facts = decisionFacts(ctx, snapshot);
   const decision = decide(facts);
-  trace.planned = planRun(snapshot, facts, decision, recovered.repair, await gatherForPlan(ctx, snapshot, decision));
+  trace.planned = planRun(snapshot, facts, decision, recovered.repair, await gatherForPlan(ctx, snapshot, facts, decision));
   return trace.planned;
 };
 

@@ -8,7 +8,7 @@ import { statusExit, statusJson, statusLines, type StatusFacts } from '../core/s
 import { parseTimer, timerQuery } from '../core/updater-timer.ts';
 import { FileRefusedError } from '../host/files.ts';
 import type { Host } from '../host/host.ts';
-import { windowStatus } from '../schedule/window.ts';
+import { policyWarnings, windowsAt } from '../schedule/windows.ts';
 import { UPDATER_VERSION } from '../version/updater-version.ts';
 import type { RunContext } from './context.ts';
 import { decisionFacts, fetchChannel, readSchedule, type ChannelFacts } from './gather.ts';
@@ -83,10 +83,12 @@ export const showStatus = async (options: StatusOptions, host: Host): Promise<nu
   const { manager } = packages;
   const held = manager === undefined ? null : await isHeld(host, manager, packages, await knownOrTeleportRepo(host, manager, packages));
   const state = records.state;
-  const window = windowStatus(schedule, host.clock.now());
+  const now = host.clock.now();
+  const windows = windowsAt(schedule, ctx.config, now);
+  problems.push(...policyWarnings(schedule, ctx.config, now, `${options.configDir}/window`));
   let decision: StatusFacts['decision'];
   if ('target' in channel && state !== undefined) {
-    const snapshot = { config: ctx.config, ...channel, packages, schedule, window, state };
+    const snapshot = { config: ctx.config, ...channel, packages, schedule, windows, state };
     const facts = decisionFacts(ctx, snapshot);
     const decided = decide(facts);
     decision = { action: decided.action, reason: decided.reason, sentence: explain(decided, facts, options.configDir) };
@@ -96,7 +98,7 @@ export const showStatus = async (options: StatusOptions, host: Host): Promise<nu
     packages: { pkg: packages.pkg, installer: packages.installer, installed: packages.semver, held },
     channel: 'target' in channel ? { target: channel.target.kind === 'version' ? channel.target.version : null, critical: channel.critical } : channel,
     ...(decision === undefined ? {} : { decision }),
-    window,
+    windows,
     unhealthySince: state?.unhealthySince ?? null,
     badTarget: state?.badTarget ?? null,
     inProgress: state?.inProgress ?? null,

@@ -19,9 +19,10 @@ export const CACHE = '/var/cache/apt/archives/';
 /** Where the copy of the previous version is kept for a rollback. */
 export const KEPT = `${STATE_DIR}/rollback/${PKG}_1.2.3_amd64.deb`;
 
-export const config = (files: Partial<Record<'health-settle' | 'installer', string>> = {}): Config => parseConfig(CONFIG_DIR, {
+export const config = (files: Partial<Record<'health-settle' | 'installer' | 'window' | 'freeze', string>> = {}): Config => parseConfig(CONFIG_DIR, {
   endpoint: 'proxy.example.com/v1/webapi/automaticupgrades/channel/default', insecure: undefined, installer: files.installer, package: PKG,
   debug: undefined, 'allow-prerelease': undefined, 'health-settle': files['health-settle'] ?? '2s', 'teleport-config': undefined, metrics: undefined,
+  ...(files.window === undefined ? {} : { window: files.window }), ...(files.freeze === undefined ? {} : { freeze: files.freeze }),
 });
 
 export const runContext = (host: FakeHost, mode: RunOptions['mode'] = 'run', files: Parameters<typeof config>[0] = {}): RunContext => ({
