@@ -50,6 +50,10 @@ const SITUATIONS: readonly Situation[] = [
   { name: 'busy', schedule: OPEN, channel: answers('v1.2.4'), busy: true },
   { name: 'outside-local-window', schedule: OPEN, channel: answers('v1.2.4'), config: { window: '# Tuesdays, early\n30 1 * * Tue 2h Europe/Berlin\n' } },
   { name: 'frozen-critical', schedule: OPEN, channel: answers('v1.2.4', 'yes'), config: { freeze: YEAR_END } },
+  {
+    name: 'interrupted-transaction-finished-during-freeze', schedule: OPEN, channel: answers('v1.2.5'), dpkg: dpkg('1.2.4', { configured: false }), config: { freeze: YEAR_END },
+    state: { ...emptyState, inProgress: { purpose: 'upgrade', from: '1.2.3', fromExact: '1.2.3', to: '1.2.4', agentWasActive: true, held: true, rollbackFile: KEPT, at: '2026-11-23T00:50:00.000Z' } },
+  },
   { name: 'damaged-files-kept-during-freeze', schedule: LATER, channel: answers('v1.2.3'), extra: DAMAGED, config: { freeze: YEAR_END } },
 ];
 

@@ -44,6 +44,7 @@ describe('parseWindowFile and parseFreezeFile', () => {
     ['an unknown time zone', 'window', '0 2 * * * 4h Europe/Atlantis', /"Europe\/Atlantis" is not an IANA time zone/],
     ['an hour out of range', 'window', '0 25 * * * 4h', /the cron expression is not valid/],
     ['a weekday that is none', 'window', '0 2 * * Sat,Sunday 4h', /the cron expression is not valid/],
+    ['a date that never comes', 'window', '0 2 30 2 * 4h', /the cron expression never matches a real date \(such as February 30\)/],
     ['six cron fields (seconds)', 'window', '0 0 2 * * * 4h UTC', /is not Nm or Nh|not a 5-field|not an IANA|not valid/],
     ['a range that ends before it starts', 'freeze', '2027-01-04T00:00:00Z 2026-12-20T00:00:00Z', /line 1, .*: it ends before it starts/],
     ['a range without an offset', 'freeze', '2026-12-20T00:00:00Z 2027-01-04T00:00:00', /a time is not RFC 3339 with an offset/],

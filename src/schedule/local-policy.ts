@@ -32,6 +32,9 @@ const MAX_RULES = 200;
 export const WINDOW_EXAMPLE = '0 2 * * Sat,Sun 4h Europe/Berlin';
 const FREEZE_EXAMPLES = '2026-12-20T00:00:00Z 2027-01-04T00:00:00+01:00, or 0 9 * * Mon-Fri 8h America/New_York';
 
+/** A rule that has no opening after this instant (croner looks years ahead) never opens at all. */
+const NEVER_REFERENCE = new Date(Date.UTC(2000, 0, 1));
+
 /** `90m` or `4h`, from 15 minutes to 7 days; undefined otherwise. */
 const duration = (text: string): number | undefined => {
   const match = /^(\d{1,5})(m|h)$/.exec(text);
@@ -63,6 +66,7 @@ const cronRule = (line: number, text: string): CronRule | string => {
   if (!validTimeZone(zone)) return `${quote(zone)} is not an IANA time zone`;
   try {
     const cron = new Cron(fields.slice(0, 5).join(' '), { timezone: zone, mode: '5-part' });
+    if (cron.nextRun(NEVER_REFERENCE) === null) return 'the cron expression never matches a real date (such as February 30)';
     return { kind: 'cron', text: fields.join(' '), line, cron, durationMs, timeZone: zone };
   } catch (error) {
     return `the cron expression is not valid (${(error as Error).message.replace(/^CronPattern: /, '')})`;
