@@ -1,4 +1,6 @@
-// Times `dry-run` of the bundled CLI, as a whole process, against the bash model of v1 on the same sandbox.
+// Times the standalone binary and the bundled CLI against the bash model of v1, as whole processes, interleaved, on
+// the same sandbox: `dry-run` (1.2.3 installed, 1.2.4 served, outside the window) and `run` when up to date, over
+// loopback http and over https 50 ms away with the CA only in the OS trust store. Prints medians and ratios.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -6,12 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cleanEnv } from '../test/support/cli.ts';
-import { createSandbox, laterWindow, makeFixtures } from '../test/support/sandbox.ts';
+import { createSandbox, laterWindow, makeFixtures, type Sandbox } from '../test/support/sandbox.ts';
 import { aptMissing } from '../test/support/tools.ts';
+import { CHANNEL_PATH, startVersionServer, type VersionServer } from '../test/support/version-server.ts';
 import { buildBundle } from './build.ts';
 import { buildBinary } from './build-binary.ts';
+import { startRelay } from './latency-relay.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 21);
+const RTT_MS = 50;
 const REFERENCE = fileURLToPath(new URL('../../shared/reference/teleport-upgrade-v1.sh', import.meta.url));
 
 interface Sample {
@@ -20,10 +25,10 @@ interface Sample {
 }
 
 /** One run under /usr/bin/time, which reports the peak RSS of the process tree's largest member. */
-const measure = async (argv: string[], env: Record<string, string>, scratch: string): Promise<Sample> => {
+const measure = async (argv: readonly string[], env: Record<string, string>, scratch: string): Promise<Sample> => {
   const rssFile = join(scratch, 'rss');
   const started = performance.now();
-  // Asynchronous: the version server runs in this very process and must keep answering.
+  // Asynchronous: the version server and the relay run in this very process and must keep answering.
   const child = spawn('/usr/bin/time', ['-f', '%M', '-o', rssFile, ...argv], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -38,6 +43,21 @@ const median = (values: number[]): number => {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 };
 
+interface Program {
+  readonly name: string;
+  readonly argv: (command: string) => string[];
+  readonly ours: boolean;
+}
+
+/** How a scenario reaches the channel: the endpoint files, and what each side trusts. */
+interface Network {
+  readonly name: string;
+  readonly target: number;
+  readonly server: VersionServer;
+  configure(s: Sandbox): Promise<void>;
+  env(s: Sandbox, ours: boolean): Record<string, string>;
+}
+
 const main = async (): Promise<number> => {
   const missing = await aptMissing();
   if (missing) {
@@ -47,36 +67,63 @@ const main = async (): Promise<number> => {
   const [bundle, binary] = [await buildBundle(), await buildBinary()];
   const fixtures = await makeFixtures();
   const sandbox = await createSandbox(fixtures, { installed: 'teleport-ent=1.2.3', config: { schedule: laterWindow(), package: 'teleport-ent\n' } });
+  const plain = await startVersionServer();
+  const relay = await startRelay(sandbox.server.port, RTT_MS);
   const scratch = await mkdtemp(join(tmpdir(), 'teleport-upgrade-bench-'));
+  const programs: Program[] = [
+    { name: 'standalone binary', argv: (c) => [binary, c], ours: true },
+    { name: 'bundle (node 24)', argv: (c) => [process.execPath, bundle, c], ours: true },
+    { name: 'bash model of v1', argv: (c) => ['bash', REFERENCE, c], ours: false },
+  ];
+  const networks: Network[] = [
+    {
+      name: 'loopback http', target: 1.0, server: plain,
+      configure: async (s) => {
+        await s.write('endpoint', `localhost:${plain.port}${CHANNEL_PATH}\n`);
+        await s.write('insecure', 'yes\n');
+      },
+      env: () => ({}),
+    },
+    {
+      name: `https ${RTT_MS} ms away, CA in the OS store only`, target: 0.6, server: sandbox.server,
+      configure: async (s) => {
+        await s.write('endpoint', `127.0.0.1:${relay.port}${CHANNEL_PATH}\n`);
+        await s.write('insecure', 'no\n');
+      },
+      // Ours reads the OS store where SSL_CERT_FILE points (as OpenSSL does); curl's store is CURL_CA_BUNDLE.
+      env: (_, ours): Record<string, string> => (ours ? { SSL_CERT_FILE: fixtures.tls.caFile } : { CURL_CA_BUNDLE: fixtures.tls.caFile }),
+    },
+  ];
+  const commands = [
+    { command: 'dry-run', what: 'dry-run, 1.2.3 installed, 1.2.4 served, outside the window', serve: 'v1.2.4' },
+    { command: 'run', what: 'run, up to date (1.2.3 served)', serve: 'v1.2.3' },
+  ];
   try {
-    // Both get the test CA explicitly; ours gets the compile cache the systemd unit enables (NODE_COMPILE_CACHE).
-    const ours = cleanEnv({ ...sandbox.env(), SSL_CERT_FILE: '/nonexistent', NODE_EXTRA_CA_CERTS: fixtures.tls.caFile, NODE_COMPILE_CACHE: join(scratch, 'cache') });
-    const theirs = cleanEnv({ ...sandbox.env(), CURL_CA_BUNDLE: fixtures.tls.caFile });
-    const commands = {
-      'teleport-upgrade dry-run (bundle, node 24)': [process.execPath, bundle, 'dry-run'],
-      'teleport-upgrade dry-run (standalone binary)': [binary, 'dry-run'],
-      'teleport-upgrade-v1.sh dry-run (bash model)': ['bash', REFERENCE, 'dry-run'],
-    };
-    const envs = [ours, ours, theirs];
-    // Warm-up: fills the compile cache and the page cache for all.
-    for (const [i, argv] of Object.values(commands).entries()) await measure(argv, envs[i]!, scratch);
-    const samples: Sample[][] = [[], [], []];
-    for (let run = 0; run < RUNS; run++) {
-      for (const [i, argv] of Object.values(commands).entries()) samples[i]!.push(await measure(argv, envs[i]!, scratch));
+    for (const network of networks) {
+      await network.configure(sandbox);
+      for (const { command, what, serve } of commands) {
+        network.server.answer(serve);
+        // Ours gets the compile cache the systemd unit enables (the bundle uses it; the binary carries its own).
+        const envs = programs.map((p) => cleanEnv({ ...sandbox.env(), ...network.env(sandbox, p.ours), ...(p.ours ? { NODE_COMPILE_CACHE: join(scratch, 'cache') } : {}) }));
+        // Warm-up: fills the compile cache and the page cache for all.
+        for (const [i, p] of programs.entries()) await measure(p.argv(command), envs[i]!, scratch);
+        const samples: Sample[][] = programs.map(() => []);
+        for (let run = 0; run < RUNS; run++) {
+          for (const [i, p] of programs.entries()) samples[i]!.push(await measure(p.argv(command), envs[i]!, scratch));
+        }
+        const rows = programs.map((p, i) => ({ name: p.name, wall: median(samples[i]!.map((s) => s.wallMs)), rss: median(samples[i]!.map((s) => s.rssKiB)) / 1024 }));
+        const reference = rows.at(-1)!;
+        console.log(`${network.name}: ${what}; ${RUNS} runs each, interleaved, medians`);
+        for (const row of rows) {
+          const ratio = row === reference ? '' : `   ${(row.wall / reference.wall).toFixed(2)}x wall, ${(row.rss / reference.rss).toFixed(2)}x RSS`;
+          console.log(`  ${row.name.padEnd(20)} wall ${row.wall.toFixed(1).padStart(6)} ms   peak RSS ${row.rss.toFixed(1).padStart(5)} MiB${ratio}`);
+        }
+        console.log(`  goal: the binary at <= ${network.target.toFixed(1)}x the bash model (${(network.target * reference.wall).toFixed(1)} ms), peak RSS <= 60 MiB\n`);
+      }
     }
-    const rows = Object.keys(commands).map((name, i) => ({
-      name, wall: median(samples[i]!.map((s) => s.wallMs)), rss: median(samples[i]!.map((s) => s.rssKiB)) / 1024,
-    }));
-    console.log(`dry-run, installed 1.2.3, target 1.2.4, outside the window; ${RUNS} runs each, medians`);
-    for (const row of rows) console.log(`  ${row.name.padEnd(46)} wall ${row.wall.toFixed(1).padStart(6)} ms   peak RSS ${row.rss.toFixed(1).padStart(5)} MiB`);
-    const b = rows.at(-1)!;
-    for (const a of rows.slice(0, -1)) {
-      console.log(`  ratio ${a.name.replace('teleport-upgrade dry-run ', '').padEnd(40)} wall ${(a.wall / b.wall).toFixed(2)}x     peak RSS ${(a.rss / b.rss).toFixed(2)}x`);
-    }
-    console.log(`  targets: wall <= 1.5x the bash model (${(1.5 * b.wall).toFixed(1)} ms), peak RSS <= 60 MiB`);
     return 0;
   } finally {
-    await sandbox.close();
+    await Promise.all([relay.close(), plain.close(), sandbox.close()]);
     await rm(scratch, { recursive: true, force: true });
     await rm(fixtures.dir, { recursive: true, force: true });
   }

@@ -1,25 +1,36 @@
-// Builds dist/teleport-upgrade: a single executable (Node's SEA: the bundled CLI injected into a stripped Node 24).
+// Builds dist/teleport-upgrade: a single executable (Node's SEA): a small loader injected into a stripped Node 24, with
+// the bundled CLI and its V8 code cache, trained by running the CLI once at build time, as the binary's assets.
 import { build } from 'esbuild';
 import { execa } from 'execa';
-import { copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 /** The sentinel Node looks for in its own binary (documented with single executable applications). */
 const FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
+/** One CommonJS file (a SEA runs CommonJS, and the bundle reaches only Node's built-in modules). */
+const bundle = (entry: string, outfile: string) => build({
+  entryPoints: [entry], outfile, bundle: true, format: 'cjs', platform: 'node', target: 'node24', minify: true, legalComments: 'none', logLevel: 'warning',
+});
+
 /** Builds `<dest>/teleport-upgrade` (tests pass a directory of their own, so parallel builds never collide). */
 export const buildBinary = async (dest = `${root}/dist`): Promise<string> => {
   const out = `${dest}/sea`;
   await rm(out, { recursive: true, force: true });
   await mkdir(out, { recursive: true });
-  // A SEA runs one CommonJS script: everything bundled, no chunks.
-  await build({
-    entryPoints: [`${root}/src/bin.ts`], outfile: `${out}/teleport-upgrade.cjs`, bundle: true, format: 'cjs', platform: 'node',
-    target: 'node24', minify: true, legalComments: 'none', logLevel: 'warning',
-  });
+  await Promise.all([
+    bundle(`${root}/src/bin.ts`, `${out}/app.cjs`),
+    bundle(`${root}/scripts/sea/loader.ts`, `${out}/loader.cjs`),
+    bundle(`${root}/scripts/sea/train.ts`, `${out}/train.cjs`),
+  ]);
+  // The loader compiles the bundle inside a function wrapper, where a shebang line is a syntax error.
+  await writeFile(`${out}/app.cjs`, (await readFile(`${out}/app.cjs`, 'utf8')).replace(/^#!.*\n/, ''));
+  // The same Node that the binary is made of runs the training, so V8 accepts the cache it writes.
+  await execa(process.execPath, [`${out}/train.cjs`, `${out}/app.cjs`, `${out}/app.cache`], { stdin: 'ignore' });
   await writeFile(`${out}/sea-config.json`, JSON.stringify({
-    main: `${out}/teleport-upgrade.cjs`, output: `${out}/sea-prep.blob`, disableExperimentalSEAWarning: true, useCodeCache: true,
+    main: `${out}/loader.cjs`, output: `${out}/sea-prep.blob`, disableExperimentalSEAWarning: true, useCodeCache: true,
+    assets: { 'app.cjs': `${out}/app.cjs`, 'app.cache': `${out}/app.cache` },
   }));
   await execa(process.execPath, ['--experimental-sea-config', `${out}/sea-config.json`], { cwd: out });
   const binary = `${dest}/teleport-upgrade`;

@@ -28,6 +28,12 @@ describe('the standalone binary', { skip: missing }, () => {
     assert.match(result.stdout, /^\d+\.\d+\.\d+$/);
   });
 
+  it('carries a code cache, trained at build time, that V8 accepts', async () => {
+    const result = await execa(binary, ['version'], { env: { PATH: '/nonexistent', TELEPORT_UPGRADE_DEBUG_CODE_CACHE: '1' }, extendEnv: false, reject: false });
+    assert.equal(result.exitCode, 0, result.stderr);
+    assert.equal(result.stderr, 'code cache accepted');
+  });
+
   it('decides exactly as the CLI from source does', () =>
     withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: laterWindow() } }, async (s) => {
       const fromSource = await execa(process.execPath, [SOURCE_BIN, 'dry-run', '--json'], { env: cleanEnv(s.env()), extendEnv: false, reject: false });
