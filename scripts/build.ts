@@ -1,5 +1,6 @@
 // Bundles the CLI into dist/ with esbuild: one entry plus lazily loaded chunks, so `version` loads almost nothing.
 import { build } from 'esbuild';
+import { lazyHttp2 } from './lazy-http2.ts';
 import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
@@ -21,6 +22,7 @@ export const buildBundle = async (): Promise<string> => {
     // CommonJS dependencies (pino, semver, undici) call require() for Node's built-ins.
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
     logLevel: 'warning',
+    plugins: [lazyHttp2],
   });
   return `${root}/dist/bundle/teleport-upgrade.mjs`;
 };

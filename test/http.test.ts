@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import type { LookupAllOptions } from 'node:dns';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { once } from 'node:events';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +34,35 @@ describe('fetchChannel over plain http (insecure localhost)', () => {
     const before = server.connections();
     assert.deepEqual(await fetch(base), { version: { ok: true, body: 'v1.2.4' }, critical: { ok: true, body: 'yes' }, ping: { ok: true, body: pingBody('17.1.0') } });
     assert.equal(server.connections() - before, 1);
+  });
+
+  it('sends all three requests at once (pipelined), before any answer is in', async () => {
+    // A server that answers nothing until it holds all three requests: without pipelining the first answer never comes.
+    const held: Array<{ path: string; socket: Socket }> = [];
+    const raw = createNetServer((socket) => {
+      let buffered = '';
+      socket.on('data', (chunk) => {
+        buffered += chunk.toString();
+        for (let end = buffered.indexOf('\r\n\r\n'); end >= 0; end = buffered.indexOf('\r\n\r\n')) {
+          held.push({ path: buffered.slice(0, end).split(' ')[1] ?? '', socket });
+          buffered = buffered.slice(end + 4);
+        }
+        if (held.length < 3) return;
+        for (const { path, socket: s } of held.splice(0)) {
+          const body = path.endsWith('/version') ? 'v1.2.4' : path.endsWith('/critical') ? 'no' : pingBody('1.2.4');
+          s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+        }
+      });
+    });
+    raw.listen(0, '127.0.0.1');
+    await once(raw, 'listening');
+    const { port } = raw.address() as AddressInfo;
+    try {
+      const answers = await fetch(`http://127.0.0.1:${port}${CHANNEL_PATH}`);
+      assert.deepEqual(answers, { version: { ok: true, body: 'v1.2.4' }, critical: { ok: true, body: 'no' }, ping: { ok: true, body: pingBody('1.2.4') } });
+    } finally {
+      raw.close();
+    }
   });
 
   it('a failing ping does not spoil the channel answers', async () => {

@@ -1,6 +1,5 @@
 // Fetches the channel's /version and /critical and the proxy's /webapi/ping over one connection, bounded in time, size and attempts, TLS always verified.
 import { STATUS_CODES } from 'node:http';
-import { getCACertificates } from 'node:tls';
 import { quote, sanitize } from '../core/errors.ts';
 import { isLoopbackHost } from '../config/endpoint.ts';
 // Only the parts used: undici's index also loads fetch, WebSocket, mocks and caches, doubling start-up time.
@@ -12,6 +11,7 @@ import Client from 'undici/lib/dispatcher/client.js';
 import EnvHttpProxyAgent from 'undici/lib/dispatcher/env-http-proxy-agent.js';
 import buildConnector from 'undici/lib/core/connect.js';
 import { loopbackLookup } from './loopback-lookup.ts';
+import { hostHasOwnTrust, nodeAndSystemCAs } from './trust.ts';
 
 Object.assign(Dispatcher.prototype, api);
 
@@ -157,6 +157,8 @@ const get = async (dispatcher: Dispatcher, url: string, userAgent: string, maxBy
     path: `${pathname}${search}`,
     method: 'GET',
     headers: { 'user-agent': userAgent, accept: '*/*' },
+    // undici holds the next request back until this one's headers are in unless told otherwise: all three go out at once.
+    blocking: false,
     signal,
   });
   // Discards an unwanted body (at most the cap), which also releases the connection cleanly.
@@ -189,9 +191,6 @@ const dispatcherFor = (url: URL, ca: string[] | undefined, limits: Limits, onCon
   const clientFactory = (proxy: URL, options: object) => new Client(proxy, { ...options, headersTimeout: limits.timeoutMs, bodyTimeout: limits.timeoutMs });
   return new EnvHttpProxyAgent({ ...common, connect, requestTls: { timeout: limits.timeoutMs, ...tls }, clientFactory });
 };
-
-/** Node's CAs (bundled and NODE_EXTRA_CA_CERTS) plus the operating system's, e.g. a private CA installed on the host. */
-const nodeAndSystemCAs = (): string[] => [...new Set([...getCACertificates('default'), ...getCACertificates('system')])];
 
 interface Wanted {
   readonly url: string;
@@ -249,18 +248,20 @@ const getAll = async (wanted: readonly Wanted[], ca: string[] | undefined, userA
 };
 
 /**
- * Verifies against Node's CA store first; a certificate that store does not know is checked again with the
- * operating system's store added (loading that store costs tens of milliseconds, so only when needed). `ca`, when
- * given, replaces both.
+ * Verifies against Node's CA store; a certificate that store does not know is checked again with the operating
+ * system's store added. A host with CAs of its own (see hostHasOwnTrust) gets both stores from the start, so a private
+ * CA costs no second connection. `ca`, when given, replaces both.
  */
-export const fetchChannel = (userAgent: string, limits: Limits = DEFAULT_LIMITS, ca?: string[]): FetchChannel => async (base, ping) => {
+export const fetchChannel = (userAgent: string, limits: Limits = DEFAULT_LIMITS, ca?: string[], ownTrust: () => boolean = hostHasOwnTrust): FetchChannel => async (base, ping) => {
   const wanted: Wanted[] = [
     { url: `${base}/version`, maxBytes: limits.maxBytes },
     { url: `${base}/critical`, maxBytes: limits.maxBytes },
     { url: ping, maxBytes: Math.max(limits.maxBytes, MAX_PING_BYTES) },
   ];
-  let answers = await getAll(wanted, ca, userAgent, limits);
-  if (ca === undefined && base.startsWith('https:') && (answers[0]!.untrusted || answers[1]!.untrusted)) {
+  const verified = ca === undefined && base.startsWith('https:');
+  const systemFirst = verified && ownTrust();
+  let answers = await getAll(wanted, systemFirst ? nodeAndSystemCAs() : ca, userAgent, limits);
+  if (verified && !systemFirst && (answers[0]!.untrusted || answers[1]!.untrusted)) {
     answers = await getAll(wanted, nodeAndSystemCAs(), userAgent, limits);
   }
   const [version, critical, cluster] = answers.map((a) => a.fetched);

@@ -11,7 +11,11 @@ import type { Host } from './host.ts';
 import { fetchChannel, probeStatus } from './http.ts';
 import { onOwnPath } from './fs-problem.ts';
 import { acquireLock, lockHolder } from './lock.ts';
-import { runCommand } from './runner.ts';
+import type { Runner } from './runner.ts';
+
+/** execa loads with the first command, which a run starts while the proxy is still being asked. */
+let runner: Promise<typeof import('./runner.ts')> | undefined;
+const runCommand: Runner = async (command, options) => (await (runner ??= import('./runner.ts'))).runCommand(command, options);
 
 const listDir = async (path: string, options: { recursive?: boolean } = {}): Promise<string[]> => {
   try {

@@ -1,5 +1,4 @@
 // Judging the agent after an install: systemd samples over the settle period, and /readyz when the agent serves it.
-import { readyzUrl } from '../agent/agent-config.ts';
 import { agentShowQuery, observe, observeReady, parseAgentSample, SAMPLE_EVERY_MS, startWatch, verdict, type AgentSample } from '../agent/agent-health.ts';
 import { AGENT_UNIT } from '../agent/agent-service.ts';
 import { SECOND } from '../core/command.ts';
@@ -18,6 +17,8 @@ export const checkHealth = async ({ host, config }: RunContext, baselineRestarts
     host.log.warn(`cannot read ${path} for the agent's /readyz (${error instanceof Error ? error.message : String(error)}); judging by systemd alone.`, fields({ path }));
     return undefined;
   });
+  // The YAML parser loads only here, for the one run in many that installs.
+  const { readyzUrl } = await import('../agent/agent-config.ts');
   const ready = readyzUrl(text);
   if (ready.problem !== undefined) host.log.warn(`cannot use ${path} for the agent's /readyz: ${ready.problem}; judging by systemd alone.`, fields({ path }));
   host.log.info(`checking that ${AGENT_UNIT} stays healthy for ${config.settleMs / SECOND} s${ready.url === undefined ? '' : ` and that ${ready.url} answers 200`}...`,
