@@ -26,6 +26,8 @@ export const startRelay = async (targetPort: number, rttMs: number): Promise<Rel
     const upstream = connect(targetPort, '127.0.0.1');
     const accepted = Date.now();
     for (const socket of [client, upstream]) {
+      // Nagle's algorithm would hold small writes back for the peer's delayed ACK, a stall no real path adds.
+      socket.setNoDelay(true);
       sockets.add(socket);
       socket.on('error', () => undefined);
       socket.on('close', () => {
