@@ -1,27 +1,21 @@
 // Runs the real CLI as a process, with a controlled environment.
-import { readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { BUNDLE, bundleIsFresh } from '../../bin/teleport-upgrade.ts';
 
 /** The CLI from its TypeScript sources. */
 export const SOURCE_BIN = fileURLToPath(new URL('../../src/bin.ts', import.meta.url));
+
+let checked = false;
 
 /**
  * The CLI as it ships: the esbuild bundle of the sources, which starts in half the time (a test suite runs it hundreds
  * of times). `npm test` builds it first; a bundle older than any source is refused rather than tested.
  */
-const BUNDLE = fileURLToPath(new URL('../../dist/bundle/teleport-upgrade.mjs', import.meta.url));
-let checked = false;
-
-/** The bundled CLI's path, once it is known to be built from the sources as they are. */
 export const bin = (): string => {
-  if (checked) return BUNDLE;
-  const src = fileURLToPath(new URL('../../src', import.meta.url));
-  const newestSource = Math.max(...readdirSync(src, { recursive: true }).map((name) => statSync(join(src, String(name))).mtimeMs));
-  const bundled = statSync(BUNDLE, { throwIfNoEntry: false })?.mtimeMs ?? 0;
-  if (bundled < newestSource) throw new Error(`${BUNDLE} is missing or older than the sources: run npm run build (npm test builds it first).`);
+  if (!checked && !bundleIsFresh()) throw new Error(`${BUNDLE} is missing or older than the sources or the lockfile: run npm run build (npm test builds it first).`);
   checked = true;
   return BUNDLE;
 };
