@@ -1,5 +1,6 @@
 // Bundles the CLI into dist/ with esbuild: one entry plus lazily loaded chunks, so `version` loads almost nothing.
 import { build } from 'esbuild';
+import { builtinsAsRequire } from './builtins-as-require.ts';
 import { lazyHttp2 } from './lazy-http2.ts';
 import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +23,8 @@ export const buildBundle = async (): Promise<string> => {
     // CommonJS dependencies (pino, semver, undici) call require() for Node's built-ins.
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
     logLevel: 'warning',
-    plugins: [lazyHttp2],
+    // lazy-http2 first: it answers for node:http2 before every other built-in goes through require().
+    plugins: [lazyHttp2, builtinsAsRequire],
   });
   return `${root}/dist/bundle/teleport-upgrade.mjs`;
 };
