@@ -57,7 +57,7 @@ interface Network {
   readonly target: number;
   readonly server: VersionServer;
   configure(s: Sandbox): Promise<void>;
-  env(s: Sandbox, ours: boolean): Record<string, string>;
+  env(ours: boolean): Record<string, string>;
 }
 
 const main = async (): Promise<number> => {
@@ -95,7 +95,7 @@ const main = async (): Promise<number> => {
         await s.write('insecure', 'no\n');
       },
       // Ours reads the OS store where SSL_CERT_FILE points (as OpenSSL does); curl's store is CURL_CA_BUNDLE.
-      env: (_, ours): Record<string, string> => (ours ? { SSL_CERT_FILE: fixtures.tls.caFile } : { CURL_CA_BUNDLE: fixtures.tls.caFile }),
+      env: (ours): Record<string, string> => (ours ? { SSL_CERT_FILE: fixtures.tls.caFile } : { CURL_CA_BUNDLE: fixtures.tls.caFile }),
     },
   ];
   const commands = [
@@ -108,7 +108,7 @@ const main = async (): Promise<number> => {
       for (const { command, what, serve } of commands) {
         network.server.answer(serve);
         // Ours gets a compile cache of its own, as the checkout's bin keeps one (the binary carries its own code cache).
-        const envs = programs.map((p) => cleanEnv({ ...sandbox.env(), ...network.env(sandbox, p.ours), ...(p.ours ? { NODE_COMPILE_CACHE: join(scratch, 'cache') } : {}) }));
+        const envs = programs.map((p) => cleanEnv({ ...sandbox.env(), ...network.env(p.ours), ...(p.ours ? { NODE_COMPILE_CACHE: join(scratch, 'cache') } : {}) }));
         // Warm-up: fills the compile cache and the page cache for all.
         for (const [i, p] of programs.entries()) await measure(p.argv(command), envs[i]!, scratch);
         const samples: Sample[][] = programs.map(() => []);
