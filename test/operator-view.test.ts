@@ -1,7 +1,7 @@
 // The pure parts of the operator's view: the outcome of a run and its hook event, the metrics text, which hooks may run.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { selectHooks, hookEnvironment } from '../src/core/hooks.ts';
+import { hookEnvironment, hookVerdict } from '../src/core/hooks.ts';
 import { escapeLabel, renderMetrics } from '../src/core/metrics.ts';
 import { nextState } from '../src/core/next-state.ts';
 import { hookEventOf, outcomeOf, type RunEnd } from '../src/core/run-outcome.ts';
@@ -89,26 +89,18 @@ describe('the metrics text', () => {
 });
 
 describe('which hooks may run', () => {
-  const dir = { path: '/etc/teleport-upgrade.d/hooks.d', info: { kind: 'directory', uid: 0, mode: 0o755 } } as const;
-  const file = (name: string, over: Partial<{ uid: number; mode: number; kind: 'file' | 'directory' }> = {}) =>
-    ({ path: `${dir.path}/${name}`, info: { kind: 'file', uid: 0, mode: 0o755, ...over } as const });
-  it('runs root-owned executables in name order; refuses others with why; ignores files that are no hook', () => {
-    const picked = selectHooks(dir, [file('20-b'), file('10-a'), file('30-group-writable', { mode: 0o775 }), file('40-not-root', { uid: 1000 }),
-      file('README', { mode: 0o644 }), file('sub', { kind: 'directory' }), { path: `${dir.path}/50-dangling`, info: undefined }]);
-    assert.deepEqual(picked.run, [`${dir.path}/10-a`, `${dir.path}/20-b`]);
-    assert.deepEqual(picked.refused.map((r) => [r.path.split('/').at(-1), r.why]), [
-      ['30-group-writable', 'the file is writable by group or others (mode 0775)'],
-      ['40-not-root', 'the file is not owned by root (uid 1000)'],
-      ['50-dangling', 'the file cannot be read (a dangling link?)'],
-    ]);
-  });
-  it('refuses every hook when others can write the directory', () => {
-    const picked = selectHooks({ ...dir, info: { kind: 'directory', uid: 0, mode: 0o777 } }, [file('10-a')]);
-    assert.deepEqual(picked.run, []);
-    assert.match(picked.refused[0]?.why ?? '', /hooks\.d: the directory is writable by group or others \(mode 0777\)/);
+  const file = (over: Partial<{ uid: number; mode: number; kind: 'file' | 'directory' | 'other' }> = {}) => ({ kind: 'file', uid: 0, mode: 0o755, ...over } as const);
+  it('runs root-owned executables; refuses others with why; leaves files that are no hook alone, silently', () => {
+    assert.deepEqual(hookVerdict(file()), { run: true });
+    assert.deepEqual(hookVerdict(file({ mode: 0o775 })), { run: false, why: 'the file is writable by group or others (mode 0775)' });
+    assert.deepEqual(hookVerdict(file({ mode: 0o757 })), { run: false, why: 'the file is writable by group or others (mode 0757)' });
+    assert.deepEqual(hookVerdict(file({ uid: 1000 })), { run: false, why: 'the file is not owned by root (uid 1000)' });
+    assert.deepEqual(hookVerdict(file({ mode: 0o644 })), { run: false });
+    assert.deepEqual(hookVerdict(file({ kind: 'directory' })), { run: false });
+    assert.deepEqual(hookVerdict(file({ kind: 'other' })), { run: false });
   });
   it('tells a hook the facts in its environment, empty where unknown', () => {
-    assert.deepEqual(hookEnvironment({ event: 'failed', from: '1.2.3', to: null, reason: 'x', exitStatus: 1, hostname: 'h' }), {
+    assert.deepEqual(hookEnvironment({ event: 'failed', from: '1.2.3', to: null, reason: 'x', exitStatus: 1, hostname: 'h'}), {
       TELEPORT_UPGRADE_EVENT: 'failed', TELEPORT_UPGRADE_FROM: '1.2.3', TELEPORT_UPGRADE_TO: '', TELEPORT_UPGRADE_REASON: 'x', TELEPORT_UPGRADE_EXIT_STATUS: '1', TELEPORT_UPGRADE_HOSTNAME: 'h',
     });
   });

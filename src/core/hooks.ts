@@ -5,36 +5,19 @@ import type { HookEvent } from './run-outcome.ts';
 /** How long one hook may run; then its whole process group is killed. */
 export const HOOK_TIMEOUT_MS = 30_000;
 
-export interface HookCandidate {
-  readonly path: string;
-  readonly info: PathInfo | undefined;
-}
-
 const writableByOthers = (info: PathInfo): boolean => (info.mode & 0o022) !== 0;
 
-/** Why a hook (or its directory) is refused, or undefined when it may run; `null` for a file that is no hook (not executable). */
-const refusal = (info: PathInfo | undefined, what: string): string | null | undefined => {
-  if (info === undefined) return `the ${what} cannot be read (a dangling link?)`;
-  if (info.uid !== 0) return `the ${what} is not owned by root (uid ${info.uid})`;
-  if (writableByOthers(info)) return `the ${what} is writable by group or others (mode ${info.mode.toString(8).padStart(4, '0')})`;
-  return undefined;
-};
+export type HookVerdict = { readonly run: true } | { readonly run: false; readonly why?: string };
 
 /**
- * The hooks to run, in name order, and those refused with why. A directory that others can write refuses every hook;
- * a file that is not executable is no hook and is left alone.
+ * Whether a file found in hooks.d runs, judged on the file opened for running it: a file that is no hook (not an
+ * executable regular file) is left alone silently; a hook that others could change is refused, with why.
  */
-export const selectHooks = (dir: HookCandidate, files: readonly HookCandidate[]): { run: string[]; refused: Array<{ path: string; why: string }> } => {
-  const dirProblem = dir.info?.kind === 'directory' ? refusal(dir.info, 'directory') : 'it is not a directory';
-  if (dirProblem) return { run: [], refused: files.map((f) => ({ path: f.path, why: `${dir.path}: ${dirProblem}` })) };
-  const run: string[] = [];
-  const refused: Array<{ path: string; why: string }> = [];
-  for (const file of [...files].sort((a, b) => (a.path < b.path ? -1 : 1))) {
-    if (file.info !== undefined && (file.info.kind !== 'file' || (file.info.mode & 0o111) === 0)) continue;
-    const why = refusal(file.info, 'file');
-    if (why) refused.push({ path: file.path, why }); else run.push(file.path);
-  }
-  return { run, refused };
+export const hookVerdict = (info: PathInfo): HookVerdict => {
+  if (info.kind !== 'file' || (info.mode & 0o111) === 0) return { run: false };
+  if (info.uid !== 0) return { run: false, why: `the file is not owned by root (uid ${info.uid})` };
+  if (writableByOthers(info)) return { run: false, why: `the file is writable by group or others (mode ${info.mode.toString(8).padStart(4, '0')})` };
+  return { run: true };
 };
 
 /** What a hook is told, in its environment. */

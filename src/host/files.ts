@@ -1,7 +1,9 @@
-// Bounded, careful reads of config and schedule files, and atomic writes of state.
+// Bounded, careful reads of config and schedule files, and atomic, durable writes of state and metrics.
 import { constants } from 'node:fs';
-import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { inDir, openSafely } from './safe-path.ts';
 
 /** Config and schedule files are a few lines; anything larger is refused, not read. */
 export const MAX_FILE_BYTES = 64 * 1024;
@@ -38,15 +40,66 @@ export const readSmallFile = async (path: string, options: { noFollow?: boolean 
   }
 };
 
-/** Writes a file atomically: a temporary file in the same directory, fsync, then rename over the target. */
-export const writeFileAtomic = async (path: string, text: string, mode = 0o644): Promise<void> => {
-  await mkdir(dirname(path), { recursive: true, mode: 0o755 });
-  const temporary = join(dirname(path), `.${process.pid}.${Date.now()}.tmp`);
+/** Flushes a directory's entries (a rename, a new file) to disk, so they survive a power cut. */
+export const syncDir = async (path: string): Promise<void> => {
+  const dir = await open(path, constants.O_RDONLY | constants.O_DIRECTORY);
   try {
-    await writeFile(temporary, text, { mode, flush: true });
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+};
+
+/** Creates a directory (and its missing parents) durably: each new directory's entry is flushed in its parent. */
+export const makeDir = async (path: string, mode: number): Promise<void> => {
+  const first = await mkdir(path, { recursive: true, mode });
+  if (first === undefined) return;
+  for (let dir = path; ; dir = dirname(dir)) {
+    await syncDir(dirname(dir));
+    if (dir === first || dir === '/') return;
+  }
+};
+
+/** A temporary name nobody can guess, so nobody can plant a link, a FIFO or a directory at it in advance. */
+const temporaryName = (name: string): string => `.${name}.${randomBytes(9).toString('base64url')}.tmp`;
+
+export interface AtomicWrite {
+  /** The file's permission bits (0644: node_exporter, which is not root, reads the metrics). */
+  readonly mode?: number;
+  /** Create the directory when it is missing (the updater's own); otherwise a missing one is an error (ENOENT). */
+  readonly createDir?: boolean;
+  /** The temporary file's name in the directory; unguessable unless a test chooses it. */
+  readonly temporary?: string;
+}
+
+/**
+ * Replaces a file atomically and durably, through its directory opened once (see openSafely: a directory another
+ * account owns is fine, a link that account could change on the way is refused). The temporary file is created
+ * exclusively, never through a link, never blocking (a FIFO or anything else at its name fails the write), written,
+ * fsynced, renamed over the target, and the directory fsynced. Nothing outside that directory is touched, and in it
+ * only the temporary file and the target. A failed write removes its temporary file.
+ */
+export const writeFileAtomic = async (path: string, text: string, options: AtomicWrite = {}): Promise<void> => {
+  const name = basename(path);
+  if (options.createDir) await makeDir(dirname(path), 0o755);
+  const { handle: dir } = await openSafely(dirname(path), { kind: 'directory', strict: false });
+  try {
+    const temporary = options.temporary ?? temporaryName(name);
+    const file = await open(inDir(dir, temporary), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_NONBLOCK, options.mode ?? 0o644);
+    try {
+      try {
+        await file.writeFile(text);
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await rename(inDir(dir, temporary), inDir(dir, name));
+    } catch (error) {
+      await unlink(inDir(dir, temporary)).catch(() => undefined);
+      throw error;
+    }
+    await dir.sync();
+  } finally {
+    await dir.close();
   }
 };

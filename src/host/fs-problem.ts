@@ -1,6 +1,7 @@
 // Turns a file-system error on one of the updater's own paths (state, lock, rollback copy) into a sentence an operator can act on.
 import { UnusablePathError } from '../core/errors.ts';
 import { fields } from '../log/fields.ts';
+import { PathRefusedError } from './safe-path.ts';
 
 /** What an errno means here, and what to do about it. */
 const MEANINGS: Readonly<Record<string, readonly [meaning: string, remedy: string]>> = {
@@ -14,6 +15,7 @@ const MEANINGS: Readonly<Record<string, readonly [meaning: string, remedy: strin
   ELOOP: ['it is a symbolic link, which is not accepted here', 'Remove the link'],
   EEXIST: ['something that is not a directory stands where a directory is needed', 'Move it out of the way'],
   EIO: ['the device reports an I/O error', 'Check the disk (dmesg)'],
+  ENOENT: ['a directory on the way does not exist', 'Create it, or correct the path'],
 };
 
 /** An errno-style error from node:fs. */
@@ -27,6 +29,9 @@ export const errnoOf = (error: unknown): string | undefined => {
  * not a file-system error. Exit status 2: the host needs fixing, not the network or the package manager.
  */
 export const unusablePath = (action: string, path: string, error: unknown): unknown => {
+  if (error instanceof PathRefusedError) {
+    return new UnusablePathError(`cannot ${action} at ${path}: ${error.reason}. Make sure only root can change the directories on the way, then run teleport-upgrade again.`, error.reason, fields({ path }));
+  }
   const code = errnoOf(error);
   if (code === undefined) return error;
   const [meaning, remedy] = MEANINGS[code] ?? [(error as Error).message, 'Check the path'];

@@ -1,28 +1,60 @@
 // Wires the real machine into a Host.
 import { constants } from 'node:fs';
-import { access, copyFile, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { access, copyFile, mkdir, open, readdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
-import { writeSync } from 'node:fs';
 import type { Log } from '../log/log.ts';
 import { systemClock } from './clock.ts';
-import { readSmallFile, writeFileAtomic } from './files.ts';
-import type { Host } from './host.ts';
+import { readSmallFile, syncDir, writeFileAtomic } from './files.ts';
+import type { Host, PathInfo } from './host.ts';
 import { fetchChannel, probeStatus } from './http.ts';
 import { onOwnPath } from './fs-problem.ts';
 import { acquireLock, lockHolder } from './lock.ts';
 import type { Runner } from './runner.ts';
+import { inDir, openSafely } from './safe-path.ts';
 
 /** execa loads with the first command, which a run starts while the proxy is still being asked. */
 let runner: Promise<typeof import('./runner.ts')> | undefined;
 const runCommand: Runner = async (command, options) => (await (runner ??= import('./runner.ts'))).runCommand(command, options);
 
-const listDir = async (path: string, options: { recursive?: boolean } = {}): Promise<string[]> => {
+const listDir = async (path: string, options: { recursive?: boolean; rootOnly?: boolean } = {}): Promise<string[]> => {
+  if (options.rootOnly) {
+    let dir;
+    try {
+      ({ handle: dir } = await openSafely(path, { kind: 'directory', strict: true, noFinalLink: true }));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    try {
+      return (await readdir(inDir(dir, '.'))).sort();
+    } finally {
+      await dir.close();
+    }
+  }
   try {
     return (await readdir(path, { recursive: options.recursive === true })).sort();
   } catch {
     return [];
   }
+};
+
+/** Walks the path strictly (see openSafely) and describes the file it leads to. */
+const inspectExecutable = async (path: string): Promise<PathInfo> => {
+  const { handle, stats } = await openSafely(path, { kind: 'file', strict: true });
+  await handle.close();
+  return { kind: stats.isFile() ? 'file' : 'other', uid: stats.uid, mode: stats.mode & 0o7777 };
+};
+
+/** fsync of a file, then of its directory. */
+const persist = async (path: string): Promise<void> => {
+  const file = await open(path, 'r');
+  try {
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await syncDir(dirname(path));
 };
 
 const hasExecutable = async (name: string): Promise<boolean> => {
@@ -37,12 +69,13 @@ const hasExecutable = async (name: string): Promise<boolean> => {
   return false;
 };
 
-export const realHost = (log: Log, userAgent: string): Host => ({
+export const realHost = (log: Log, userAgent: string, stdout: (text: string) => void): Host => ({
   run: runCommand,
   fetchChannel: fetchChannel(userAgent),
   probeStatus,
   readFile: readSmallFile,
   listDir,
+  inspectExecutable,
   hasExecutable,
   copyFile: (from, to) => onOwnPath('copy a package file', to, async () => {
     await mkdir(dirname(to), { recursive: true, mode: 0o700 });
@@ -57,18 +90,13 @@ export const realHost = (log: Log, userAgent: string): Host => ({
     await rm(path, { recursive: true, force: true });
     await mkdir(path, { recursive: true, mode: 0o700 });
   }),
-  writeFile: (path, text, what = 'the state file') => onOwnPath(`write ${what}`, path, () => writeFileAtomic(path, text)),
-  inspectPath: async (path) => {
-    const info = await stat(path).catch(() => undefined);
-    if (info === undefined) return undefined;
-    return { kind: info.isFile() ? 'file' : info.isDirectory() ? 'directory' : 'other', uid: info.uid, mode: info.mode & 0o7777 };
-  },
+  persist: (path) => onOwnPath('flush to disk', path, () => persist(path)),
+  writeFile: (path, text, { what = 'the state file', foreignDir = false } = {}) =>
+    onOwnPath(`write ${what}`, path, () => writeFileAtomic(path, text, { createDir: !foreignDir })),
   hostname,
   lock: (path, command) => acquireLock(path, command, systemClock.now()),
   lockHolder,
   clock: systemClock,
   log,
-  stdout: (text) => {
-    writeSync(1, text);
-  },
+  stdout,
 });

@@ -47,7 +47,7 @@ const lastRunOf = (ctx: RunContext, trace: Trace, before: State, after: State, s
   };
 };
 
-/** The metrics file, when configured: written atomically; a failure to write it is a warning, never a failed run. */
+/** The metrics file, when configured: written atomically; any failure to write it is a warning, never a failed run. */
 const writeMetrics = async (ctx: RunContext, trace: Trace, lastRun: LastRun, state: State): Promise<void> => {
   const path = ctx.config.metrics;
   if (path === undefined) return;
@@ -60,9 +60,10 @@ const writeMetrics = async (ctx: RunContext, trace: Trace, lastRun: LastRun, sta
     ...(packages === undefined ? {} : { packages: { pkg: packages.pkg, installer: packages.installer, installed } }),
     ...(snapshot === undefined ? {} : { channel: { target: snapshot.target.kind === 'version' ? snapshot.target.version : null, critical: snapshot.critical }, windows: snapshot.windows }),
   });
-  await ctx.host.writeFile(path, text, 'the metrics file').catch((error: unknown) => {
-    if (!(error instanceof UnusablePathError)) throw error;
-    ctx.host.log.warn(`could not write the metrics to ${path}: ${error.reason}; the run's outcome stands.`, fields({ path }));
+  // The textfile directory is another account's: whatever it holds or lacks is that account's doing, never the run's failure.
+  await ctx.host.writeFile(path, text, { what: 'the metrics file', foreignDir: true }).catch((error: unknown) => {
+    const reason = error instanceof UnusablePathError ? error.reason : error instanceof Error ? error.message : String(error);
+    ctx.host.log.warn(`could not write the metrics to ${path}: ${reason}; the run's outcome stands.`, fields({ path }));
   });
 };
 

@@ -16,7 +16,7 @@ export const takeLock = async ({ host, options }: RunContext): Promise<{ release
     host.log.info(`another teleport-upgrade is in progress: ${describeHolder(lock.holder)} holds ${options.lockPath}; leaving it to finish. Nothing was done.`,
       fields({ pid: lock.holder.pid, path: options.lockPath }));
     const note = { at: host.clock.now().toISOString(), command: options.mode, holder: lock.holder };
-    await host.writeFile(`${options.stateDir}/${BUSY_FILE}`, `${JSON.stringify(note)}\n`, 'the busy note').catch(() => undefined);
+    await host.writeFile(`${options.stateDir}/${BUSY_FILE}`, `${JSON.stringify(note)}\n`, { what: 'the busy note' }).catch(() => undefined);
     return undefined;
   }
   if (lock.tookOver !== undefined) host.log.warn(`took over ${options.lockPath} from ${lock.tookOver}.`, fields({ path: options.lockPath }));

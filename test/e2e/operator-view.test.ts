@@ -145,17 +145,6 @@ describe('metrics through node_exporter, and status (real apt)', { skip: (await 
       assert.equal(await s.status(), 'install ok installed\t1.2.4');
     }));
 
-  it('a metrics directory that does not exist is a configuration error that says what to write', () =>
-    withSandbox({ installed: 'teleport-ent=1.2.3' }, async (s) => {
-      await s.write('metrics', `${s.dir}/no-such-dir/teleport-upgrade.prom\n`);
-      const r = await s.cli(['run'], active);
-      assert.equal(r.exitCode, 2, r.stderr);
-      assert.match(r.stderr, /metrics names .*\/no-such-dir\/teleport-upgrade\.prom, but .*\/no-such-dir is not a directory/);
-      const status = await s.cli(['status', '--json'], active);
-      assert.equal(status.exitCode, 2);
-      assert.equal(JSON.parse(status.stdout).reason, 'config-error', 'status --json prints one object then too');
-    }));
-
   it('status as a user who cannot read the state file: shows the rest and says what it could not read', () =>
     withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
       assert.equal((await s.cli(['run'], active)).exitCode, 0);

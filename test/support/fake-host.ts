@@ -1,7 +1,7 @@
 // A recording fake Host for fast tests of the run's phases: canned command results keyed by argv, a fake clock,
 // in-memory files. Everything the phases do is recorded: the commands in order, the log lines, stdout.
 import type { Command, CommandResult } from '../../src/core/command.ts';
-import type { Host, PathInfo } from '../../src/host/host.ts';
+import type { Host } from '../../src/host/host.ts';
 import type { ChannelAnswers } from '../../src/host/http.ts';
 import type { LockHolder } from '../../src/host/lock.ts';
 import type { Fields } from '../../src/log/log.ts';
@@ -29,8 +29,6 @@ export interface FakeHostSetup {
   readonly probe?: string;
   /** A live run holding the lock. */
   readonly lockHolder?: LockHolder;
-  /** What inspectPath says of paths other than the in-memory files (directories, owners, modes). */
-  readonly paths?: Record<string, PathInfo>;
 }
 
 export interface FakeHost extends Host {
@@ -93,10 +91,13 @@ export const fakeHost = (setup: FakeHostSetup = {}): FakeHost => {
     copyFile: async (from, to) => {
       files.set(to, files.get(from) ?? '');
     },
+    persist: async () => undefined,
     writeFile: async (path, text) => {
       files.set(path, text);
     },
-    inspectPath: async (path) => (setup.paths?.[path] ?? (files.has(path) ? { kind: 'file', uid: 0, mode: 0o644 } : undefined)),
+    inspectExecutable: async (path) => {
+      throw Object.assign(new Error(`the fake host runs no hooks (${path})`), { code: 'ENOENT' });
+    },
     hostname: () => 'agent-1.example.com',
     lock: async () => ({ acquired: true, release: async () => undefined }),
     lockHolder: async () => setup.lockHolder,

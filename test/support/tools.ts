@@ -49,3 +49,19 @@ export const nspawnMissing = async (): Promise<string | undefined> => {
 
 /** For the metrics: promtool and node_exporter (Debian's prometheus and prometheus-node-exporter). */
 export const prometheusMissing = () => missingTool(['promtool', 'prometheus-node-exporter']);
+
+/** For tests with a real other local account: root, runuser, perl, and Debian's nobody (uid 65534). */
+export const localUsersMissing = async (): Promise<string | undefined> => {
+  const tool = await missingTool(['runuser', 'perl']);
+  if (tool !== undefined) return tool;
+  const nobody = (await execa('id', ['-u', 'nobody'], { reject: false })).stdout.trim();
+  const why = process.getuid?.() !== 0 ? 'tests with another local account must run as root' : nobody !== '65534' ? 'this host has no user nobody with uid 65534' : undefined;
+  if (why !== undefined && process.env.CI === 'true') throw new Error(`CI must not skip tests: ${why}`);
+  return why;
+};
+
+/** For measuring a process's peak memory. */
+export const timeMissing = () => missingTool(['/usr/bin/time']);
+
+/** For watching the order of a process's syscalls. */
+export const straceMissing = () => missingTool(['strace']);
