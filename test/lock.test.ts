@@ -71,6 +71,24 @@ describe('the run lock', () => {
     }
   });
 
+  it('held by a zombie (killed, not yet reaped): a zombie holds nothing, and the lock is taken over', async () => {
+    // perl forks a child that is killed at once and never reaped while perl sleeps.
+    const parent = execa('perl', ['-e', '$| = 1; my $c = fork(); if ($c == 0) { sleep 60; exit 0 } kill 9, $c; print "$c\n"; sleep 60'], { reject: false });
+    try {
+      const zombie = await new Promise<number>((resolve) => parent.stdout!.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))));
+      let stat = '';
+      for (let i = 0; i < 100 && !/^\d+ \(.*\) Z /.test(stat); i++) stat = await readFile(`/proc/${zombie}/stat`, 'utf8');
+      assert.match(stat, /^\d+ \(.*\) Z /, 'the child is a zombie');
+      const path = await lockPath(lockText(zombie, await startOf(zombie)));
+      const lock = await acquireLock(path, 'teleport-upgrade run', now);
+      assert.equal(lock.acquired, true);
+      if (lock.acquired) assert.match(lock.tookOver ?? '', new RegExp(`pid ${zombie} .*no longer running`));
+    } finally {
+      parent.kill();
+      await parent;
+    }
+  });
+
   it('twelve processes racing for a stale lock: exactly one takes it', async () => {
     const path = await lockPath(lockText(999_999_999, '1'));
     const racer = `const { acquireLock } = await import(${JSON.stringify(LOCK_MODULE)});

@@ -1,11 +1,12 @@
 // One run at a time: a lock file naming its holder (pid and process start time); a dead holder's lock is taken over.
-import type { Stats } from 'node:fs';
-import { link, lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { constants, type Stats } from 'node:fs';
+import { link, lstat, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import * as z from 'zod/mini';
 import { UnusablePathError } from '../core/errors.ts';
 import { fields } from '../log/fields.ts';
-import { readSmallFile } from './files.ts';
+import { readSmallFile, syncDir } from './files.ts';
 import { onOwnPath } from './fs-problem.ts';
 
 const holderSchema = z.object({
@@ -23,12 +24,14 @@ export type LockResult =
   | { readonly acquired: true; readonly tookOver?: string; readonly release: () => Promise<void> }
   | { readonly acquired: false; readonly holder: LockHolder };
 
-/** The start time of a live process, or undefined when there is none with that pid. */
-export const processStart = async (pid: number): Promise<string | undefined> => {
+/** The /proc/PID/stat fields after the command name (which may hold spaces and parentheses): from its last ')'. */
+const statFields = async (pid: number): Promise<string[] | undefined> => {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-  // The command name (field 2) may hold spaces and parentheses: fields after it start at the last ')'.
-  return stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  return stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
 };
+
+/** The start time of a process (field 22), or undefined when there is none with that pid. */
+export const processStart = async (pid: number): Promise<string | undefined> => (await statFields(pid))?.[19];
 
 const parseHolder = (text: string | undefined): LockHolder | undefined => {
   if (text === undefined) return undefined;
@@ -43,7 +46,14 @@ const parseHolder = (text: string | undefined): LockHolder | undefined => {
 /** How the log names a holder. */
 export const describeHolder = (holder: LockHolder): string => `pid ${holder.pid} (${holder.command}, since ${holder.since})`;
 
-const isAlive = async (holder: LockHolder): Promise<boolean> => (await processStart(holder.pid)) === holder.start;
+/**
+ * Whether the holder still runs: a process with its pid and start time that has not exited. A zombie (state Z: killed
+ * and not yet reaped) or a dying process (X) has closed its files and holds nothing.
+ */
+const isAlive = async (holder: LockHolder): Promise<boolean> => {
+  const fields = await statFields(holder.pid);
+  return fields !== undefined && fields[19] === holder.start && fields[0] !== 'Z' && fields[0] !== 'X';
+};
 
 /** What an entry is, for the message when it is not what belongs there. */
 const kindOf = (info: Stats): string =>
@@ -85,12 +95,34 @@ const readLock = async (path: string): Promise<string | undefined> => {
   });
 };
 
+/** How long one acquisition waits for others to finish theirs (each is a few file operations). */
+const ACQUIRE_WAIT_S = 10;
+
+/**
+ * Runs `body` while no other process is acquiring the same lock: the kernel's flock(2) on the lock's directory, taken
+ * by util-linux's flock(1) on a descriptor it shares with us, held until we close it (or exit: a killed process holds
+ * nothing). Without it two processes could both judge a stale lock dead and both take it over.
+ */
+const oneAcquisitionAtATime = async <T>(path: string, body: () => Promise<T>): Promise<T> => {
+  const guard = await open(dirname(path), constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    const flock = spawnSync('flock', ['--exclusive', '--timeout', String(ACQUIRE_WAIT_S), '3'],
+      { stdio: ['ignore', 'ignore', 'pipe', guard.fd], timeout: (ACQUIRE_WAIT_S + 5) * 1000, encoding: 'utf8' });
+    if (flock.error !== undefined) throw new Error(`cannot run flock (util-linux) to take ${path}: ${flock.error.message}`);
+    if (flock.status !== 0) throw new Error(`could not lock ${dirname(path)} to take ${path} within ${ACQUIRE_WAIT_S} s: ${flock.stderr.trim() || `flock exited with ${flock.status ?? flock.signal}`}`);
+    return await body();
+  } finally {
+    await guard.close();
+  }
+};
+
 /**
  * Takes the lock at `path` for this process, or reports the live process that holds it. The lock file appears
- * complete or not at all (written aside, then hard-linked into place, which fails if it exists). A lock whose holder
- * is dead (or whose pid now belongs to another process, or which is unreadable) is moved aside and taken over; if
- * what was moved aside turns out to be a live holder's fresh lock, it is put back. Anything but a regular file at the
- * path, and a directory that cannot hold the lock (not a directory, read-only, full), is an UnusablePathError.
+ * complete or not at all (written aside, then hard-linked into place, which fails if it exists), and the directory is
+ * flushed. A lock whose holder is gone (dead, a zombie, or a pid now another process's; or unreadable) is removed and
+ * taken over; acquisitions run one at a time, so two processes never both take over the same stale lock. Anything but
+ * a regular file at the path, and a directory that cannot hold the lock (not a directory, read-only, full), is an
+ * UnusablePathError.
  */
 export const acquireLock = async (path: string, command: string, now: Date): Promise<LockResult> => {
   const start = await processStart(process.pid);
@@ -99,7 +131,7 @@ export const acquireLock = async (path: string, command: string, now: Date): Pro
   return onOwnPath('take the run lock', path, async () => {
     await lockDirectory(path);
     await checkLockPath(path);
-    return takeLock(path, mine);
+    return oneAcquisitionAtATime(path, () => takeLock(path, mine));
   });
 };
 
@@ -109,9 +141,11 @@ const takeLock = async (path: string, mine: LockHolder): Promise<LockResult> => 
   let tookOver: string | undefined;
   try {
     await writeFile(aside, text, { mode: 0o644 });
+    // A live holder may release its lock at any moment (outside the one-at-a-time section): then try again.
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         await link(aside, path);
+        await syncDir(dirname(path));
         const release = async () => {
           if ((await readSmallFile(path, { noFollow: true }).catch(() => undefined)) === text) await rm(path, { force: true });
         };
@@ -123,24 +157,11 @@ const takeLock = async (path: string, mine: LockHolder): Promise<LockResult> => 
       if (found === undefined) continue;
       const holder = parseHolder(found);
       if (holder !== undefined && (await isAlive(holder))) return { acquired: false, holder };
-      const stale = `${path}.${process.pid}.stale`;
-      try {
-        await rename(path, stale);
-      } catch {
-        continue;
-      }
-      const moved = await readSmallFile(stale, { noFollow: true }).catch(() => undefined);
-      if (moved !== found) {
-        // Another run took the stale lock over between our read and our rename: give its lock back.
-        await rename(stale, path);
-        const other = parseHolder(moved);
-        if (other !== undefined) return { acquired: false, holder: other };
-        continue;
-      }
-      await rm(stale, { force: true });
+      // Nobody else acquires now, and a holder that is gone releases nothing: what was read is what is removed.
+      await rm(path, { force: true });
       tookOver = holder === undefined ? 'an unreadable lock file' : `the lock of ${describeHolder(holder)}, which is no longer running`;
     }
-    throw new Error(`could not take the lock ${path} after 5 attempts; another process keeps replacing it`);
+    throw new Error(`could not take the lock ${path} after 5 attempts; another process keeps taking and releasing it`);
   } finally {
     await rm(aside, { force: true });
   }
