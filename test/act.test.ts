@@ -63,11 +63,19 @@ const rows: readonly Row[] = [
     state: { badTarget: 'set', inProgress: 'none' },
   },
   {
-    name: 'the rollback fails: the record stays for the next run, and the error says what to do',
-    answers: { [ARGV.show]: [agent(), CRASH_LOOPING], [ARGV.rollback()]: fail(100, 'E: broken'), [ARGV.dpkgQuery]: dpkg('1.2.4') },
+    name: 'the rollback fails, from the kept copy and from the repository: the record stays for the next run, and the error says what to do',
+    answers: { [ARGV.show]: [agent(), CRASH_LOOPING], [ARGV.rollback()]: fail(100, 'E: broken'), [ARGV.install('1.2.3')]: fail(100, 'E: unreachable'), [ARGV.dpkgQuery]: dpkg('1.2.4') },
     error: /^the rollback of teleport-ent to 1\.2\.3 failed; it is 1\.2\.4\. .*Install teleport-ent 1\.2\.3 by hand/,
-    acts: [...UPGRADE, ...RESTART, ARGV.rollback()],
+    acts: [...UPGRADE, ...RESTART, ARGV.rollback(), ARGV.install('1.2.3')],
     state: { badTarget: 'set', inProgress: 'set' },
+  },
+  {
+    name: 'a kept copy that cannot be installed (left empty by a power cut): the repository\'s copy is installed instead',
+    answers: { [ARGV.show]: [agent(), CRASH_LOOPING, agent()], [ARGV.rollback()]: fail(1, "dpkg-deb: error: '/var/lib/teleport-upgrade/rollback/teleport-ent_1.2.3_amd64.deb' is not a Debian format archive"),
+      [ARGV.install('1.2.3')]: {}, [ARGV.dpkgQuery]: [dpkg('1.2.4'), dpkg('1.2.3')] },
+    error: /failed its health check .* and was rolled back to 1\.2\.3, which is healthy again/,
+    acts: [...UPGRADE, ...RESTART, ARGV.rollback(), ARGV.install('1.2.3'), ARGV.daemonReload, ARGV.restart],
+    state: { badTarget: 'set', inProgress: 'none' },
   },
   {
     name: 'the previous version is also unhealthy: rolled back all the same, and said so',

@@ -28,7 +28,10 @@ const keepCopy = async ({ run: { host }, manager, packages, input }: PackageCont
     }
   }
   const kept = await find(dir);
-  return kept === undefined ? undefined : `${dir}/${kept}`;
+  if (kept === undefined) return undefined;
+  // The in-flight record will name the copy: it must not be lost, or found empty, after a power cut.
+  await host.persist(`${dir}/${kept}`);
+  return `${dir}/${kept}`;
 };
 
 /**
@@ -63,9 +66,15 @@ export const rollBack = async ({ run: { host }, manager, packages, input, state 
   const versions = fields({ package: pkg, from: progress.to, to: progress.from });
   host.log.error(`rolling back ${pkg} to ${progress.from}.`, versions);
   // The record says whether the package was held: after an interrupted install it may be unheld now.
-  const plan = planRollback(manager, { pkg, packageVersion: progress.fromExact, semver: progress.from, held: progress.held, repo: input.repo, file: progress.rollbackFile },
+  const planFrom = (file: string | null) => planRollback(manager, { pkg, packageVersion: progress.fromExact, semver: progress.from, held: progress.held, repo: input.repo, file },
     progress.agentWasActive && input.agent !== 'no-systemd');
-  const ok = await executeSteps(host, plan.install);
+  const plan = planFrom(progress.rollbackFile);
+  let ok = await executeSteps(host, plan.install);
+  if (!ok && progress.rollbackFile !== null && input.available.includes(progress.fromExact)) {
+    // A copy that cannot be installed (emptied by a power cut, damaged on disk): the repository still offers the version.
+    host.log.warn(`the kept copy ${progress.rollbackFile} could not be installed; installing ${pkg} ${progress.fromExact} from the repository instead.`, versions);
+    ok = await executeSteps(host, planFrom(null).install);
+  }
   const installedNow = await installedSemver(host, manager, pkg);
   if (!ok || installedNow !== progress.from) {
     throw new InstallError(`the rollback of ${pkg} to ${progress.from} failed; it is ${installedNow ?? 'not fully installed'}. The package manager's own error lines are above. ` +
