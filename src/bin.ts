@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // Entry point: runs the CLI with the real argv and environment and sets the exit status.
-import { writeSync } from 'node:fs';
 import { main } from './cli/main.ts';
+import { ANSWER_LIMITS, output } from './host/output.ts';
 
 // No top-level await: the standalone binary runs this file as CommonJS.
 void main(process.argv.slice(2), {
   env: process.env,
-  stdout: (text) => void writeSync(1, text),
-  stderr: (text) => void writeSync(2, text),
+  // Neither a slow reader nor a closed pipe ends a run: lines wait a bounded time, then are dropped and counted.
+  stdout: output(1, ANSWER_LIMITS),
+  stderr: output(2),
 }).then((status) => {
   process.exitCode = status;
 });

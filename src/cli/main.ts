@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ExitStatus, UpdaterError } from '../core/errors.ts';
 import type { Log, LogFormat } from '../log/log.ts';
 import type { Host } from '../host/host.ts';
+import type { Output } from '../host/output.ts';
 import type { Mode } from '../run/run-updater.ts';
 import { UPDATER_VERSION } from '../version/updater-version.ts';
 
@@ -21,16 +22,16 @@ interface GlobalOptions {
 
 export interface Io {
   readonly env: NodeJS.ProcessEnv;
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
+  readonly stdout: Output;
+  readonly stderr: Output;
 }
 
 /** Runs a command on the real host with a logger, mapping UpdaterErrors to their exit statuses and anything else to a bug. */
 const onHost = async (options: GlobalOptions, io: Io, quiet: boolean, body: (host: Host) => Promise<number>): Promise<number> => {
   const [{ createLogger, stderrIsJournal }, { realHost }] = await Promise.all([import('../host/logger.ts'), import('../host/real-host.ts')]);
-  const log: Log = createLogger(options.logFormat, options.debug ? 'debug' : quiet ? 'warn' : 'info', stderrIsJournal(io.env.JOURNAL_STREAM));
+  const log = createLogger(options.logFormat, options.debug ? 'debug' : quiet ? 'warn' : 'info', stderrIsJournal(io.env.JOURNAL_STREAM), io.stderr);
   try {
-    return await body(realHost(log, `teleport-upgrade/${UPDATER_VERSION}`));
+    return await body(realHost(log, `teleport-upgrade/${UPDATER_VERSION}`, (text) => io.stdout.write(text)));
   } catch (error) {
     if (error instanceof UpdaterError) {
       log.error(error.message, error.fields);
@@ -38,6 +39,8 @@ const onHost = async (options: GlobalOptions, io: Io, quiet: boolean, body: (hos
     }
     log.error(`internal error, this is a bug in teleport-upgrade: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     return ExitStatus.failed;
+  } finally {
+    log.finish();
   }
 };
 
@@ -49,7 +52,7 @@ const buildProgram = (io: Io, setStatus: (status: number) => void): Command => {
     .addOption(new Option('--log-format <format>', 'log line format').choices(['text', 'json']).default('text'))
     .option('--debug', 'log debug lines', false)
     .exitOverride()
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
     .showHelpAfterError('(run "teleport-upgrade help" for usage)');
 
   const lockPathOf = (options: GlobalOptions) => (program.getOptionValueSource('stateDir') === 'default' ? DEFAULT_LOCK : `${options.stateDir}/lock`);
@@ -74,7 +77,7 @@ const buildProgram = (io: Io, setStatus: (status: number) => void): Command => {
       setStatus(await onHost(options, io, true, async (host) => {
         const statusOptions = { configDir: options.configDir, stateDir: options.stateDir, lockPath: lockPathOf(options), json: options.json === true, offline: options.offline === true };
         return showStatus(statusOptions, host).catch((error: unknown) => {
-          if (options.json) io.stdout(errorJson(error));
+          if (options.json) io.stdout.write(errorJson(error));
           throw error;
         });
       }));
@@ -84,7 +87,7 @@ const buildProgram = (io: Io, setStatus: (status: number) => void): Command => {
     .description('print the version of teleport-upgrade')
     .option('--raw', 'print the bare semantic version')
     .action((options: { raw?: boolean }) => {
-      io.stdout(`${options.raw ? '' : 'v'}${UPDATER_VERSION}\n`);
+      io.stdout.write(`${options.raw ? '' : 'v'}${UPDATER_VERSION}\n`);
       setStatus(ExitStatus.ok);
     });
   program.helpCommand('help [command]', 'show help for teleport-upgrade or one command');
