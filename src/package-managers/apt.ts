@@ -21,9 +21,10 @@ export const parseInstalled = (stdout: string): InstalledPackage[] =>
   stdout.split('\n').flatMap((line) => {
     const [name, status, version] = line.split('\t');
     if (name === undefined || status === undefined || version === undefined || version === '') return [];
-    const [want, , state] = status.split(' ');
+    const [want, flag, state] = status.split(' ');
     if (state === undefined || state === 'not-installed' || state === 'config-files') return [];
-    return [{ name, packageVersion: version, semver: debToSemver(version), held: want === 'hold', configured: state === 'installed' }];
+    const needsReinstall = state === 'half-installed' || flag === 'reinstreq' || flag === 'hold-reinstreq';
+    return [{ name, packageVersion: version, semver: debToSemver(version), held: want === 'hold', configured: state === 'installed' && !needsReinstall, ...(needsReinstall ? { needsReinstall } : {}) }];
   });
 
 /** dpkg-query answers 0 (all found) or 1 (some not found); anything else means the database cannot say. */
@@ -167,11 +168,26 @@ export const aptManager: PackageManager = {
   reinstallSteps: (input) => installSteps(input, true),
   holdSteps,
   verifyQuery: (pkg) => ({ argv: ['dpkg', '--verify', pkg], timeoutMs: 5 * MINUTE }),
-  repairSteps: () => [{
-    // Finishes configuring what an interrupted dpkg run left unpacked or half-configured, keeping local config files.
-    argv: ['dpkg', '--force-confdef', '--force-confold', '--configure', '-a'],
-    env: { DEBIAN_FRONTEND: 'noninteractive' },
-    timeoutMs: 10 * MINUTE,
-    purpose: 'finish the interrupted dpkg transaction',
-  }],
+  // dpkg's journal first (apt refuses to start while it holds entries), then what it cannot finish by itself.
+  repairSteps: (installed, keptFile) => [CONFIGURE_ALL, ...(installed.needsReinstall ? reinstallHalfInstalled(installed, keptFile) : [])],
+};
+
+/** Finishes configuring what an interrupted dpkg run left unpacked or half-configured, keeping local config files. */
+const CONFIGURE_ALL: Step = {
+  argv: ['dpkg', '--force-confdef', '--force-confold', '--configure', '-a'],
+  env: { DEBIAN_FRONTEND: 'noninteractive' },
+  timeoutMs: 10 * MINUTE,
+  purpose: 'finish the interrupted dpkg transaction',
+};
+
+/**
+ * dpkg --configure -a cannot finish a half-installed package (a power cut in the new version's preinst or unpack):
+ * only installing its version again does. From the kept copy of that version when there is one (no network needed),
+ * falling back to the repository.
+ */
+const reinstallHalfInstalled = ({ name, packageVersion, held }: InstalledPackage, keptFile: string | undefined): Step[] => {
+  const fromRepository = installSteps({ pkg: name, packageVersion, held }, true);
+  if (keptFile === undefined) return fromRepository;
+  const [fromFile, ...rest] = installSteps({ pkg: name, packageVersion, held, file: keptFile }, true);
+  return fromFile === undefined ? fromRepository : [{ ...fromFile, fallback: fromRepository[0] }, ...rest];
 };

@@ -12,6 +12,11 @@ export interface InstalledPackage {
   readonly held: boolean;
   /** Fully installed and configured, or left half-way by an interrupted transaction. */
   readonly configured: boolean;
+  /**
+   * Left so far from installed that only installing it again repairs it (dpkg's reinstreq flag, or half-installed:
+   * a power cut while the new version was unpacked); apt refuses all other work until then.
+   */
+  readonly needsReinstall?: boolean;
   /** Older versions the database still lists beside this one (an rpm upgrade interrupted before its erase step). */
   readonly stale?: readonly string[];
 }
@@ -96,8 +101,11 @@ export interface PackageManager {
   holdSteps(pkg: string): Step[];
   /** Checks the installed files against the package database; parse with parseVerify. */
   verifyQuery(pkg: string): Command;
-  /** Completes a transaction an earlier run or another tool left half-way. */
-  repairSteps(installed: InstalledPackage): Step[];
+  /**
+   * Completes a transaction an earlier run or another tool left half-way. A package that needs installing again is
+   * installed again at its version, from `keptFile` (a copy of exactly that version) when given, else the repository.
+   */
+  repairSteps(installed: InstalledPackage, keptFile?: string): Step[];
 }
 
 /** The exact repository version for a semver target: an exact string match first, then one that maps to it. */

@@ -1,4 +1,5 @@
 // Recover: finish a transaction an earlier run left half-done, and settle an upgrade it left in flight (dry-run: describe).
+import { basename, dirname } from 'node:path';
 import { restartSteps } from '../agent/agent-service.ts';
 import { InstallError } from '../core/errors.ts';
 import type { Step } from '../core/command.ts';
@@ -24,16 +25,35 @@ export interface Recovered {
 const interruptedWork = (pkg: string, progress: InProgress): string =>
   progress.purpose === 'reinstall' ? `reinstalling ${pkg} ${progress.to}` : `upgrading ${pkg} ${progress.from} -> ${progress.to}`;
 
-/** The package manager's repair for a package an interrupted transaction left half-installed (dpkg --configure -a; rpm's stale entries). */
-const finishTransaction = async (ctx: RunContext, packages: PackageFacts): Promise<readonly Step[]> => {
+/** A copy of exactly the installed version, kept for a rollback by the run that was interrupted, if it is still there. */
+const keptCopyOf = async ({ host }: RunContext, state: StateRecord, packageVersion: string): Promise<string | undefined> => {
+  const file = state.current().inProgress?.fromExact === packageVersion ? state.current().inProgress?.rollbackFile : undefined;
+  return file != null && (await host.listDir(dirname(file))).includes(basename(file)) ? file : undefined;
+};
+
+/**
+ * The package manager's repair for a package an interrupted transaction left half-way (dpkg --configure -a; the same
+ * version installed again over a half-installed one; rpm's stale entries), inside or outside the window. A repair that
+ * leaves the package half-way still fails the run, with the commands to run by hand: the manager would refuse all
+ * other work on the host until then.
+ */
+const finishTransaction = async (ctx: RunContext, packages: PackageFacts, state: StateRecord, inspect: () => Promise<PackageFacts>): Promise<{ repair: readonly Step[]; packages: PackageFacts }> => {
   const { manager, installed, pkg } = packages;
-  const repair = manager !== undefined && installed !== undefined && !installed.configured && packages.installer !== 'nop' ? manager.repairSteps(installed) : [];
-  if (repair.length === 0) return repair;
-  ctx.host.log.warn(`${pkg} ${installed?.packageVersion} was left half-installed by an interrupted package transaction; ${isDryRun(ctx) ? 'run would finish it first' : 'finishing it first'}.`, fields({ package: pkg }));
-  if (!isDryRun(ctx) && !(await executeSteps(ctx.host, repair))) {
-    throw new InstallError(`could not finish the interrupted package transaction of ${pkg}; the package manager's own error lines are above. Nothing else was attempted.`);
+  if (manager === undefined || installed === undefined || installed.configured || packages.installer === 'nop') return { repair: [], packages };
+  const repair = manager.repairSteps(installed, installed.needsReinstall ? await keptCopyOf(ctx, state, installed.packageVersion) : undefined);
+  if (repair.length === 0) return { repair, packages };
+  const [would, doing] = installed.needsReinstall ? [`install it again`, 'installing it again'] : ['finish it', 'finishing it'];
+  ctx.host.log.warn(`${pkg} ${installed.packageVersion} was left half-installed by an interrupted package transaction; ${isDryRun(ctx) ? `run would ${would}` : doing} first.`, fields({ package: pkg }));
+  if (isDryRun(ctx)) return { repair, packages };
+  const byHand = repair.map((step) => `${step.argv.join(' ')}${step.fallback === undefined ? '' : ` (or ${step.fallback.argv.join(' ')})`}`).join('; then ');
+  if (!(await executeSteps(ctx.host, repair))) {
+    throw new InstallError(`could not finish the interrupted package transaction of ${pkg}; the package manager's own error lines are above. Nothing else was attempted. Fix it by hand (${byHand}), then run teleport-upgrade again.`, fields({ package: pkg }));
   }
-  return repair;
+  const repaired = await inspect();
+  if (repaired.installed !== undefined && !repaired.installed.configured) {
+    throw new InstallError(`${pkg} ${repaired.installed.packageVersion} is still half-installed after the repair, and the package manager refuses other work until it is fixed. Nothing else was attempted. Fix it by hand (${byHand}), then run teleport-upgrade again.`, fields({ package: pkg }));
+  }
+  return { repair, packages: repaired };
 };
 
 /** The v1 version lock back on, first thing after an interrupted install (which lifted it). */
@@ -80,9 +100,7 @@ const settleUpgrade = async (ctx: RunContext, packages: PackageFacts, state: Sta
 /** Recover, before anything is gathered for the decision, so the decision sees the true state. */
 export const recover = async (ctx: RunContext, state: StateRecord): Promise<Recovered> => {
   const inspect = () => inspectPackages(ctx.config, ctx.options.configDir, ctx.host);
-  const inspected = await inspect();
-  const repair = await finishTransaction(ctx, inspected);
-  const repaired = repair.length > 0 && !isDryRun(ctx) ? await inspect() : inspected;
+  const { repair, packages: repaired } = await finishTransaction(ctx, await inspect(), state, inspect);
   // Settling may have put a hold back or rolled back: the decision needs the package as it is now.
   const packages = (await settleUpgrade(ctx, repaired, state)) ? await inspect() : repaired;
   return { repair, packages };

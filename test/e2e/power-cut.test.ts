@@ -1,13 +1,13 @@
 // What must survive a power cut is on disk before anything relies on it (real apt; the order of syscalls seen by strace),
 // and a rollback copy that did not survive is not the end of the way back.
 import assert from 'node:assert/strict';
-import { readFile, truncate, readdir } from 'node:fs/promises';
+import { readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { after, before, describe, it } from 'node:test';
 import { bin, cleanEnv } from '../support/cli.ts';
-import { killAptRunInPostinst, openWindow, sandboxPerTest, sandboxState as state } from '../support/sandbox.ts';
-import { aptMissing, straceMissing } from '../support/tools.ts';
+import { killAptRunInPostinst, killRunWhen, laterWindow, openWindow, sandboxPerTest, sandboxState as state, type Sandbox } from '../support/sandbox.ts';
+import { aptMissing, sh, straceMissing } from '../support/tools.ts';
 
 const active = { FAKE_SYSTEMCTL_MODE: 'active' };
 
@@ -85,5 +85,54 @@ describe('durability across power cuts (real apt)', { skip: (await aptMissing())
       assert.equal(await s.status(), 'install ok installed\t1.2.3');
       assert.equal((await state(s)).inProgress, null);
       assert.equal((await state(s)).badTarget?.version, '1.2.7');
+    }));
+
+  /** A power cut in 1.2.7's preinst while upgrading from 1.2.3: dpkg leaves teleport-ent "reinstreq half-installed". */
+  const cutInPreinst = async (s: Sandbox) => {
+    s.server.answer('v1.2.7');
+    const slow = join(s.apt.root, 'slow-preinst');
+    await writeFile(slow, '');
+    await killRunWhen(s, active, async () => (await s.status()).includes('reinstreq half-installed'), "1.2.7's preinst");
+    await rm(slow);
+    assert.equal(await s.status(), 'install reinstreq half-installed\t1.2.3');
+    // apt refuses other work on the host in this state.
+    const apt = await execa('apt-get', ['install', '-y', 'teleport-tools'], { env: s.env(), reject: false });
+    assert.notEqual(apt.exitCode, 0);
+  };
+
+  it('a package left half-installed (reinstreq) is installed again outside the window, from the kept copy', () =>
+    withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
+      await cutInPreinst(s);
+      await s.write('schedule', laterWindow());
+      // The repository is unreachable: the kept copy of 1.2.3 is all there is.
+      await writeFile(join(s.apt.root, 'etc/apt/sources.list.d/teleport.list'), 'deb [trusted=yes] file:/nonexistent ./\n');
+      const r = await s.cli(['run'], active);
+      assert.equal(r.exitCode, 0, r.stderr);
+      assert.match(r.stderr, /^\[!\] teleport-ent 1\.2\.3 was left half-installed by an interrupted package transaction; installing it again first\.$/m);
+      assert.match(r.stderr, /outside of maintenance window/);
+      assert.equal(await s.status(), 'install ok installed\t1.2.3');
+      assert.equal((await state(s)).inProgress, null);
+    }));
+
+  it('inside the window the half-installed package is installed again, then the upgrade goes on', () =>
+    withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
+      await cutInPreinst(s);
+      const r = await s.cli(['run'], active);
+      assert.equal(r.exitCode, 0, r.stderr);
+      assert.match(r.stderr, /installing it again first/);
+      assert.equal(await s.status(), 'install ok installed\t1.2.7');
+    }));
+
+  it('a half-installed package that cannot be installed again fails the run loudly, with what to run by hand', () =>
+    withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
+      await cutInPreinst(s);
+      await rm(join(s.stateDir, 'rollback'), { recursive: true });
+      await writeFile(join(s.apt.root, 'etc/apt/sources.list.d/teleport.list'), 'deb [trusted=yes] file:/nonexistent ./\n');
+      await sh('apt-get', ['update'], { env: s.env() }).catch(() => undefined);
+      await s.write('schedule', laterWindow());
+      const r = await s.cli(['run'], active);
+      assert.equal(r.exitCode, 1, r.stderr);
+      assert.match(r.stderr, /^\[!\] could not finish the interrupted package transaction of teleport-ent; .* Fix it by hand \(dpkg .*--configure -a; then apt-get install -y --reinstall .*teleport-ent=1\.2\.3\), then run teleport-upgrade again\.$/m);
+      assert.equal(await s.status(), 'install reinstreq half-installed\t1.2.3');
     }));
 });

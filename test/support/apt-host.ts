@@ -31,9 +31,9 @@ export const runContext = (host: FakeHost, mode: RunOptions['mode'] = 'run', fil
   config: config(files),
 });
 
-/** What dpkg-query says of the package: installed and configured (or half-configured), held or not. */
-export const dpkg = (packageVersion: string, { held = false, configured = true } = {}): Canned =>
-  ({ stdout: `${PKG}\t${held ? 'hold' : 'install'} ok ${configured ? 'installed' : 'half-configured'}\t${packageVersion}\n` });
+/** What dpkg-query says of the package: installed and configured (or half-configured, or half-installed), held or not. */
+export const dpkg = (packageVersion: string, { held = false, configured = true, reinstreq = false } = {}): Canned =>
+  ({ stdout: `${PKG}\t${held ? 'hold' : 'install'} ${reinstreq ? 'reinstreq half-installed' : `ok ${configured ? 'installed' : 'half-configured'}`}\t${packageVersion}\n` });
 
 /** What `systemctl show teleport.service` says: running, or crash-looping. */
 export const agent = (sample: Partial<AgentSample> = {}): Canned => {
@@ -54,6 +54,9 @@ export const ARGV = {
   install: (packageVersion: string, held = false) => key(aptManager.installSteps({ pkg: PKG, packageVersion, held, downgrade: false, repo: REPO })[0]!),
   rollback: (held = false) => key(aptManager.installSteps({ pkg: PKG, packageVersion: '1.2.3', held, downgrade: true, repo: REPO, file: KEPT })[0]!),
   repair: key(aptManager.repairSteps({ name: PKG, packageVersion: '1.2.4', semver: '1.2.4', held: false, configured: false })[0]!),
+  /** Installing a half-installed 1.2.3 again: from the kept copy, else from the repository. */
+  reinstallKept: key(aptManager.reinstallSteps({ pkg: PKG, packageVersion: '1.2.3', held: false, downgrade: false, repo: REPO, file: KEPT })[0]!),
+  reinstall: (packageVersion: string) => key(aptManager.reinstallSteps({ pkg: PKG, packageVersion, held: false, downgrade: false, repo: REPO })[0]!),
   hold: `apt-mark hold ${PKG}`,
   show: key(agentShowQuery),
   isActive: key(agentStateQuery),

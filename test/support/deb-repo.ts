@@ -11,7 +11,8 @@ export interface FakePackage {
   readonly depends?: string;
   /**
    * A postinst that fails while `$DPKG_ROOT/fail-postinst` exists (an interrupted transaction on demand), and takes
-   * 30 s while `$DPKG_ROOT/slow-postinst` exists (time to kill the updater in the middle of an install).
+   * 30 s while `$DPKG_ROOT/slow-postinst` exists (time to kill the updater in the middle of an install); a preinst that
+   * takes 30 s while `$DPKG_ROOT/slow-preinst` exists (a power cut there leaves the package half-installed).
    */
   readonly flakyPostinst?: boolean;
   /** One more file it installs (relative to the root): another package owning it too makes a file conflict. */
@@ -38,6 +39,8 @@ export const buildDeb = async (work: string, repo: string, { name, version, depe
   if (flakyPostinst) {
     await writeFile(join(dir, 'DEBIAN/postinst'), '#!/bin/sh\n[ -e "$DPKG_ROOT/slow-postinst" ] && sleep 30\n[ -e "$DPKG_ROOT/fail-postinst" ] && exit 1\nexit 0\n');
     await chmod(join(dir, 'DEBIAN/postinst'), 0o755);
+    await writeFile(join(dir, 'DEBIAN/preinst'), '#!/bin/sh\n[ -e "$DPKG_ROOT/slow-preinst" ] && sleep 30\nexit 0\n');
+    await chmod(join(dir, 'DEBIAN/preinst'), 0o755);
   }
   await sh('dpkg-deb', ['--root-owner-group', '-Zgzip', '--build', dir, join(repo, `${name}_${version.replace(':', '%3a')}_amd64.deb`)]);
 };
