@@ -39,6 +39,8 @@ export const buildBinary = async (dest = `${root}/dist`): Promise<string> => {
   await execa(process.execPath, [...EXEC_ARGV, `${out}/train.cjs`, `${out}/app.cjs`, `${out}/app.cache`], { stdin: 'ignore' });
   await writeFile(`${out}/sea-config.json`, JSON.stringify({
     main: `${out}/loader.cjs`, output: `${out}/sea-prep.blob`, disableExperimentalSEAWarning: true, useCodeCache: true, execArgv: EXEC_ARGV,
+    // NODE_OPTIONS is not read: a host-wide variable set for some other Node service never reaches a run as root.
+    execArgvExtension: 'none',
     assets: { 'app.cjs': `${out}/app.cjs`, 'app.cache': `${out}/app.cache` },
   }));
   await execa(process.execPath, [...EXEC_ARGV, '--experimental-sea-config', `${out}/sea-config.json`], { cwd: out });

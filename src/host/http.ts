@@ -73,9 +73,16 @@ const describe = (error: unknown, limits: Limits): FetchProblem => {
     return new FetchProblem(`no complete answer within ${seconds(limits.timeoutMs)}`);
   }
   const code = e.code ?? e.cause?.code;
+  if (code !== undefined && UNTRUSTED.has(code)) return new FetchProblem(untrustedCertificate(code), true);
   const message = sanitize(e.cause?.message ?? e.message ?? String(error), 300);
-  return new FetchProblem(code && !message.includes(code) ? `${code}: ${message}` : message, code !== undefined && UNTRUSTED.has(code));
+  return new FetchProblem(code && !message.includes(code) ? `${code}: ${message}` : message);
 };
+
+/** What an operator of this updater does about a certificate nobody here vouches for (Node's own hint names its flags). */
+const untrustedCertificate = (code: string): string =>
+  `the server's certificate is not signed by a CA this host trusts (${code}). If it is your own CA, add it to the operating ` +
+  "system's trust store (update-ca-certificates on Debian, Ubuntu and SUSE; update-ca-trust on the Red Hat family), or " +
+  'point SSL_CERT_FILE at a bundle that holds it; NODE_EXTRA_CA_CERTS adds one as well. TLS is always verified';
 
 /** The proxy HTTPS requests go through, as undici's EnvHttpProxyAgent picks it, without credentials (for messages). */
 const proxyInUse = (): string => {
@@ -183,13 +190,14 @@ const get = async (dispatcher: Dispatcher, url: string, userAgent: string, maxBy
  * `localhost` is loopback without the resolver.
  */
 const dispatcherFor = (url: URL, ca: string[] | undefined, limits: Limits, onConnected: () => void): Dispatcher => {
-  const tls = ca === undefined ? {} : { ca };
+  // Verified whatever the environment says: NODE_TLS_REJECT_UNAUTHORIZED=0 only changes Node's default, and this is explicit.
+  const tls = { rejectUnauthorized: true, ...(ca === undefined ? {} : { ca }) };
   const common = { connections: 1, pipelining: 3, headersTimeout: limits.timeoutMs, bodyTimeout: limits.timeoutMs, factory: boundedClients(limits, onConnected) };
   const connect = { timeout: limits.timeoutMs, lookup: loopbackLookup, ...tls };
   if (url.protocol === 'http:' || isLoopbackHost(url.hostname)) return new Agent({ ...common, connect });
   // The proxy's answer to CONNECT gets the same bound as any answer (undici's default is 300 s).
   const clientFactory = (proxy: URL, options: object) => new Client(proxy, { ...options, headersTimeout: limits.timeoutMs, bodyTimeout: limits.timeoutMs });
-  return new EnvHttpProxyAgent({ ...common, connect, requestTls: { timeout: limits.timeoutMs, ...tls }, clientFactory });
+  return new EnvHttpProxyAgent({ ...common, connect, requestTls: { timeout: limits.timeoutMs, ...tls }, proxyTls: { rejectUnauthorized: true }, clientFactory });
 };
 
 interface Wanted {

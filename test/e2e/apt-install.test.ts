@@ -127,11 +127,14 @@ describe('installs against real apt', { skip: missing }, () => {
       assert.deepEqual(s.server.requests.map((u) => u.split('/').pop()).sort(), ['critical', 'ping', 'version']);
     }));
 
-  it('refuses a certificate no trust store knows', () =>
+  it('refuses a certificate no trust store knows, whatever NODE_TLS_REJECT_UNAUTHORIZED says, and says what to do about it', () =>
     withSandbox({ installed: 'teleport-ent=1.2.3' }, async (s) => {
-      const r = await s.cli(['run'], { SSL_CERT_FILE: '/nonexistent' });
+      s.server.answer('v1.2.4', 'yes');
+      const r = await s.cli(['run'], { SSL_CERT_FILE: '/nonexistent', NODE_TLS_REJECT_UNAUTHORIZED: '0' });
       assert.equal(r.exitCode, 1);
-      assert.match(r.stderr, /failed to get target version from https:\/\/127\.0\.0\.1:\d+\/v1\/webapi\/automaticupgrades\/channel\/default\/version: (UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED)/);
+      assert.match(r.stderr, /failed to get target version from https:\/\/127\.0\.0\.1:\d+\/v1\/webapi\/automaticupgrades\/channel\/default\/version: the server's certificate is not signed by a CA this host trusts \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN)\)\. .*update-ca-certificates .*SSL_CERT_FILE/);
+      assert.doesNotMatch(r.stderr, /use-system-ca|NODE_TLS_REJECT_UNAUTHORIZED/);
+      assert.equal(await s.status(), 'install ok installed\t1.2.3');
     }));
 });
 
