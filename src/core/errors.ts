@@ -71,6 +71,13 @@ const cut = (text: string, max: number): string => (text.length > max ? `${text.
 /** Escapes what is unsafe, keeping everything else as it is. */
 export const escapeUnsafe = (text: string): string => text.replace(UNSAFE, escapeChar);
 
+/**
+ * One line of JSON in which nothing unsafe appears raw: JSON.stringify escapes C0 controls, and the rest of what is
+ * unsafe (DEL, C1, separators, bidi overrides) becomes \\uXXXX too, which any JSON reader reads back unchanged.
+ */
+export const safeJson = (value: unknown): string =>
+  JSON.stringify(value).replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
 /** Truncates untrusted text (tool output, headers) and escapes what is unsafe, for a log line, unquoted. */
 export const sanitize = (text: string, max = 500): string => escapeUnsafe(cut(text, max));
 

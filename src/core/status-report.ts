@@ -1,5 +1,6 @@
 // What `status` shows: one object for --json, aligned `key: value` lines for people, and its exit status. Pure.
 import type { LockHolder } from '../host/lock.ts';
+import { escapeUnsafe } from './errors.ts';
 import { windowsJson, type Windows } from '../schedule/windows.ts';
 import type { BadTarget, InProgress, LastRun } from './state.ts';
 import type { TimerStatus } from './updater-timer.ts';
@@ -103,5 +104,6 @@ export const statusLines = (f: StatusFacts): string[] => {
   ];
   const width = Math.max(...rows.map(([k]) => k.length)) + 1;
   const problems = statusJson(f).problems as string[];
-  return [...rows.map(([k, v]) => `${`${k}:`.padEnd(width)} ${v}`), ...problems.map((problem) => `${'note:'.padEnd(width)} ${problem}`)];
+  // The state file, the lock and the channel may hold anything: no control character or bidi override reaches the terminal.
+  return [...rows.map(([k, v]) => `${`${k}:`.padEnd(width)} ${v}`), ...problems.map((problem) => `${'note:'.padEnd(width)} ${problem}`)].map(escapeUnsafe);
 };

@@ -1,5 +1,5 @@
 // Bounded, careful reads of config and schedule files, and atomic, durable writes of state and metrics.
-import { constants } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
@@ -10,7 +10,18 @@ export const MAX_FILE_BYTES = 64 * 1024;
 
 export class FileRefusedError extends Error {
   override name = 'FileRefusedError';
+  /** Why: `link`, `not-regular`, `too-large`, or the errno of the open that failed (EACCES: another user may read it). */
+  readonly why: string;
+  constructor(message: string, why: string) {
+    super(message);
+    this.why = why;
+  }
 }
+
+/** What a file-system entry is, in words. */
+export const kindOf = (info: Stats): string =>
+  info.isDirectory() ? 'a directory' : info.isFIFO() ? 'a FIFO (named pipe)' : info.isSymbolicLink() ? 'a symbolic link'
+    : info.isSocket() ? 'a socket' : info.isFile() ? 'a regular file' : 'a device';
 
 /**
  * Reads a small regular file; undefined when it does not exist. With `noFollow`, a symlink is refused
@@ -24,16 +35,16 @@ export const readSmallFile = async (path: string, options: { noFollow?: boolean 
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
-    if (code === 'ELOOP') throw new FileRefusedError(`${path} is a symbolic link, which is not accepted here`);
-    throw new FileRefusedError(`${path} cannot be read (${code ?? String(error)})`);
+    if (code === 'ELOOP') throw new FileRefusedError(`${path} is a symbolic link, which is not accepted here`, 'link');
+    throw new FileRefusedError(`${path} cannot be read (${code ?? String(error)})`, code ?? 'unknown');
   }
   try {
     const info = await handle.stat();
-    if (!info.isFile()) throw new FileRefusedError(`${path} is not a regular file`);
-    if (info.size > MAX_FILE_BYTES) throw new FileRefusedError(`${path} is ${info.size} bytes, more than the ${MAX_FILE_BYTES} allowed`);
+    if (!info.isFile()) throw new FileRefusedError(`${path} is not a regular file (${kindOf(info)})`, 'not-regular');
+    if (info.size > MAX_FILE_BYTES) throw new FileRefusedError(`${path} is ${info.size} bytes, more than the ${MAX_FILE_BYTES} allowed`, 'too-large');
     const buffer = Buffer.alloc(MAX_FILE_BYTES + 1);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    if (bytesRead > MAX_FILE_BYTES) throw new FileRefusedError(`${path} grew past ${MAX_FILE_BYTES} bytes while being read`);
+    if (bytesRead > MAX_FILE_BYTES) throw new FileRefusedError(`${path} grew past ${MAX_FILE_BYTES} bytes while being read`, 'too-large');
     return buffer.subarray(0, bytesRead).toString('utf8');
   } finally {
     await handle.close();

@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import * as z from 'zod/mini';
 import { UnusablePathError } from '../core/errors.ts';
 import { fields } from '../log/fields.ts';
-import { readSmallFile, syncDir } from './files.ts';
+import { kindOf, readSmallFile, syncDir } from './files.ts';
 import { onOwnPath } from './fs-problem.ts';
 
 const holderSchema = z.object({
@@ -54,11 +54,6 @@ const isAlive = async (holder: LockHolder): Promise<boolean> => {
   const fields = await statFields(holder.pid);
   return fields !== undefined && fields[19] === holder.start && fields[0] !== 'Z' && fields[0] !== 'X';
 };
-
-/** What an entry is, for the message when it is not what belongs there. */
-const kindOf = (info: Stats): string =>
-  info.isDirectory() ? 'a directory' : info.isFIFO() ? 'a FIFO (named pipe)' : info.isSymbolicLink() ? 'a symbolic link'
-    : info.isSocket() ? 'a socket' : info.isFile() ? 'a regular file' : 'a device';
 
 const statOrNothing = async (path: string): Promise<Stats | undefined> =>
   lstat(path).catch((error: NodeJS.ErrnoException) => {

@@ -35,7 +35,11 @@ export const stateRecord = (ctx: RunContext, onDisk: State): StateRecord => {
 /** The state file; a missing one is the empty state, and an unreadable one is replaced (with a warning). */
 export const readState = async ({ host, options }: RunContext): Promise<State> => {
   const path = `${options.stateDir}/${STATE_FILE}`;
-  const parsed = parseState(await host.readFile(path).catch(() => undefined));
+  const text = await host.readFile(path).catch((error: unknown) => {
+    host.log.warn(`ignoring ${path}: ${error instanceof Error ? error.message : String(error)}; it will be replaced.`, fields({ path }));
+    return undefined;
+  });
+  const parsed = parseState(text);
   if (typeof parsed === 'string') {
     host.log.warn(`ignoring ${path}: ${parsed}; it will be rewritten.`, fields({ path }));
     return emptyState;

@@ -1,7 +1,7 @@
 // status: the one screen on this host's updater. It reads what it can (as non-root too), says what it could not, writes nothing.
 import * as z from 'zod/mini';
 import { decide } from '../core/decide.ts';
-import { TargetError } from '../core/errors.ts';
+import { safeJson, TargetError } from '../core/errors.ts';
 import { explain } from '../core/explain.ts';
 import { parseState, STATE_FILE, type LastRun, type State } from '../core/state.ts';
 import { statusExit, statusJson, statusLines, type StatusFacts } from '../core/status-report.ts';
@@ -33,7 +33,9 @@ const readStateFile = async (host: Host, path: string, problems: string[]): Prom
   try {
     text = await host.readFile(path);
   } catch (error) {
-    problems.push(error instanceof FileRefusedError ? `${error.message}; run status as root to see it` : `${path} cannot be read`);
+    if (!(error instanceof FileRefusedError)) problems.push(`${path} cannot be read`);
+    else if (error.why === 'EACCES' || error.why === 'EPERM') problems.push(`${error.message}; run status as root to see it`);
+    else problems.push(`${error.message}: it is no state file of teleport-upgrade's; move it aside, and the next run starts a new one`);
     return undefined;
   }
   const parsed = parseState(text);
@@ -108,6 +110,6 @@ export const showStatus = async (options: StatusOptions, host: Host): Promise<nu
     problems,
     local: host.clock.local,
   };
-  host.stdout(options.json ? `${JSON.stringify(statusJson(facts))}\n` : `${statusLines(facts).join('\n')}\n`);
+  host.stdout(options.json ? `${safeJson(statusJson(facts))}\n` : `${statusLines(facts).join('\n')}\n`);
   return statusExit(facts);
 };

@@ -145,6 +145,26 @@ describe('metrics through node_exporter, and status (real apt)', { skip: (await 
       assert.equal(await s.status(), 'install ok installed\t1.2.4');
     }));
 
+  it('status as root about a state file that is a FIFO or too large: says what is wrong with it, not to run as root', () =>
+    withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
+      const path = join(s.stateDir, 'state.json');
+      await mkdir(s.stateDir, { recursive: true });
+      await execa('mkfifo', [path]);
+      const fifo = await s.cli(['status'], active);
+      assert.equal(fifo.exitCode, 0, fifo.stderr);
+      assert.match(fifo.stdout, /^note: +.*state\.json is not a regular file \(a FIFO \(named pipe\)\): it is no state file of teleport-upgrade's; move it aside, and the next run starts a new one$/m);
+      assert.doesNotMatch(fifo.stdout, /as root/);
+      await rm(path);
+      await writeFile(path, `{"version":4,${' '.repeat(70_000)}}`);
+      const large = await s.cli(['status'], active);
+      assert.match(large.stdout, /^note: +.*state\.json is 70\d{3} bytes, more than the 65536 allowed: it is no state file of teleport-upgrade's; move it aside/m);
+      // A run says so too, and replaces it.
+      const run = await s.cli(['run'], active);
+      assert.equal(run.exitCode, 0, run.stderr);
+      assert.match(run.stderr, /^\[!\] ignoring .*state\.json: .* more than the 65536 allowed; it will be replaced\.$/m);
+      assert.equal(JSON.parse(await readFile(path, 'utf8')).version, 4);
+    }));
+
   it('status as a user who cannot read the state file: shows the rest and says what it could not read', () =>
     withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
       assert.equal((await s.cli(['run'], active)).exitCode, 0);
