@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../src/core/errors.ts';
 import { parseFreezeFile, parseWindowFile } from '../src/schedule/local-policy.ts';
-import { freezeStatus, localWindowStatus, missedOverlap, nextAllOpen } from '../src/schedule/local-windows.ts';
+import { freezeStatus, localWindowStatus, LOOKAHEAD_QUERIES, missedOverlap, nextAllOpen } from '../src/schedule/local-windows.ts';
 import type { Schedule } from '../src/schedule/parse-schedule.ts';
 import { policyWarnings, windowsAt } from '../src/schedule/windows.ts';
 
@@ -117,6 +117,82 @@ describe('localWindowStatus', () => {
   });
 });
 
+describe('the day fields, as crontab(5) reads them', () => {
+  const cases: Array<[string, string, string[]]> = [
+    // rule, from, the next three openings
+    ['0 2 */2 * Sat 4h', '2026-12-06T00:00:00Z', ['2026-12-19T02:00:00.000Z', '2027-01-09T02:00:00.000Z', '2027-01-23T02:00:00.000Z']],
+    ['0 2 * * Sat 4h', '2026-12-06T00:00:00Z', ['2026-12-12T02:00:00.000Z', '2026-12-19T02:00:00.000Z', '2026-12-26T02:00:00.000Z']],
+    ['0 2 1-3 * * 4h', '2026-12-06T00:00:00Z', ['2027-01-01T02:00:00.000Z', '2027-01-02T02:00:00.000Z', '2027-01-03T02:00:00.000Z']],
+    ['0 2 1 * */5 4h', '2026-12-06T00:00:00Z', ['2027-01-01T02:00:00.000Z', '2027-08-01T02:00:00.000Z', '2027-10-01T02:00:00.000Z']], // the 1st that is a Sunday or a Friday
+    // Both restricted: either one.
+    ['0 2 1 * Sat 4h', '2026-12-06T00:00:00Z', ['2026-12-12T02:00:00.000Z', '2026-12-19T02:00:00.000Z', '2026-12-26T02:00:00.000Z', '2027-01-01T02:00:00.000Z']],
+  ];
+  for (const [line, from, openings] of cases) {
+    it(`${line} from ${from}`, () => {
+      const [rule] = rules(line);
+      const got: string[] = [];
+      for (let t = at(from); got.length < openings.length;) {
+        const next = localWindowStatus([rule!], t).next!;
+        got.push(next.toISOString());
+        t = next;
+      }
+      assert.deepEqual(got, openings);
+    });
+  }
+});
+
+describe('the cost of looking ahead is bounded, whatever the rules', () => {
+  /** The rules, with every question to croner counted; more than `max` fails at once. */
+  const counted = <R extends { kind: string }>(parsed: R[], max: number) => {
+    let calls = 0;
+    const count = () => {
+      if (++calls > max) throw new Error(`more than ${max} questions to croner`);
+    };
+    for (const rule of parsed) {
+      if (rule.kind !== 'cron') continue;
+      const cron = (rule as unknown as { cron: { nextRun: (...a: unknown[]) => unknown; previousRuns: (...a: unknown[]) => unknown } }).cron;
+      const [nextRun, previousRuns] = [cron.nextRun.bind(cron), cron.previousRuns.bind(cron)];
+      cron.nextRun = (...a) => (count(), nextRun(...a));
+      cron.previousRuns = (...a) => (count(), previousRuns(...a));
+    }
+    return { parsed, calls: () => calls };
+  };
+  const BOUND = 2 * LOOKAHEAD_QUERIES + 4 * 200;
+
+  it('200 freeze rules that open every minute: active, and how long it lasts is said as far as it was worked out', () => {
+    const { parsed, calls } = counted(freezes(...Array.from({ length: 200 }, () => '* * * * * 15m')), BOUND);
+    const status = freezeStatus(parsed, at('2026-12-06T12:00:00Z'));
+    assert.equal(status.active, true);
+    assert.equal(status.until, null);
+    assert.ok(status.lastsAtLeast !== undefined && status.lastsAtLeast > at('2026-12-20T00:00:00Z'), `lasts at least ${status.lastsAtLeast?.toISOString()}`);
+    assert.ok(calls() <= BOUND);
+  });
+
+  it('200 distinct rules that open every minute, each spelled differently: bounded too', () => {
+    const { parsed, calls } = counted(freezes(...Array.from({ length: 200 }, (_, i) => `${i % 2 === 0 ? '*' : '0-59'}/1 * * * * ${15 + (i >> 1)}m`)), BOUND);
+    const status = freezeStatus(parsed, at('2026-12-06T12:00:00Z'));
+    assert.equal(status.active, true);
+    assert.ok(calls() <= BOUND);
+  });
+
+  it('identical rules count once: 200 copies end where one ends', () => {
+    const one = freezeStatus(freezes('* * * * Mon-Fri 15m'), at('2026-12-04T12:00:00Z'));
+    const many = counted(freezes(...Array.from({ length: 200 }, () => '* * * * Mon-Fri 15m')), BOUND);
+    assert.deepEqual(freezeStatus(many.parsed, at('2026-12-04T12:00:00Z')).until, one.until);
+    assert.equal(iso(one.until), '2026-12-05T00:14:00.000Z');
+  });
+
+  it('200 local windows that never meet the exported ones: the warning, the next meeting unknown, bounded', () => {
+    const windows = schedule(...Array.from({ length: 3 }, (_, d): [string, string] => [`2026-12-0${7 + d}T13:00:00Z`, `2026-12-0${7 + d}T14:00:00Z`]));
+    const { parsed, calls } = counted(rules(...Array.from({ length: 200 }, (_, i) => `${i % 60} ${5 + (i % 3)} * * * 30m`)), BOUND);
+    const now = at('2026-12-06T12:00:00Z');
+    const all = windowsAt(windows, { localWindows: parsed, freezes: [] }, now);
+    assert.equal(all.next, null);
+    assert.match(policyWarnings(windows, { localWindows: parsed, freezes: [] }, now, WINDOW).join('\n'), /never open at the same time in the next 14 days/);
+    assert.ok(calls() <= 2 * BOUND);
+  });
+});
+
 describe('freezeStatus', () => {
   const cases: Array<[string, string[], string, boolean, string | null]> = [
     // name, rules, now, active, until
@@ -143,16 +219,16 @@ describe('every window that applies', () => {
   const daily = schedule(['2026-12-01T02:00:00Z', '2026-12-01T03:00:00Z'], ['2026-12-02T02:00:00Z', '2026-12-02T03:00:00Z'], ['2026-12-05T02:00:00Z', '2026-12-05T03:00:00Z']);
 
   it('the next time both are open is an exported window a local one covers', () => {
-    assert.equal(iso(nextAllOpen(daily, weekend, at('2026-12-01T02:30:00Z'))), '2026-12-05T02:00:00.000Z');
+    assert.equal(iso(nextAllOpen(daily, weekend, at('2026-12-01T02:30:00Z')).at), '2026-12-05T02:00:00.000Z');
   });
   it('a local window that opens inside an exported one', () => {
-    assert.equal(iso(nextAllOpen(daily, rules('30 2 * * * 1h'), at('2026-12-01T00:00:00Z'))), '2026-12-01T02:30:00.000Z');
+    assert.equal(iso(nextAllOpen(daily, rules('30 2 * * * 1h'), at('2026-12-01T00:00:00Z')).at), '2026-12-01T02:30:00.000Z');
   });
   it('no meeting among the exported windows: none', () => {
-    assert.equal(nextAllOpen(daily, rules('0 12 * * * 1h'), at('2026-12-01T00:00:00Z')), null);
+    assert.deepEqual(nextAllOpen(daily, rules('0 12 * * * 1h'), at('2026-12-01T00:00:00Z')), { at: null, worked: true });
   });
   it('without a usable schedule, the local windows alone', () => {
-    assert.equal(iso(nextAllOpen({ kind: 'missing' }, weekend, at('2026-12-01T00:00:00Z'))), '2026-12-05T01:00:00.000Z');
+    assert.equal(iso(nextAllOpen({ kind: 'missing' }, weekend, at('2026-12-01T00:00:00Z')).at), '2026-12-05T01:00:00.000Z');
   });
   it('open now means inside both', () => {
     const policy = { localWindows: weekend, freezes: [] };

@@ -24,14 +24,21 @@ const when = ({ windows }: Facts): string => {
   if (exported.state !== 'inside' && exported.state !== 'outside') {
     return next === null ? 'no local window opens in the next 62 days' : `the next local window opens at ${next.toISOString()}`;
   }
+  if (!windows.nextWorkedOut) return 'when both windows are next open was not worked out: the local windows are too many or open too often to look that far ahead';
   return next === null
     ? 'no time at which both windows are open is known yet: none of the windows the agent has exported meets a local window'
     : `the next time both windows are open is ${next.toISOString()}`;
 };
 
+/** When the freeze in effect ends, in words: its end, or how far it is known to last. */
+export const freezeEnd = ({ until, lastsAtLeast }: Facts['windows']['freeze']): string => {
+  if (until !== null) return until.toISOString();
+  if (lastsAtLeast === undefined) return 'beyond the next 62 days';
+  return `at least ${lastsAtLeast.toISOString()} (its rules open too often to work out its end)`;
+};
+
 /** The freeze in effect, for the sentences. */
-export const freezeClause = ({ windows: { freeze } }: Facts): string =>
-  `a change freeze is in effect (${freeze.rule}) until ${freeze.until === null ? 'beyond the next 62 days' : freeze.until.toISOString()}`;
+export const freezeClause = ({ windows: { freeze } }: Facts): string => `a change freeze is in effect (${freeze.rule}) until ${freezeEnd(freeze)}`;
 
 /** The single sentence that says why the updater does (or does not do) what it does. */
 export const explain = (decision: Decision, facts: Facts, configDir: string): string => {

@@ -1,6 +1,7 @@
 // What `status` shows: one object for --json, aligned `key: value` lines for people, and its exit status. Pure.
 import type { LockHolder } from '../host/lock.ts';
 import { escapeUnsafe } from './errors.ts';
+import { freezeEnd } from './explain.ts';
 import { windowsJson, type Windows } from '../schedule/windows.ts';
 import type { BadTarget, InProgress, LastRun } from './state.ts';
 import type { TimerStatus } from './updater-timer.ts';
@@ -68,9 +69,9 @@ const windowRows = (f: StatusFacts): Array<[string, string]> => {
   const rows: Array<[string, string]> = [['window', `${w.exported.state}${w.exported.next === null ? ', no later window' : `, next opens ${at(w.exported.next, '')}`}`]];
   if (w.local.state !== 'absent') {
     rows.push(['local window', `${w.local.state} (${w.local.rule}), next opens ${at(w.local.next, 'never in the next 62 days')}`]);
-    rows.push(['all open next', at(w.next, 'not within the windows the agent has exported')]);
+    rows.push(['all open next', w.nextWorkedOut ? at(w.next, 'not within the windows the agent has exported') : 'not worked out (the local windows are too many or open too often)']);
   }
-  rows.push(['freeze', w.freeze.active ? `in effect (${w.freeze.rule}) until ${at(w.freeze.until, 'beyond the next 62 days')}` : 'none']);
+  rows.push(['freeze', w.freeze.active ? `in effect (${w.freeze.rule}) until ${w.freeze.until === null ? freezeEnd(w.freeze) : at(w.freeze.until, '')}` : 'none']);
   return rows;
 };
 

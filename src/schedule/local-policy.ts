@@ -65,7 +65,11 @@ const cronRule = (line: number, text: string): CronRule | string => {
   if (durationMs === undefined) return `the duration ${quote(durationText!)} is not Nm or Nh from 15m to 7 days (168h)`;
   if (!validTimeZone(zone)) return `${quote(zone)} is not an IANA time zone`;
   try {
-    const cron = new Cron(fields.slice(0, 5).join(' '), { timezone: zone, mode: '5-part' });
+    const [, , dayOfMonth, , dayOfWeek] = fields as [string, string, string, string, string];
+    // crontab(5), as Vixie cron reads it: a day field that starts with * leaves the other alone to decide (both must
+    // match), so "0 2 */2 * Sat" is odd-numbered Saturdays; only when both are restricted does either one suffice.
+    const domAndDow = dayOfMonth.startsWith('*') || dayOfWeek.startsWith('*');
+    const cron = new Cron(fields.slice(0, 5).join(' '), { timezone: zone, mode: '5-part', domAndDow });
     if (cron.nextRun(NEVER_REFERENCE) === null) return 'the cron expression never matches a real date (such as February 30)';
     return { kind: 'cron', text: fields.join(' '), line, cron, durationMs, timeZone: zone };
   } catch (error) {

@@ -1,6 +1,6 @@
 // Where an instant stands relative to the local windows and freezes, and when every window that applies is next open.
-// Pure. Each question is a few point queries to croner per rule, never an enumeration of every opening: a rule that
-// opens every minute costs as little as one that opens on Saturdays.
+// Pure. What holds now is a few point queries to croner per rule. What lies ahead (when a freeze ends, when the windows
+// next meet) asks croner at most LOOKAHEAD_QUERIES times per question: beyond that, the answer says it was not worked out.
 import type { CronRule, FreezeRule } from './local-policy.ts';
 import type { Schedule, Window } from './parse-schedule.ts';
 import type { WindowStatus } from './window.ts';
@@ -15,6 +15,55 @@ const DAY_MS = 24 * 3_600_000;
 const WEEK_MS = 7 * DAY_MS;
 /** Exported windows looked at for the overlap warning; a schedule with more is not judged (it only loses a warning). */
 const MAX_OVERLAP_CHECKS = 500;
+/**
+ * Questions to croner one look ahead may ask (each 20 to 60 µs): enough for any policy a person writes, and a bound on
+ * 200 rules that open every minute.
+ */
+export const LOOKAHEAD_QUERIES = 5000;
+
+/** Thrown when a look ahead has asked all it may; each question catches it and answers "not worked out". */
+class LookaheadSpent extends Error {}
+
+/** The questions one look ahead may still ask. */
+interface Lookahead {
+  left: number;
+}
+
+const ask = (budget: Lookahead): void => {
+  if (--budget.left < 0) throw new LookaheadSpent();
+};
+
+/**
+ * "The first opening strictly after y" for one rule, for y that only grow: croner is asked again only once y reaches
+ * the opening it last named (no opening lies between).
+ */
+const openingsAfter = (rule: CronRule, budget: Lookahead): ((y: number) => number | null) => {
+  let asked: number | undefined;
+  let answer: number | null = null;
+  return (y) => {
+    if (asked !== undefined && y >= asked && (answer === null || y < answer)) return answer;
+    ask(budget);
+    asked = y;
+    answer = rule.cron.nextRun(new Date(y))?.getTime() ?? null;
+    return answer;
+  };
+};
+
+/** Rules with the same cron expression and time zone open together: the longest one covers the others. */
+const distinct = <R extends FreezeRule>(rules: readonly R[]): R[] => {
+  const longest = new Map<string, R>();
+  const out: R[] = [];
+  for (const rule of rules) {
+    if (rule.kind !== 'cron') {
+      out.push(rule);
+      continue;
+    }
+    const key = `${rule.cron.getPattern()}|${rule.timeZone}`;
+    const seen = longest.get(key);
+    if (seen === undefined || (seen.kind === 'cron' && seen.durationMs < rule.durationMs)) longest.set(key, rule);
+  }
+  return [...out, ...longest.values()];
+};
 
 /** Where one rule stands at instant x: the period that covers x, else when the rule next opens (strictly after x). */
 interface RulePoint {
@@ -69,38 +118,53 @@ export const localWindowStatus = (rules: readonly CronRule[] | undefined, now: D
 
 export interface FreezeStatus {
   readonly active: boolean;
-  /** When the freeze in effect ends (freezes that overlap or touch count as one); null when not within the 62 days looked at. */
+  /**
+   * When the freeze in effect ends (freezes that overlap or touch count as one); null when that is not known: not within
+   * the 62 days looked at, or not worked out beyond `lastsAtLeast`.
+   */
   readonly until: Date | null;
+  /** Set when the look ahead stopped before the end: the freeze lasts at least until then. */
+  readonly lastsAtLeast?: Date;
   readonly rule: string | undefined;
 }
 
-/** The end of the freeze that covers t, each step moving to the latest end of a period that covers the current end. */
-const freezeEnd = (rules: readonly FreezeRule[], t: number): number => {
-  let until = t;
-  for (let step = 0; step < 10_000 && until < t + HORIZON_MS; step++) {
-    let next = until;
-    for (const rule of rules) {
-      // The latest period that covers `until` (or starts exactly there): the latest opening at or before it.
-      const covering = rule.kind === 'range' ? pointOf(rule, until).covering : latestCovering(rule, until);
-      if (covering !== undefined && covering.end > next) next = covering.end;
-    }
-    if (next === until) break;
-    until = next;
-  }
-  return until;
-};
-
 /** The latest period of a cron rule that covers x or starts exactly at x. */
-const latestCovering = (rule: CronRule, x: number): { start: number; end: number } | undefined => {
+const latestCovering = (rule: CronRule, x: number, budget: Lookahead): { start: number; end: number } | undefined => {
+  ask(budget);
   const start = rule.cron.previousRuns(1, new Date(x + 1))[0]?.getTime();
   return start !== undefined && start + rule.durationMs > x ? { start, end: start + rule.durationMs } : undefined;
+};
+
+/**
+ * How far the freeze that covers t reaches: each step moves to the latest end of a period that covers the current end.
+ * `done` is false when the look ahead stopped first.
+ */
+const freezeEnd = (rules: readonly FreezeRule[], t: number): { until: number; done: boolean } => {
+  const budget: Lookahead = { left: LOOKAHEAD_QUERIES };
+  let until = t;
+  try {
+    while (until < t + HORIZON_MS) {
+      let next = until;
+      for (const rule of rules) {
+        const covering = rule.kind === 'range' ? pointOf(rule, until).covering : latestCovering(rule, until, budget);
+        if (covering !== undefined && covering.end > next) next = covering.end;
+      }
+      if (next === until) break;
+      until = next;
+    }
+  } catch (error) {
+    if (!(error instanceof LookaheadSpent)) throw error;
+    return { until, done: false };
+  }
+  return { until, done: true };
 };
 
 export const freezeStatus = (rules: readonly FreezeRule[], now: Date): FreezeStatus => {
   const t = now.getTime();
   const current = coveringAt(rules, t);
   if (current === undefined) return { active: false, until: null, rule: undefined };
-  const until = freezeEnd(rules, t);
+  const { until, done } = freezeEnd(distinct(rules), t);
+  if (!done) return { active: true, until: null, lastsAtLeast: new Date(until), rule: current.text };
   return { active: true, until: until >= t + HORIZON_MS ? null : new Date(until), rule: current.text };
 };
 
@@ -115,33 +179,65 @@ export const allOpenNow = (window: WindowStatus, local: LocalWindowStatus): bool
 const liveWindows = (schedule: Schedule, t: number): Window[] =>
   schedule.kind === 'windows' ? schedule.windows.filter((w) => w.stop * 1000 > t).sort((a, b) => a.start - b.start) : [];
 
-/** The first instant in [from, to) at which a local window is open, if any. */
-const firstLocalOpenIn = (rules: readonly CronRule[], from: number, to: number): number | undefined => {
-  if (coveringAt(rules, from) !== undefined) return from;
-  const next = nextStartAfter(rules, from);
-  return next !== undefined && next.at < to ? next.at : undefined;
+/**
+ * Questions about the local windows for instants that only grow, through one cursor per rule for its periods (asked
+ * at x - duration) and one for its openings: `openIn(from, to)`, the first instant in [from, to) at which a local window
+ * is open; `openingAfter(x)`, the first opening strictly after x.
+ */
+const localOpenings = (rules: readonly CronRule[], budget: Lookahead) => {
+  const cursors = distinct(rules).map((rule) => ({ rule, covering: openingsAfter(rule, budget), opening: openingsAfter(rule, budget) }));
+  const openingAfter = (x: number): number | undefined => {
+    let first: number | undefined;
+    for (const { opening } of cursors) {
+      const at = opening(x);
+      if (at !== null && (first === undefined || at < first)) first = at;
+    }
+    return first;
+  };
+  const openIn = (from: number, to: number): number | undefined => {
+    for (const { rule, covering } of cursors) {
+      const start = covering(from - rule.durationMs);
+      if (start !== null && start <= from) return from;
+    }
+    const next = openingAfter(from);
+    return next !== undefined && next < to ? next : undefined;
+  };
+  return { openIn, openingAfter };
 };
+
+export interface NextAllOpen {
+  /** The next instant every window that applies is open; null when none is known. */
+  readonly at: Date | null;
+  /** False when the look ahead stopped before it knew. */
+  readonly worked: boolean;
+}
 
 /**
  * The next instant, strictly after now, at which every window that applies opens: the exported windows met by a local
  * one, or the local ones alone when the agent exports none. Only the windows the agent has exported count.
  */
-export const nextAllOpen = (schedule: Schedule, local: readonly CronRule[], now: Date): Date | null => {
+export const nextAllOpen = (schedule: Schedule, local: readonly CronRule[], now: Date): NextAllOpen => {
   const t = now.getTime();
   const windows = liveWindows(schedule, t);
   if (windows.length === 0) {
     const next = nextStartAfter(local, t);
-    return next === undefined ? null : new Date(next.at);
+    return { at: next === undefined ? null : new Date(next.at), worked: true };
   }
-  let best: number | undefined;
-  for (const w of windows.slice(0, MAX_OVERLAP_CHECKS)) {
-    const [start, stop] = [w.start * 1000, w.stop * 1000];
-    if (best !== undefined && start >= best) break;
-    // In the window open now, the next opening is a local window that starts inside it.
-    const at = start > t ? firstLocalOpenIn(local, start, stop) : nextStartAfter(local, t)?.at;
-    if (at !== undefined && at < stop && (best === undefined || at < best)) best = at;
+  try {
+    const { openIn, openingAfter } = localOpenings(local, { left: LOOKAHEAD_QUERIES });
+    let best: number | undefined;
+    for (const w of windows.slice(0, MAX_OVERLAP_CHECKS)) {
+      const [start, stop] = [w.start * 1000, w.stop * 1000];
+      if (best !== undefined && start >= best) break;
+      // In the window open now, the next opening is a local window that starts inside it.
+      const at = start > t ? openIn(start, stop) : openingAfter(t);
+      if (at !== undefined && at < stop && (best === undefined || at < best)) best = at;
+    }
+    return { at: best === undefined ? null : new Date(best), worked: true };
+  } catch (error) {
+    if (!(error instanceof LookaheadSpent)) throw error;
+    return { at: null, worked: false };
   }
-  return best === undefined ? null : new Date(best);
 };
 
 /**
@@ -165,8 +261,8 @@ const projected = (windows: readonly Window[], t: number): Array<{ start: number
 
 /**
  * When the local and the exported windows do not meet in the next 14 days: when each next opens (at or before now
- * when one is open), for a warning (the agent would fall behind its cluster). Undefined when they meet, when either is absent, or when the schedule is
- * too large to judge.
+ * when one is open), for a warning (the agent would fall behind its cluster). Undefined when they meet, when either is
+ * absent, or when the schedule is too large or the policy too costly to judge (it only loses a warning).
  */
 export const missedOverlap = (schedule: Schedule, local: readonly CronRule[] | undefined, now: Date): { exported: Date; local: Date | null } | undefined => {
   const t = now.getTime();
@@ -174,7 +270,13 @@ export const missedOverlap = (schedule: Schedule, local: readonly CronRule[] | u
   if (schedule.kind !== 'windows' || local === undefined || live.length === 0) return undefined;
   const exported = projected(schedule.windows, t);
   if (exported.length > MAX_OVERLAP_CHECKS) return undefined;
-  if (exported.some((w) => firstLocalOpenIn(local, Math.max(w.start, t), w.stop) !== undefined)) return undefined;
-  const nextLocal = firstLocalOpenIn(local, t, t + OVERLAP_MS);
-  return { exported: new Date(live[0]!.start * 1000), local: nextLocal === undefined ? null : new Date(nextLocal) };
+  try {
+    const { openIn } = localOpenings(local, { left: LOOKAHEAD_QUERIES });
+    if (exported.some((w) => openIn(Math.max(w.start, t), w.stop) !== undefined)) return undefined;
+    const nextLocal = localOpenings(local, { left: LOOKAHEAD_QUERIES }).openIn(t, t + OVERLAP_MS);
+    return { exported: new Date(live[0]!.start * 1000), local: nextLocal === undefined ? null : new Date(nextLocal) };
+  } catch (error) {
+    if (!(error instanceof LookaheadSpent)) throw error;
+    return undefined;
+  }
 };

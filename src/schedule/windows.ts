@@ -19,6 +19,8 @@ export interface Windows {
   readonly open: boolean;
   /** The next instant (strictly after now) at which every window that applies is open, within the horizon. */
   readonly next: Date | null;
+  /** False when the local policy was too costly to look ahead through to `next` (then null). */
+  readonly nextWorkedOut: boolean;
 }
 
 /** The local windows that constrain: none when the file is absent or holds no window (a warning says it is ignored). */
@@ -28,12 +30,14 @@ export const windowsAt = (schedule: Schedule, policy: LocalPolicy, now: Date): W
   const exported = windowStatus(schedule, now);
   const rules = ownWindows(policy);
   const local = localWindowStatus(rules, now);
+  const next = rules === undefined ? { at: exported.next, worked: true } : nextAllOpen(schedule, rules, now);
   return {
     exported,
     local,
     freeze: freezeStatus(policy.freezes, now),
     open: allOpenNow(exported, local),
-    next: rules === undefined ? exported.next : nextAllOpen(schedule, rules, now),
+    next: next.at,
+    nextWorkedOut: next.worked,
   };
 };
 

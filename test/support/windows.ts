@@ -15,5 +15,6 @@ export const windowsOf = ({ state = 'outside', local = 'absent', frozen = false 
     freeze: frozen ? { active: true, until: new Date('2027-01-03T23:00:00Z'), rule: FREEZE_RULE } : { active: false, until: null, rule: undefined },
     open: allOpenNow(exported, own),
     next: null,
+    nextWorkedOut: true,
   };
 };
