@@ -99,9 +99,9 @@ const buildRpmFrom = async (binary: string, dest: string, version: string): Prom
   return `${dest}/packages/${NAME}-${version}-1.x86_64.rpm`;
 };
 
-/** Builds the binary and both packages under `dest` (tests pass a directory of their own). */
-export const buildPackages = async (dest = `${root}/dist`): Promise<{ deb: string; rpm: string }> => {
-  const [binary, version] = await Promise.all([buildBinary(dest), packageVersion()]);
+/** Builds the binary (unless one is given) and both packages under `dest` (tests pass a directory of their own). */
+export const buildPackages = async (dest = `${root}/dist`, prebuilt?: string): Promise<{ deb: string; rpm: string }> => {
+  const [binary, version] = await Promise.all([prebuilt ?? buildBinary(dest), packageVersion()]);
   const [deb, rpm] = await Promise.all([buildDebFrom(binary, dest, version), buildRpmFrom(binary, dest, version)]);
   return { deb, rpm };
 };

@@ -1,12 +1,11 @@
 // The standalone binary (npm run build:binary): runs without Node.js on PATH and answers like the CLI from source.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { after, before, describe, it } from 'node:test';
-import { buildBinary } from '../scripts/build-binary.ts';
+import { testBinary } from './support/binary.ts';
 import { cleanEnv, SOURCE_BIN } from './support/cli.ts';
 import { laterWindow, sandboxPerTest } from './support/sandbox.ts';
 import { aptMissing, binaryToolsMissing } from './support/tools.ts';
@@ -15,12 +14,9 @@ const missing = (await binaryToolsMissing()) ?? (await aptMissing());
 
 describe('the standalone binary', { skip: missing }, () => {
   let binary: string;
-  let dir: string;
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'teleport-upgrade-binary-'));
-    binary = await buildBinary(dir);
+    binary = await testBinary();
   });
-  after(() => rm(dir, { recursive: true, force: true }));
   const { withSandbox } = sandboxPerTest({ before, after });
 
   it('runs with no Node.js on PATH', async () => {

@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { buildPackages } from '../scripts/package.ts';
 import { makeAptRoot, type AptRoot } from './support/apt-root.ts';
+import { testBinary } from './support/binary.ts';
 import { FIXTURE_BIN } from './support/sandbox.ts';
 import { makeRpmHome } from './support/rpm-root.ts';
 import { aptMissing, binaryToolsMissing, rpmMissing } from './support/tools.ts';
@@ -28,7 +29,7 @@ describe('the teleport-ent-updater packages', { skip: missing }, () => {
   let dir: string;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'teleport-upgrade-pkg-'));
-    ({ deb, rpm } = await buildPackages(join(dir, 'build')));
+    ({ deb, rpm } = await buildPackages(join(dir, 'build'), await testBinary()));
   });
   after(() => rm(dir, { recursive: true, force: true }));
 

@@ -9,11 +9,15 @@ import { aptMissing, localUsersMissing } from '../support/tools.ts';
 
 const active = { FAKE_SYSTEMCTL_MODE: 'active' };
 
-/** `run` with debug lines on (well over the pipe's 4 KiB), its stderr read only after `stall` seconds. */
-const runBehindSlowReader = async (s: Sandbox, stall: number) => {
+/**
+ * `run` with debug lines on (well over the pipe's 4 KiB), its stderr read only after `stall` seconds, or, with
+ * `untilRecorded`, not before the run recorded its outcome in the state file (lines had to be dropped by then).
+ */
+const runBehindSlowReader = async (s: Sandbox, stall: number, untilRecorded = false) => {
   await s.write('debug', 'yes\n');
+  const until: Record<string, string> = untilRecorded ? { STALL_UNTIL_FILE: join(s.stateDir, 'state.json'), STALL_UNTIL_TEXT: '"outcome"' } : {};
   const r = await execa('perl', [join(FIXTURE_BIN, 'slow-reader.pl'), process.execPath, bin(), 'run'],
-    { env: cleanEnv(s.env({ ...active, STALL: String(stall) })), extendEnv: false, reject: false, stdin: 'ignore', timeout: 90_000 });
+    { env: cleanEnv(s.env({ ...active, STALL: String(stall), ...until })), extendEnv: false, reject: false, stdin: 'ignore', timeout: 90_000 });
   const exit = Number(/^exit=(\d+)$/m.exec(r.stdout)?.[1]);
   return { exit, log: r.stdout.replace(/\n?exit=\d+$/, ''), stderr: r.stderr };
 };
@@ -33,7 +37,7 @@ describe('a slow reader of the log (real apt)', { skip: (await aptMissing()) ?? 
 
   it('a reader that stalls for long: lines are dropped and counted, the run succeeds, and its final line is written anyway', () =>
     withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
-      const r = await runBehindSlowReader(s, 8);
+      const r = await runBehindSlowReader(s, 0, true);
       assert.equal(r.exit, 0, r.log + r.stderr);
       assert.doesNotMatch(r.log, /Node\.js v/);
       const last = r.log.trimEnd().split('\n').at(-1) ?? '';

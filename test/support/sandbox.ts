@@ -10,6 +10,7 @@ import { bin, cleanEnv, runCli, type CliResult } from './cli.ts';
 import { buildDebRepo, type FakePackage } from './deb-repo.ts';
 import { buildRpmRepo, makeRpmRoot, type FakeRpm, type RpmKind, type RpmRoot } from './rpm-root.ts';
 import { makeTestTls, type TestTls } from './tls.ts';
+import { cachedFixture, fixtureKey } from './fixture-cache.ts';
 import { startVersionServer, type VersionServer } from './version-server.ts';
 
 /** The repository every sandbox shares: two releases, a revisioned one, a pre-release, and the OSS package. */
@@ -57,6 +58,22 @@ export const makeFixtures = async (options: { rpm?: boolean } = {}): Promise<Fix
     buildDebRepo(dir, FAKE_PACKAGES), makeTestTls(dir), options.rpm ? buildRpmRepo(dir, FAKE_RPMS) : undefined,
   ]);
   return { dir, repo, tls, ...(rpmRepo === undefined ? {} : { rpmRepo }) };
+};
+
+const source = (name: string) => new URL(name, import.meta.url);
+
+/**
+ * The same fixtures, built once for all the test processes of a run (each test file is one) and only read by the tests:
+ * keyed by the packages and the code that builds them; the CA by the day too, as it is valid for two days.
+ */
+const sharedFixtures = async (options: { rpm?: boolean }): Promise<Fixtures> => {
+  const [debDir, tlsDir, rpmDir] = await Promise.all([
+    cachedFixture(fixtureKey('deb', FAKE_PACKAGES, [source('./deb-repo.ts')]), (dir) => buildDebRepo(dir, FAKE_PACKAGES).then(() => undefined)),
+    cachedFixture(fixtureKey('tls', new Date().toISOString().slice(0, 10), [source('./tls.ts')]), (dir) => makeTestTls(dir).then(() => undefined)),
+    options.rpm ? cachedFixture(fixtureKey('rpm', FAKE_RPMS, [source('./rpm-root.ts')]), (dir) => buildRpmRepo(dir, FAKE_RPMS).then(() => undefined)) : undefined,
+  ]);
+  const tls: TestTls = { caFile: join(tlsDir, 'ca.crt'), key: await readFile(join(tlsDir, 'server.key'), 'utf8'), cert: await readFile(join(tlsDir, 'server.crt'), 'utf8') };
+  return { dir: debDir, repo: join(debDir, 'teleport-repo'), tls, ...(rpmDir === undefined ? {} : { rpmRepo: join(rpmDir, 'teleport-rpm-repo') }) };
 };
 
 export interface Sandbox {
@@ -147,14 +164,11 @@ export const createSandbox = async (fixtures: Fixtures, options: SandboxOptions 
   };
 };
 
-/** Registers before/after hooks for the shared fixtures and returns a runner that gives each test its own sandbox. */
+/** Registers a before hook for the shared fixtures (never removed: other test processes read them) and returns a runner that gives each test its own sandbox. */
 export const sandboxPerTest = (hooks: { before: (fn: () => Promise<void>) => void; after: (fn: () => Promise<void>) => void }, options: { rpm?: boolean } = {}) => {
   let fixtures: Fixtures | undefined;
   hooks.before(async () => {
-    fixtures = await makeFixtures(options);
-  });
-  hooks.after(async () => {
-    if (fixtures) await rm(fixtures.dir, { recursive: true, force: true });
+    fixtures = await sharedFixtures(options);
   });
   const withSandbox = async (options: SandboxOptions, body: (s: Sandbox) => Promise<void>): Promise<void> => {
     if (!fixtures) throw new Error('fixtures are built in before()');
