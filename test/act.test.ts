@@ -72,7 +72,7 @@ const rows: readonly Row[] = [
   {
     name: 'a kept copy that cannot be installed (left empty by a power cut): the repository\'s copy is installed instead',
     answers: { [ARGV.show]: [agent(), CRASH_LOOPING, agent()], [ARGV.rollback()]: fail(1, "dpkg-deb: error: '/var/lib/teleport-upgrade/rollback/teleport-ent_1.2.3_amd64.deb' is not a Debian format archive"),
-      [ARGV.install('1.2.3')]: {}, [ARGV.dpkgQuery]: [dpkg('1.2.4'), dpkg('1.2.3')] },
+      [ARGV.install('1.2.3')]: {}, [ARGV.dpkgQuery]: [dpkg('1.2.4'), dpkg('1.2.4'), dpkg('1.2.3')] },
     error: /failed its health check .* and was rolled back to 1\.2\.3, which is healthy again/,
     acts: [...UPGRADE, ...RESTART, ARGV.rollback(), ARGV.install('1.2.3'), ARGV.daemonReload, ARGV.restart],
     state: { badTarget: 'set', inProgress: 'none' },

@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import type { CommandResult } from '../src/core/command.ts';
+import { answering } from './support/ask.ts';
 import { parseAgentState, restartSteps } from '../src/agent/agent-service.ts';
 import * as apt from '../src/package-managers/apt.ts';
 
@@ -54,11 +56,12 @@ describe('apt sources', () => {
 });
 
 describe('apt-cache madison', () => {
-  it('lists versions in preference order (captured)', () => {
+  it('lists versions in preference order (captured)', async () => {
     assert.deepEqual(apt.parseAvailable(captured('apt-cache-madison.txt')), ['1.2.4', '1.2.3']);
-    assert.deepEqual(apt.aptManager.parseAvailable({ exitCode: 0, stdout: captured('apt-cache-madison.txt'), stderr: '' }, 'teleport-ent'), { ok: true, versions: ['1.2.4', '1.2.3'] });
-    assert.deepEqual(apt.aptManager.parseAvailable({ exitCode: 100, stdout: '', stderr: 'E: Problem with MergeList /var/lib/apt/lists/x_Packages\nE: The package lists or status file could not be parsed or opened.\n' }, 'teleport-ent'),
-      { ok: false, problem: 'exited with status 100: E: Problem with MergeList /var/lib/apt/lists/x_Packages | E: The package lists or status file could not be parsed or opened.' });
+    const available = (answer: Partial<CommandResult>) => apt.aptManager.available(answering(answer), 'teleport-ent', undefined);
+    assert.deepEqual(await available({ exitCode: 0, stdout: captured('apt-cache-madison.txt') }), { ok: true, versions: ['1.2.4', '1.2.3'] });
+    assert.deepEqual(await available({ exitCode: 100, stderr: 'E: Problem with MergeList /var/lib/apt/lists/x_Packages\nE: The package lists or status file could not be parsed or opened.\n' }),
+      { ok: false, problem: 'apt-cache madison teleport-ent exited with status 100: E: Problem with MergeList /var/lib/apt/lists/x_Packages | E: The package lists or status file could not be parsed or opened.' });
   });
 });
 

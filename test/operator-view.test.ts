@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { hookEnvironment, hookVerdict } from '../src/core/hooks.ts';
+import { answering } from './support/ask.ts';
 import { escapeLabel, renderMetrics } from '../src/core/metrics.ts';
 import { nextState } from '../src/core/next-state.ts';
 import { hookEventOf, outcomeOf, type RunEnd } from '../src/core/run-outcome.ts';
@@ -107,16 +108,20 @@ describe('which hooks may run', () => {
 });
 
 describe('the yum exclude as the v1 version lock', () => {
-  it('reads Repo-exclude of dnf repoinfo (captured) and matches its globs', () => {
+  it('reads the exclude list of dnf 4 and dnf5 repoinfo (captured) and matches its globs', async () => {
     const repoinfo = 'Repo-id            : teleport\nRepo-exclude       : teleport-ent, tctl*, teleport-foo\nRepo-filename      : /etc/yum.repos.d/teleport.repo\n';
     assert.deepEqual(repoExcludes(repoinfo), ['teleport-ent', 'tctl*', 'teleport-foo']);
     assert.deepEqual(repoExcludes('Repo-exclude       : a, b,\n                   : c\nRepo-filename      : x\n'), ['a', 'b', 'c'], 'a list dnf continued on the next line');
     const dnf = yumManager('dnf');
-    assert.deepEqual(dnf.heldQuery?.('teleport-ent', 'teleport')?.argv, ['dnf', '-q', 'repoinfo', 'teleport']);
-    assert.equal(dnf.heldQuery?.('teleport-ent', undefined), undefined, 'without the repository it cannot be asked');
-    const held = (stdout: string) => dnf.parseHeld?.({ exitCode: 0, stdout, stderr: '' }, 'teleport-ent');
-    assert.equal(held('Repo-exclude       : teleport-*\n'), true);
-    assert.equal(held('Repo-exclude       : teleport-ent-fips\n'), false);
-    assert.equal(held('Repo-id            : teleport\n'), false);
+    const asked = answering({ stdout: 'Repo-exclude       : teleport-*\n' });
+    assert.equal(await dnf.held(asked, undefined, 'teleport-ent', 'teleport'), true);
+    assert.deepEqual(asked.asked, ['dnf -q repoinfo teleport']);
+    const none = answering();
+    assert.equal(await dnf.held(none, undefined, 'teleport-ent', undefined), false);
+    assert.deepEqual(none.asked, [], 'without the repository it cannot be asked');
+    const held = (stdout: string) => dnf.held(answering({ stdout }), undefined, 'teleport-ent', 'teleport');
+    assert.equal(await held('Repo-exclude       : teleport-ent-fips\n'), false);
+    assert.equal(await held('Repo-id            : teleport\n'), false);
+    assert.equal(await held('Repo ID              : teleport\nExclude packages     : teleport-*\nMetadata expire      : 172800 seconds\n'), true, 'dnf5 (captured)');
   });
 });

@@ -15,3 +15,6 @@ export interface PackageFacts {
   /** The Teleport repository, when detection already asked the manager for it (`name` undefined: it has none). */
   readonly knownRepo?: { readonly name: string | undefined };
 }
+
+/** The manager that acts on this host: none for the `nop` installer, which only says what it would run. */
+export const actingManager = (facts: PackageFacts): PackageManager | undefined => (facts.installer === 'nop' ? undefined : facts.manager);

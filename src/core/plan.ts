@@ -49,7 +49,7 @@ export interface ReinstallPlan {
 
 export const planReinstall = (manager: PackageManager, input: PlanInput, packageVersion: string): ReinstallPlan => ({
   packageVersion,
-  install: manager.reinstallSteps({ pkg: input.pkg, packageVersion, held: input.held, downgrade: false, repo: input.repo }),
+  install: manager.installSteps({ pkg: input.pkg, packageVersion, held: input.held, downgrade: false, repo: input.repo, reinstall: true }),
   restart: restartSteps(input.agent),
 });
 

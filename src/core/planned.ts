@@ -7,7 +7,7 @@ import type { Windows } from '../schedule/windows.ts';
 import type { PackageManager } from '../package-managers/types.ts';
 import type { Step } from './command.ts';
 import type { Decision, Facts, Reason } from './decide.ts';
-import type { PackageFacts } from './package-facts.ts';
+import { actingManager, type PackageFacts } from './package-facts.ts';
 import { argvOf, planCommands, planReinstall, planUpgrade, type PlanInput, type ReinstallPlan, type UpgradePlan } from './plan.ts';
 import type { State } from './state.ts';
 
@@ -50,7 +50,7 @@ const VERIFIED_AFTER: readonly Reason[] = ['up-to-date', 'outside-window', 'outs
  * known installed version, and not during a freeze unless forced.
  */
 export const wantsVerify = ({ packages }: Snapshot, facts: Facts, decision: Decision): boolean =>
-  decision.action === 'none' && VERIFIED_AFTER.includes(decision.reason) && packages.installer !== 'nop' &&
+  decision.action === 'none' && VERIFIED_AFTER.includes(decision.reason) && actingManager(packages) !== undefined &&
   packages.installed !== undefined && packages.semver !== null && (!facts.windows.freeze.active || facts.forced);
 
 /** The plans for the decision: an upgrade, or a reinstall over damaged files, or nothing. */

@@ -1,7 +1,8 @@
-// apt/dpkg as data: the exact commands the updater runs and pure parsers of their output.
+// apt and dpkg as one unit: the exact commands the updater runs, what it asks the host, and pure parsers of the answers.
 import { debToSemver } from '../version/package-version.ts';
 import { queryProblem } from './query-problem.ts';
-import type { InstallInput, InstalledPackage, PackageManager, SourceFile } from './types.ts';
+import type { Ask, InstallInput, InstalledPackage, PackageManager, SourceFile } from './types.ts';
+import { parseVerify } from './verify.ts';
 import { MINUTE, SECOND, type Command, type CommandResult, type Step } from '../core/command.ts';
 
 /** How long apt-get install waits for another apt/dpkg to release the dpkg lock (documented in README). */
@@ -105,7 +106,7 @@ export const parseAvailable = (stdout: string): string[] =>
   [...new Set(stdout.split('\n').map((line) => line.split('|')[1]?.trim()).filter((v): v is string => !!v))];
 
 /** Installs the exact version non-interactively, through a hold if there is one, and puts the hold back. */
-export const installSteps = ({ pkg, packageVersion, held, file }: Pick<InstallInput, 'pkg' | 'packageVersion' | 'held' | 'file'>, reinstall = false): Step[] => [
+export const installSteps = ({ pkg, packageVersion, held, file, reinstall = false }: Pick<InstallInput, 'pkg' | 'packageVersion' | 'held' | 'file' | 'reinstall'>): Step[] => [
   {
     argv: [
       'apt-get', 'install', '-y',
@@ -119,6 +120,8 @@ export const installSteps = ({ pkg, packageVersion, held, file }: Pick<InstallIn
       '-o', `DPkg::Lock::Timeout=${DPKG_LOCK_TIMEOUT_S}`,
       // Keep locally modified config files and take defaults for new ones: never prompt.
       '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold',
+      // apt 3 reads a local package file as its sandbox user, who cannot enter the root-only state dir.
+      ...(file === undefined ? [] : ['-o', 'APT::Sandbox::User=root']),
       // A kept package file is named by its absolute path, which apt installs as a local package.
       file ?? `${pkg}=${packageVersion}`,
     ],
@@ -129,47 +132,65 @@ export const installSteps = ({ pkg, packageVersion, held, file }: Pick<InstallIn
   ...(held ? holdSteps(pkg) : []),
 ];
 
+/** pkg_version_arch.deb, with the epoch's colon escaped as apt stores it. */
+export const isPackageFile = (name: string, pkg: string, packageVersion: string): boolean =>
+  name.startsWith(`${pkg}_${packageVersion.replace(':', '%3a')}_`) && name.endsWith('.deb');
+
 /** Puts the v1 version lock (apt-mark hold) back: runs even after a failed install, and again after an interrupted one. */
 export const holdSteps = (pkg: string): Step[] => [{ argv: ['apt-mark', 'hold', pkg], timeoutMs: QUERY_TIMEOUT, purpose: `put the hold on ${pkg} back`, always: true }];
+
+const cacheQuery: Command = { argv: ['apt-config', 'shell', 'CACHE', 'Dir::Cache::archives/d'], timeoutMs: QUERY_TIMEOUT };
+
+/** The Teleport source: apt-config says where the sources are, and their files say which is Teleport's. */
+const teleportRepo = async (ask: Ask): Promise<string | undefined> => {
+  const locations = parseSourceLocations((await ask.run(sourcesQuery)).stdout);
+  if (locations === undefined) return undefined;
+  const parts = (await ask.listDir(locations.parts)).filter((name) => name.endsWith('.list') || name.endsWith('.sources')).map((name) => `${locations.parts}${name}`);
+  const files = await Promise.all([locations.list, ...parts].map(async (path) => ({ path, text: await ask.readFile(path) })));
+  return findTeleportSource(locations, files.filter((f): f is SourceFile => f.text !== undefined));
+};
 
 /** apt and dpkg as a PackageManager. */
 export const aptManager: PackageManager = {
   name: 'apt',
   tool: 'apt-get',
-  installedQuery,
-  parseInstalled: (result) => (databaseAnswered(result) ? parseInstalled(result.stdout) : undefined),
-  repoQuery: sourcesQuery,
-  repoReads: (result) => {
-    const locations = parseSourceLocations(result.stdout);
-    return locations === undefined ? { files: [], dirs: [] } : { files: [locations.list], dirs: [{ path: locations.parts, endings: ['.list', '.sources'] }] };
+  database: 'dpkg',
+  installed: async (ask, packages) => {
+    const result = await ask.run(installedQuery(packages));
+    if (databaseAnswered(result)) return parseInstalled(result.stdout);
+    ask.debug(`the dpkg database could not answer: ${queryProblem(installedQuery(packages), result)}.`);
+    return undefined;
   },
-  findRepo: (result, files) => {
-    const locations = parseSourceLocations(result.stdout);
-    return locations === undefined ? undefined : findTeleportSource(locations, files);
+  teleportRepo,
+  // madison answers 0 with nothing for a package no source offers; anything else is a failure (lists that cannot be parsed).
+  available: async (ask, pkg) => {
+    const query = availableQuery(pkg);
+    const result = await ask.run(query);
+    return result.exitCode === 0 ? { ok: true, versions: parseAvailable(result.stdout) } : { ok: false, problem: queryProblem(query, result) };
   },
-  refreshStep,
-  packageCache: {
-    query: { argv: ['apt-config', 'shell', 'CACHE', 'Dir::Cache::archives/d'], timeoutMs: QUERY_TIMEOUT },
-    dir: (result) => parseConfigShell(result.stdout).get('CACHE'),
+  // dpkg itself knows a hold: dpkg-query said it.
+  held: async (_ask, installed) => installed?.held === true,
+  damaged: async (ask, pkg) => parseVerify((await ask.run({ argv: ['dpkg', '--verify', pkg], timeoutMs: 5 * MINUTE })).stdout),
+  // apt keeps the package files it installed in its cache (pkg_version_arch.deb, the epoch's colon escaped).
+  cachedFile: async (ask, pkg, packageVersion) => {
+    const dir = parseConfigShell((await ask.run(cacheQuery)).stdout).get('CACHE');
+    if (dir === undefined) return undefined;
+    const found = (await ask.listDir(dir)).find((name) => isPackageFile(name, pkg, packageVersion));
+    return found === undefined ? undefined : `${dir.replace(/\/?$/, '/')}${found}`;
   },
   // apt-get download saves into the working directory, the root-only state dir: its unprivileged _apt user could not
   // write there, and apt would fall back to root with a warning; say so up front.
-  downloadStep: ({ pkg, packageVersion }, dir) => ({
+  downloadStep: async (_ask, { pkg, packageVersion }, dir) => ({
     argv: ['apt-get', 'download', '-o', 'APT::Sandbox::User=root', `${pkg}=${packageVersion}`], cwd: dir, timeoutMs: 5 * MINUTE, purpose: `keep a copy of ${pkg} ${packageVersion} for a rollback`,
   }),
-  // pkg_version_arch.deb, with the epoch's colon escaped as apt stores it.
-  isPackageFile: (name, pkg, packageVersion) => name.startsWith(`${pkg}_${packageVersion.replace(':', '%3a')}_`) && name.endsWith('.deb'),
-  availableQuery: (pkg) => availableQuery(pkg),
-  // madison answers 0 with nothing for a package no source offers; anything else is a failure (lists that cannot be parsed).
-  parseAvailable: (result) => (result.exitCode === 0 ? { ok: true, versions: parseAvailable(result.stdout) } : { ok: false, problem: queryProblem(result) }),
-  toSemver: debToSemver,
-  fromSemver: (semver) => semver,
-  installSteps: (input) => installSteps(input),
-  reinstallSteps: (input) => installSteps(input, true),
+  refreshStep,
+  installSteps,
   holdSteps,
-  verifyQuery: (pkg) => ({ argv: ['dpkg', '--verify', pkg], timeoutMs: 5 * MINUTE }),
   // dpkg's journal first (apt refuses to start while it holds entries), then what it cannot finish by itself.
   repairSteps: (installed, keptFile) => [CONFIGURE_ALL, ...(installed.needsReinstall ? reinstallHalfInstalled(installed, keptFile) : [])],
+  toSemver: debToSemver,
+  fromSemver: (semver) => semver,
+  isPackageFile,
 };
 
 /** Finishes configuring what an interrupted dpkg run left unpacked or half-configured, keeping local config files. */
@@ -186,8 +207,8 @@ const CONFIGURE_ALL: Step = {
  * falling back to the repository.
  */
 const reinstallHalfInstalled = ({ name, packageVersion, held }: InstalledPackage, keptFile: string | undefined): Step[] => {
-  const fromRepository = installSteps({ pkg: name, packageVersion, held }, true);
+  const fromRepository = installSteps({ pkg: name, packageVersion, held, reinstall: true });
   if (keptFile === undefined) return fromRepository;
-  const [fromFile, ...rest] = installSteps({ pkg: name, packageVersion, held, file: keptFile }, true);
+  const [fromFile, ...rest] = installSteps({ pkg: name, packageVersion, held, file: keptFile, reinstall: true });
   return fromFile === undefined ? fromRepository : [{ ...fromFile, fallback: fromRepository[0] }, ...rest];
 };

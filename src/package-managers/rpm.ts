@@ -1,7 +1,9 @@
 // The rpm database, shared by yum/dnf and zypper hosts: installed versions and rpm version strings.
 import { rpmToSemver } from '../version/package-version.ts';
 import semver from 'semver';
-import type { InstalledPackage } from './types.ts';
+import { queryProblem } from './query-problem.ts';
+import type { InstalledPackage, PackageManager } from './types.ts';
+import { parseVerify } from './verify.ts';
 import { SECOND, type Command, type CommandResult, type Step } from '../core/command.ts';
 
 export const rpmInstalledQuery = (packages: readonly string[]): Command => ({
@@ -41,6 +43,20 @@ export const rpmRepairSteps = (installed: InstalledPackage): Step[] =>
     timeoutMs: 2 * 60 * SECOND,
     purpose: `drop the stale rpm database entry ${installed.name}-${version} left by an interrupted upgrade`,
   }));
+
+/** What yum/dnf and zypper hosts share: the rpm database, its file check, and its repair. */
+export const rpmDatabase: Pick<PackageManager, 'database' | 'installed' | 'damaged' | 'repairSteps'> = {
+  database: 'rpm',
+  installed: async (ask, packages) => {
+    const query = rpmInstalledQuery(packages);
+    const result = await ask.run(query);
+    const installed = parseRpmInstalled(result);
+    if (installed === undefined) ask.debug(`the rpm database could not answer: ${queryProblem(query, result)}.`);
+    return installed;
+  },
+  damaged: async (ask, pkg) => parseVerify((await ask.run({ argv: ['rpm', '-V', pkg], timeoutMs: 5 * 60 * SECOND })).stdout),
+  repairSteps: (installed) => rpmRepairSteps(installed),
+};
 
 /** `name-version-release.arch.rpm`: the epoch, if any, is not part of file names. */
 export const isRpmFile = (fileName: string, pkg: string, packageVersion: string): boolean =>

@@ -1,4 +1,4 @@
-// The PackageManager shape: one package manager as commands and pure parsers of their output, no processes here.
+// The PackageManager shape: one package manager as one unit (its commands, what it asks the host, its parsers).
 import type { Command, CommandResult, Step } from '../core/command.ts';
 import type { Available } from './query-problem.ts';
 
@@ -41,71 +41,70 @@ export interface InstallInput {
   readonly repo: string | undefined;
   /** Install this package file instead of fetching `packageVersion` (a rollback to a copy kept in the state dir). */
   readonly file?: string;
+  /** The same version again, over damaged files (the package manager thinks it is already installed). */
+  readonly reinstall?: boolean;
 }
 
 /**
- * One package manager as data: the commands the updater runs and pure parsers of their output.
- * Nothing here spawns a process or reads a file; the shell in src/upgrade.ts does, through the Host.
+ * What a manager may ask of the host to learn about it: run a command, read a file, list a directory. Reads only:
+ * dry-run and status ask too. `warn` is for what an operator should know on the way (who holds a lock), `debug` for
+ * why an answer could not be had.
+ */
+export interface Ask {
+  run(command: Command): Promise<CommandResult>;
+  /** A file's text; undefined when it is absent or cannot be read. */
+  readFile(path: string): Promise<string | undefined>;
+  /** File names in a directory, sorted; empty when it does not exist. */
+  listDir(path: string): Promise<string[]>;
+  warn(message: string): void;
+  debug(message: string): void;
+}
+
+/**
+ * One package manager, whole: the commands it runs (pure plans, so dry-run prints exactly what run executes), what it
+ * asks the host and how it reads the answers, and how it spells versions. Nothing here touches the host but through
+ * `Ask`; nothing outside this folder knows a manager's commands.
  */
 export interface PackageManager {
   readonly name: ManagerName;
-  /** The executable the commands start with (`apt-get`, `dnf`, `yum`, `zypper`). */
+  /** The executable its commands start with (`apt-get`, `dnf`, `yum`, `zypper`), for messages. */
   readonly tool: string;
-  installedQuery(packages: readonly string[]): Command;
-  /** The installed packages among those queried; undefined when the database could not answer. */
-  parseInstalled(result: CommandResult): InstalledPackage[] | undefined;
-  /** Where the Teleport repository is configured. */
-  readonly repoQuery: Command;
-  /**
-   * Where the manager keeps the package files it downloaded, when it keeps them by default (apt does; dnf and zypper
-   * do not): the previous version's file is copied from there before an upgrade, for a rollback.
-   */
-  readonly packageCache?: {
-    readonly query: Command;
-    dir(result: CommandResult): string | undefined;
-  };
-  /** Downloads the package file of an exact version from the repository into `dir` (which exists), installing nothing. */
-  downloadStep(input: Pick<InstallInput, 'pkg' | 'packageVersion' | 'repo'>, dir: string): Step;
-  /** Whether a file name is the package file of that exact package version. */
-  isPackageFile(fileName: string, pkg: string, packageVersion: string): boolean;
-  /** Files and directories (with the name endings to read) the repository lookup needs besides the query. */
-  repoReads(result: CommandResult): { files: string[]; dirs: Array<{ path: string; endings: string[] }> };
-  /** The Teleport repository (apt: source file; dnf: repo id; zypper: alias), or undefined when not found. */
-  findRepo(result: CommandResult, files: readonly SourceFile[]): string | undefined;
-  /**
-   * A query telling whether the v1 version lock holds the package back (a zypper lock; a yum repo exclude, which needs
-   * the repository); apt reads holds from the installed query. Undefined when it cannot be asked.
-   */
-  heldQuery?(pkg: string, repo: string | undefined): Command | undefined;
-  parseHeld?(result: CommandResult, pkg: string): boolean;
-  /**
-   * A command that fails at once, naming the holder, when another process holds the manager's lock (zypper, which
-   * otherwise waits silently); run before the queries that take the lock.
-   */
-  lockProbe?(pkg: string): Command;
+  /** The package database it reads. */
+  readonly database: 'dpkg' | 'rpm';
+
+  /** The installed packages among `packages`; undefined when the database could not answer. */
+  installed(ask: Ask, packages: readonly string[]): Promise<InstalledPackage[] | undefined>;
+  /** The Teleport repository (apt: its source file; dnf: repo id; zypper: alias), or undefined when none is configured. */
+  teleportRepo(ask: Ask): Promise<string | undefined>;
+  /** Exact version strings `pkg` is offered in (only from `repo` when given), newest first; or what the failed query said. */
+  available(ask: Ask, pkg: string, repo: string | undefined): Promise<Available>;
+  /** Whether the v1 version lock (apt hold, zypper lock, yum exclude) holds the package back. */
+  held(ask: Ask, installed: InstalledPackage | undefined, pkg: string, repo: string | undefined): Promise<boolean>;
+  /** Installed files of `pkg` that no longer match the package database. */
+  damaged(ask: Ask, pkg: string): Promise<string[]>;
+  /** A file of that exact package version the manager kept when it installed it (apt's cache), if any. */
+  cachedFile(ask: Ask, pkg: string, packageVersion: string): Promise<string | undefined>;
+  /** Downloads the package file of an exact version into `dir` (which exists), installing nothing. */
+  downloadStep(ask: Ask, input: Pick<InstallInput, 'pkg' | 'packageVersion' | 'repo'>, dir: string): Promise<Step>;
+
+  /** Refreshes the Teleport repository's metadata (all repositories when it was not found). */
   refreshStep(repo: string | undefined): Step;
-  availableQuery(pkg: string, repo: string | undefined): Command;
-  /** Exact version strings offered, in the manager's preference order; or, when the query failed, what it said. */
-  parseAvailable(result: CommandResult, pkg: string): Available;
-  /** Maps a package version string to the semver the proxy speaks. */
-  toSemver(packageVersion: string): string | undefined;
-  /** The target in this manager's spelling, for when the repository does not (yet) list it (dry-run before a refresh). */
-  fromSemver(semver: string): string;
+  /** Installs (or, with `reinstall`, installs again) exactly `packageVersion`, through the v1 version lock and putting it back. */
   installSteps(input: InstallInput): Step[];
-  /** Installs the same version again over damaged files (the package manager thinks it is already installed). */
-  reinstallSteps(input: InstallInput): Step[];
-  /**
-   * Puts the v1 version lock back on (apt hold, zypper lock; idempotent). installSteps end with these when the package
-   * was held; a run interrupted before they ran leaves that to the next run. Empty for yum, whose exclude is never lifted.
-   */
+  /** Puts the v1 version lock back (idempotent); empty where it is never lifted (yum's exclude). Always runs. */
   holdSteps(pkg: string): Step[];
-  /** Checks the installed files against the package database; parse with parseVerify. */
-  verifyQuery(pkg: string): Command;
   /**
    * Completes a transaction an earlier run or another tool left half-way. A package that needs installing again is
    * installed again at its version, from `keptFile` (a copy of exactly that version) when given, else the repository.
    */
   repairSteps(installed: InstalledPackage, keptFile?: string): Step[];
+
+  /** Maps a package version string to the semver the proxy speaks. */
+  toSemver(packageVersion: string): string | undefined;
+  /** The target in this manager's spelling, for when the repository does not (yet) list it (dry-run before a refresh). */
+  fromSemver(semver: string): string;
+  /** Whether a file name is the package file of that exact package version. */
+  isPackageFile(fileName: string, pkg: string, packageVersion: string): boolean;
 }
 
 /** The exact repository version for a semver target: an exact string match first, then one that maps to it. */

@@ -1,9 +1,10 @@
-// zypper as data: commands scoped to the Teleport repository and pure parsers of its XML output.
-import { isRpmFile, rpmInstalledQuery, parseRpmInstalled, rpmRepairSteps } from './rpm.ts';
+// zypper as one unit: commands scoped to the Teleport repository, what it is asked, and pure parsers of its XML output.
+import { sanitize } from '../core/errors.ts';
+import { isRpmFile, rpmDatabase } from './rpm.ts';
 import { rpmToSemver, semverToRpm } from '../version/package-version.ts';
 import { queryProblem, type Available } from './query-problem.ts';
-import type { InstallInput, PackageManager } from './types.ts';
-import { MINUTE, type CommandResult, type Step } from '../core/command.ts';
+import type { Ask, InstallInput, PackageManager } from './types.ts';
+import { MINUTE, type Command, type CommandResult, type Step } from '../core/command.ts';
 
 const QUERY_TIMEOUT = 2 * MINUTE;
 /** How long zypper waits for another process's zypp lock (ZYPP_LOCK_TIMEOUT, seconds; documented in README). */
@@ -39,10 +40,10 @@ const xmlMessages = (xml: string): string[] =>
   [...xml.matchAll(/<message type="(?:error|warning)">([\s\S]*?)<\/message>/g)].map((m) => unescapeXml(m[1]!).replace(/\s+/g, ' '));
 
 /** A search that failed (106: a repository was skipped, which reads as "not offered") is shown with zypper's messages. */
-export const parseAvailable = (result: CommandResult, pkg: string): Available => {
+export const parseAvailable = (command: Command, result: CommandResult, pkg: string): Available => {
   if (result.exitCode === 0) return { ok: true, versions: parseSolvables(result.stdout, pkg, undefined) };
   if (result.exitCode === ZYPPER_EXIT_NOT_FOUND) return { ok: true, versions: [] };
-  return { ok: false, problem: queryProblem(result, [...xmlMessages(result.stdout), ...result.stderr.split('\n')]) };
+  return { ok: false, problem: queryProblem(command, result, [...xmlMessages(result.stdout), ...result.stderr.split('\n')]) };
 };
 
 const zypper = (...args: string[]) => ['zypper', '--non-interactive', ...args];
@@ -56,23 +57,35 @@ const ZYPPER_EXIT_LOCKED = 7;
  */
 const namingTheHolder = (step: Step): Step => ({ ...step, env: { ZYPP_LOCK_TIMEOUT: '0' }, fallback: step, fallbackOn: [ZYPPER_EXIT_LOCKED] });
 
+/**
+ * A query that takes the zypp lock, which zypper waits for silently: asked once without waiting, so that when the lock
+ * is held zypper's answer names the holder (for the log), then again within the bound.
+ */
+const query = async (ask: Ask, argv: string[]): Promise<{ command: Command; result: CommandResult }> => {
+  const first = await ask.run({ argv, env: { ZYPP_LOCK_TIMEOUT: '0' }, timeoutMs: QUERY_TIMEOUT });
+  if (first.exitCode !== ZYPPER_EXIT_LOCKED) return { command: { argv, timeoutMs: QUERY_TIMEOUT }, result: first };
+  const holder = [...xmlMessages(first.stdout), ...first.stderr.split('\n')].map((line) => line.trim()).find(Boolean);
+  ask.warn(`zypper: ${sanitize(holder ?? 'the zypp lock is held')} Waiting for it, within the bounds.`);
+  const command: Command = { argv, env: lockEnv, timeoutMs: ZYPPER_TIMEOUT_MS };
+  return { command, result: await ask.run(command) };
+};
+
 export const zypperManager: PackageManager = {
+  name: 'zypper',
+  tool: 'zypper',
+  ...rpmDatabase,
+  teleportRepo: async (ask) => parseRepoAliases((await query(ask, zypper('--xmlout', 'repos'))).result.stdout),
+  available: async (ask, pkg) => {
+    const { command, result } = await query(ask, zypper('--xmlout', 'search', '--details', '--match-exact', '--type', 'package', pkg));
+    return parseAvailable(command, result, pkg);
+  },
+  held: async (ask, _installed, pkg) => parseLocks((await query(ask, zypper('--xmlout', 'locks'))).result.stdout).includes(pkg),
+  cachedFile: async () => undefined,
   // --pkg-cache-dir: into a directory of our own (under it, zypper adds the repository alias and the arch).
-  downloadStep: ({ pkg, packageVersion }, dir) => ({
+  downloadStep: async (_ask, { pkg, packageVersion }, dir) => ({
     argv: zypper('--pkg-cache-dir', dir, 'download', `${pkg}=${packageVersion}`), env: lockEnv, timeoutMs: ZYPPER_TIMEOUT_MS,
     purpose: `keep a copy of ${pkg} ${packageVersion} for a rollback`,
   }),
-  isPackageFile: isRpmFile,
-  name: 'zypper',
-  tool: 'zypper',
-  installedQuery: rpmInstalledQuery,
-  parseInstalled: parseRpmInstalled,
-  repoQuery: { argv: zypper('--xmlout', 'repos'), timeoutMs: QUERY_TIMEOUT, env: lockEnv },
-  repoReads: () => ({ files: [], dirs: [] }),
-  findRepo: (result) => parseRepoAliases(result.stdout),
-  lockProbe: (pkg) => ({ argv: zypper('search', '--match-exact', '--type', 'package', pkg), env: { ZYPP_LOCK_TIMEOUT: '0' }, timeoutMs: QUERY_TIMEOUT }),
-  heldQuery: () => ({ argv: zypper('--xmlout', 'locks'), timeoutMs: QUERY_TIMEOUT, env: lockEnv }),
-  parseHeld: (result, pkg) => parseLocks(result.stdout).includes(pkg),
   refreshStep: (repo) => ({
     argv: repo === undefined ? zypper('refresh') : zypper('refresh', repo),
     env: lockEnv,
@@ -80,23 +93,19 @@ export const zypperManager: PackageManager = {
     purpose: repo === undefined ? 'refresh all repositories' : `refresh the Teleport repository (${repo})`,
     mayFail: true,
   }),
-  availableQuery: (pkg) => ({ argv: zypper('--xmlout', 'search', '--details', '--match-exact', '--type', 'package', pkg), timeoutMs: QUERY_TIMEOUT, env: lockEnv }),
-  parseAvailable,
+  installSteps,
+  holdSteps,
   toSemver: rpmToSemver,
   fromSemver: semverToRpm,
-  installSteps: (input) => installSteps(input, false),
-  reinstallSteps: (input) => installSteps(input, true),
-  holdSteps,
-  verifyQuery: (pkg) => ({ argv: ['rpm', '-V', pkg], timeoutMs: 5 * MINUTE }),
-  repairSteps: rpmRepairSteps,
+  isPackageFile: isRpmFile,
 };
 
-function installSteps(input: InstallInput, force: boolean): Step[] {
-  const [first, ...rest] = steps(input, force);
+function installSteps(input: InstallInput): Step[] {
+  const [first, ...rest] = steps(input);
   return first === undefined ? [] : [namingTheHolder(first), ...rest];
 }
 
-function steps({ pkg, packageVersion, held, repo, file }: InstallInput, force: boolean): Step[] {
+function steps({ pkg, packageVersion, held, repo, file, reinstall: force = false }: InstallInput): Step[] {
   return [
     // The v1 version lock is a zypper lock: lift it for this install only.
     ...(held ? [{ argv: zypper('removelock', pkg), env: lockEnv, timeoutMs: QUERY_TIMEOUT, purpose: `lift the lock on ${pkg}` }] : []),

@@ -2,6 +2,7 @@
 // What must be on disk before an install (the in-flight record) is written on the way; the outcome is the record phase's.
 import type { StateEvent } from '../core/next-state.ts';
 import { planCommands, type PlanInput } from '../core/plan.ts';
+import { actingManager } from '../core/package-facts.ts';
 import type { Planned } from '../core/planned.ts';
 import { fields } from '../log/fields.ts';
 import type { PackageContext, RunContext } from './context.ts';
@@ -37,9 +38,9 @@ export const act = async (ctx: RunContext, planned: Planned, state: StateRecord)
   }
   if (planned.reinstall !== undefined && input !== undefined) await reinstall(packageContext(ctx, planned, input, state), planned.reinstall);
   if (decision.action !== 'upgrade' || snapshot.target.kind !== 'version') return;
-  const { pkg, installer } = snapshot.packages;
+  const { pkg } = snapshot.packages;
   const target = snapshot.target.version;
-  if (installer === 'nop' || planned.upgrade === undefined || input === undefined) {
+  if (actingManager(snapshot.packages) === undefined || planned.upgrade === undefined || input === undefined) {
     host.log.info(`attempting nop install ${pkg}=${target}... the nop installer changes nothing.`, fields({ installer: 'nop', package: pkg, target }));
     for (const argv of planned.upgrade === undefined ? [] : planCommands(planned.upgrade)) host.log.info(`nop: would run: ${argv.join(' ')}`, fields({ command: argv.join(' ') }));
   } else {

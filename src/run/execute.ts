@@ -7,8 +7,10 @@ import { fields } from '../log/fields.ts';
 /** Package managers announce lock waits on stdout (apt, dnf, zypper); those lines say who holds the lock, so they are warnings. */
 export const LOCK_WAIT = /waiting for (cache lock|process with pid)|could not get lock|system management is locked/i;
 
-/** How many trailing stdout lines are repeated at error level when a step fails (stdout is debug otherwise). */
+/** How many trailing lines of a failed step's output are repeated (stdout at error, stderr at warning). */
 const TAIL_LINES = 20;
+
+const lastLines = (text: string): string[] => text.trimEnd().split('\n').filter(Boolean).slice(-TAIL_LINES);
 
 export interface StepOutcome {
   readonly ok: boolean;
@@ -18,7 +20,11 @@ export interface StepOutcome {
 const summary = (step: Step, result: CommandResult): string =>
   `${step.argv.join(' ')} ${result.failure ?? `exited with status ${result.exitCode}`}`;
 
-/** Runs one step (and its fallback if it fails); stdout lines are debug, stderr lines warnings. */
+/**
+ * Runs one step (and its fallback if it fails). While it runs, stdout lines are debug and stderr lines info (dnf5 and
+ * zypper write their progress there): a step that succeeds leaves no warning, but a lock wait, which names who holds
+ * the lock. When it fails, its last stderr lines are repeated as warnings and its last stdout lines as errors.
+ */
 export const executeStep = async (host: Host, step: Step): Promise<StepOutcome> => {
   const tool = step.argv[0] ?? '';
   const command = step.argv.join(' ');
@@ -28,12 +34,12 @@ export const executeStep = async (host: Host, step: Step): Promise<StepOutcome> 
   const started = host.clock.now().getTime();
   const result = await host.run(step, {
     onStdout: (line) => (LOCK_WAIT.test(line) ? host.log.warn : host.log.debug)(said(line)),
-    onStderr: (line) => host.log.warn(said(line)),
+    onStderr: (line) => (LOCK_WAIT.test(line) ? host.log.warn : host.log.info)(said(line)),
   });
   if (result.exitCode === 0) return { ok: true, result };
   const failed = fields({ command, exitCode: result.exitCode, durationMs: host.clock.now().getTime() - started });
-  const tail = result.stdout.trimEnd().split('\n').filter(Boolean).slice(-TAIL_LINES);
-  for (const line of tail) host.log.error(said(line));
+  for (const line of lastLines(result.stderr)) host.log.warn(said(line));
+  for (const line of lastLines(result.stdout)) host.log.error(said(line));
   if (step.fallback !== undefined && (step.fallbackOn === undefined || (result.exitCode !== null && step.fallbackOn.includes(result.exitCode)))) {
     host.log.warn(`could not ${step.purpose} (${summary(step, result)}); trying to ${step.fallback.purpose} instead.`, failed);
     return executeStep(host, step.fallback);

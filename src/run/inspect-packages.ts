@@ -1,30 +1,23 @@
 // Finds the installer, the Teleport package and its installed version from the package databases.
 import { TELEPORT_PACKAGES, type Config } from '../config/parse-config.ts';
 import type { PackageFacts } from '../core/package-facts.ts';
-import { ConfigError, quote, sanitize } from '../core/errors.ts';
+import { ConfigError, quote } from '../core/errors.ts';
 import type { Host } from '../host/host.ts';
 import { aptManager } from '../package-managers/apt.ts';
 import { chooseRpmManager } from '../package-managers/choose-rpm-manager.ts';
 import { managerFor } from '../package-managers/index.ts';
 import { yumManager } from '../package-managers/yum.ts';
 import { zypperManager } from '../package-managers/zypper.ts';
-import { teleportRepo } from './queries.ts';
+import { askOf } from './queries.ts';
 import type { InstalledPackage, PackageManager } from '../package-managers/types.ts';
 import { SECOND } from '../core/command.ts';
 import { fields } from '../log/fields.ts';
 import { strictSemver } from '../version/semver.ts';
 
-const DATABASE: Readonly<Record<PackageManager['name'], string>> = { apt: 'dpkg', yum: 'rpm', zypper: 'rpm' };
-
 /** The first installed candidate according to the manager's database: undefined when none is installed, null when the database cannot answer. */
 const query = async (host: Host, manager: PackageManager, candidates: readonly string[]): Promise<InstalledPackage | undefined | null> => {
-  const result = await host.run(manager.installedQuery(candidates));
-  const installed = manager.parseInstalled(result);
-  if (installed === undefined) {
-    host.log.debug(`the ${DATABASE[manager.name]} database could not answer (${result.failure ?? `exit ${result.exitCode}: ${sanitize(result.stderr.trim(), 300)}`}).`,
-      fields({ command: manager.installedQuery(candidates).argv.join(' '), exitCode: result.exitCode }));
-    return null;
-  }
+  const installed = await manager.installed(askOf(host), candidates);
+  if (installed === undefined) return null;
   return candidates.map((name) => installed.find((p) => p.name === name)).find((p) => p !== undefined);
 };
 
@@ -37,7 +30,7 @@ const rpmManager = async (host: Host): Promise<{ manager: PackageManager; knownR
   const yumLike = yumManager(dnf ? 'dnf' : 'yum');
   const both = zypper && (dnf || yum);
   const [repoYum, repoZypper, osRelease] = both
-    ? await Promise.all([teleportRepo(host, yumLike), teleportRepo(host, zypperManager), host.readFile('/etc/os-release').catch(() => undefined)])
+    ? await Promise.all([yumLike.teleportRepo(askOf(host)), zypperManager.teleportRepo(askOf(host)), host.readFile('/etc/os-release').catch(() => undefined)])
     : [];
   const choice = chooseRpmManager({ has: { dnf, yum, zypper }, repo: { yum: repoYum, zypper: repoZypper }, osRelease });
   const manager = choice.installer === 'zypper' ? zypperManager : yumLike;
@@ -69,7 +62,7 @@ export const inspectPackages = async (config: Config, configDir: string, host: H
     manager = managerFor(config.installer, await host.hasExecutable('dnf'));
     const answer = await query(host, manager, candidates);
     if (answer === null) {
-      throw new ConfigError(`${configDir}/installer says ${config.installer}, but the ${DATABASE[manager.name]} database on this host cannot be read. Check that ${DATABASE[manager.name]} works, or correct ${configDir}/installer.`);
+      throw new ConfigError(`${configDir}/installer says ${config.installer}, but the ${manager.database} database on this host cannot be read. Check that ${manager.database} works, or correct ${configDir}/installer.`);
     }
     found = answer;
   } else {

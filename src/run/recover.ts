@@ -3,7 +3,7 @@ import { basename, dirname } from 'node:path';
 import { restartSteps } from '../agent/agent-service.ts';
 import { InstallError } from '../core/errors.ts';
 import type { Step } from '../core/command.ts';
-import type { PackageFacts } from '../core/package-facts.ts';
+import { actingManager, type PackageFacts } from '../core/package-facts.ts';
 import type { InProgress } from '../core/state.ts';
 import { fields } from '../log/fields.ts';
 import { isDryRun, type PackageContext, type RunContext } from './context.ts';
@@ -38,8 +38,9 @@ const keptCopyOf = async ({ host }: RunContext, state: StateRecord, packageVersi
  * other work on the host until then.
  */
 const finishTransaction = async (ctx: RunContext, packages: PackageFacts, state: StateRecord, inspect: () => Promise<PackageFacts>): Promise<{ repair: readonly Step[]; packages: PackageFacts }> => {
-  const { manager, installed, pkg } = packages;
-  if (manager === undefined || installed === undefined || installed.configured || packages.installer === 'nop') return { repair: [], packages };
+  const { installed, pkg } = packages;
+  const manager = actingManager(packages);
+  if (manager === undefined || installed === undefined || installed.configured) return { repair: [], packages };
   const repair = manager.repairSteps(installed, installed.needsReinstall ? await keptCopyOf(ctx, state, installed.packageVersion) : undefined);
   if (repair.length === 0) return { repair, packages };
   const [would, doing] = installed.needsReinstall ? [`install it again`, 'installing it again'] : ['finish it', 'finishing it'];
@@ -74,8 +75,9 @@ const restoreHold = async ({ run: { host }, manager, packages }: PackageContext,
  */
 const settleUpgrade = async (ctx: RunContext, packages: PackageFacts, state: StateRecord): Promise<boolean> => {
   const progress = state.current().inProgress;
-  const { manager, pkg } = packages;
-  if (progress === null || manager === undefined || packages.installer === 'nop') return false;
+  const { pkg } = packages;
+  const manager = actingManager(packages);
+  if (progress === null || manager === undefined) return false;
   if (isDryRun(ctx)) {
     const hold = progress.held && manager.holdSteps(pkg).length > 0 ? `put the v1 version lock on ${pkg} back, then ` : '';
     const then = progress.purpose === 'reinstall' ? 'settle it' : 'judge the agent and roll back if it is unhealthy';

@@ -1,33 +1,33 @@
 // The way back: a copy of the installed version's package kept before an upgrade, and the rollback that installs it.
 import { AGENT_UNIT } from '../agent/agent-service.ts';
+import type { Step } from '../core/command.ts';
 import { InstallError, UnusablePathError } from '../core/errors.ts';
 import { planRollback } from '../core/plan.ts';
 import type { InProgress } from '../core/state.ts';
 import { fields } from '../log/fields.ts';
 import type { PackageContext } from './context.ts';
-import { executeSteps } from './execute.ts';
-import { installedSemver } from './queries.ts';
+import { executeStep, executeSteps } from './execute.ts';
+import { askOf, installJudgedByDatabase } from './queries.ts';
 
 /**
- * A copy of the installed package version's file in `dir`: from the package manager's cache (apt keeps them) or else
+ * A copy of the installed package version's file in `dir`: the one the package manager kept (apt's cache) or else one
  * downloaded from the repository when it offers it. Only the latest copy is kept; a failed download leaves nothing.
  */
 const keepCopy = async ({ run: { host }, manager, packages, input }: PackageContext, dir: string, previous: string, offered: boolean): Promise<string | undefined> => {
   await host.resetDir(dir);
-  const find = async (where: string) => (await host.listDir(where, { recursive: true })).find((path) => manager.isPackageFile(path.split('/').at(-1) ?? '', packages.pkg, previous));
-  const cache = manager.packageCache === undefined ? undefined : manager.packageCache.dir(await host.run(manager.packageCache.query));
-  const cached = cache === undefined ? undefined : await find(cache);
-  if (cache !== undefined && cached !== undefined) {
-    await host.copyFile(`${cache.replace(/\/?$/, '/')}${cached}`, `${dir}/${cached.split('/').at(-1)}`);
+  const find = async () => (await host.listDir(dir, { recursive: true })).find((path) => manager.isPackageFile(path.split('/').at(-1) ?? '', packages.pkg, previous));
+  const cached = await manager.cachedFile(askOf(host), packages.pkg, previous);
+  if (cached !== undefined) {
+    await host.copyFile(cached, `${dir}/${cached.split('/').at(-1)}`);
   } else if (offered) {
-    const downloaded = await executeSteps(host, [{ ...manager.downloadStep({ pkg: packages.pkg, packageVersion: previous, repo: input.repo }, dir), mayFail: true }]);
+    const download = await manager.downloadStep(askOf(host), { pkg: packages.pkg, packageVersion: previous, repo: input.repo }, dir);
     // A download that failed half-way (a full disk) may leave a truncated file under the right name.
-    if (!downloaded) {
+    if (!(await executeStep(host, { ...download, mayFail: true })).ok) {
       await host.resetDir(dir);
       return undefined;
     }
   }
-  const kept = await find(dir);
+  const kept = await find();
   if (kept === undefined) return undefined;
   // The in-flight record will name the copy: it must not be lost, or found empty, after a power cut.
   await host.persist(`${dir}/${kept}`);
@@ -69,14 +69,15 @@ export const rollBack = async ({ run: { host }, manager, packages, input, state 
   const planFrom = (file: string | null) => planRollback(manager, { pkg, packageVersion: progress.fromExact, semver: progress.from, held: progress.held, repo: input.repo, file },
     progress.agentWasActive && input.agent !== 'no-systemd');
   const plan = planFrom(progress.rollbackFile);
-  let ok = await executeSteps(host, plan.install);
-  if (!ok && progress.rollbackFile !== null && input.available.includes(progress.fromExact)) {
+  // Judged by the package database: with the repository unreachable, zypper installs the kept file and exits 106.
+  const install = (steps: readonly Step[]) => installJudgedByDatabase(host, manager, pkg, steps, progress.from);
+  let installedNow = (await install(plan.install)).now;
+  if (installedNow !== progress.from && progress.rollbackFile !== null && input.available.includes(progress.fromExact)) {
     // A copy that cannot be installed (emptied by a power cut, damaged on disk): the repository still offers the version.
     host.log.warn(`the kept copy ${progress.rollbackFile} could not be installed; installing ${pkg} ${progress.fromExact} from the repository instead.`, versions);
-    ok = await executeSteps(host, planFrom(null).install);
+    installedNow = (await install(planFrom(null).install)).now;
   }
-  const installedNow = await installedSemver(host, manager, pkg);
-  if (!ok || installedNow !== progress.from) {
+  if (installedNow !== progress.from) {
     throw new InstallError(`the rollback of ${pkg} to ${progress.from} failed; it is ${installedNow ?? 'not fully installed'}. The package manager's own error lines are above. ` +
       `Install ${pkg} ${progress.from} by hand and check: systemctl status ${AGENT_UNIT}`, { ...versions, ...fields({ installed: installedNow }) });
   }

@@ -4,9 +4,9 @@ import { planUpgrade, type UpgradePlan } from '../core/plan.ts';
 import type { InProgress } from '../core/state.ts';
 import { fields } from '../log/fields.ts';
 import type { PackageContext } from './context.ts';
-import { executeStep, executeSteps } from './execute.ts';
+import { executeStep } from './execute.ts';
 import { sampleAgent } from './health.ts';
-import { availableVersions, installedSemver } from './queries.ts';
+import { availableVersions, installJudgedByDatabase } from './queries.ts';
 import { secureRollback } from './rollback.ts';
 import { restartAgent, restartAndSettle, settleFailedInstall } from './settle.ts';
 
@@ -37,9 +37,8 @@ const refreshAndPlan = async ({ run: { host }, manager, packages, input }: Packa
 /** Runs the plan's install steps and confirms the package database has the target; throws InstallError otherwise. */
 const install = async ({ run: { host }, manager, packages, input }: PackageContext, plan: UpgradePlan): Promise<void> => {
   const { pkg } = packages;
-  const ok = await executeSteps(host, plan.install);
-  const installedNow = await installedSemver(host, manager, pkg);
-  if (!ok) {
+  const { now: installedNow, stepsOk } = await installJudgedByDatabase(host, manager, pkg, plan.install, input.target);
+  if (!stepsOk && installedNow !== input.target) {
     throw new InstallError(`upgrade attempt failed for ${pkg}=${plan.packageVersion}; ${pkg} is ${installedNow === undefined ? 'not fully installed' : `still at ${installedNow}`}. The package manager's own error lines are above.`,
       fields({ package: pkg, target: input.target, installed: installedNow }));
   }

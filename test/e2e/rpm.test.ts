@@ -13,8 +13,8 @@ const missing = await rpmMissing();
 
 const EXPECTED = {
   dnf: {
-    refresh: ['dnf', '-y', '--setopt=skip_if_unavailable=0', '--disablerepo=*', '--enablerepo=teleport', '--disableexcludes=teleport', 'makecache'],
-    install: ['dnf', '-y', '--disablerepo=*', '--enablerepo=teleport', '--disableexcludes=teleport', 'install', 'teleport-ent-1.2.4-1'],
+    refresh: ['dnf', '-y', '--setopt=skip_if_unavailable=0', '--disablerepo=*', '--enablerepo=teleport', '--setopt=disable_excludes=teleport', 'makecache'],
+    install: ['dnf', '-y', '--disablerepo=*', '--enablerepo=teleport', '--setopt=disable_excludes=teleport', 'install', 'teleport-ent-1.2.4-1'],
   },
   zypper: {
     refresh: ['zypper', '--non-interactive', 'refresh', 'teleport'],

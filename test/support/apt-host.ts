@@ -6,7 +6,7 @@ import { parseConfig, type Config } from '../../src/config/parse-config.ts';
 import type { CommandResult } from '../../src/core/command.ts';
 import type { PackageFacts } from '../../src/core/package-facts.ts';
 import type { PlanInput } from '../../src/core/plan.ts';
-import { aptManager } from '../../src/package-managers/apt.ts';
+import { aptManager, availableQuery, installedQuery, sourcesQuery } from '../../src/package-managers/apt.ts';
 import type { RunContext, RunOptions } from '../../src/run/context.ts';
 import { key, type Canned, type FakeHost } from './fake-host.ts';
 
@@ -46,17 +46,17 @@ export const fail = (exitCode: number, stderr: string): Canned => ({ exitCode, s
 
 /** The argv, as the manager builds them. */
 export const ARGV = {
-  dpkgQuery: key(aptManager.installedQuery([PKG])),
-  sources: key(aptManager.repoQuery),
-  madison: key(aptManager.availableQuery(PKG, REPO)),
+  dpkgQuery: key(installedQuery([PKG])),
+  sources: key(sourcesQuery),
+  madison: key(availableQuery(PKG)),
   refresh: key(aptManager.refreshStep(REPO)),
-  cache: key(aptManager.packageCache!.query),
+  cache: 'apt-config shell CACHE Dir::Cache::archives/d',
   install: (packageVersion: string, held = false) => key(aptManager.installSteps({ pkg: PKG, packageVersion, held, downgrade: false, repo: REPO })[0]!),
   rollback: (held = false) => key(aptManager.installSteps({ pkg: PKG, packageVersion: '1.2.3', held, downgrade: true, repo: REPO, file: KEPT })[0]!),
   repair: key(aptManager.repairSteps({ name: PKG, packageVersion: '1.2.4', semver: '1.2.4', held: false, configured: false })[0]!),
   /** Installing a half-installed 1.2.3 again: from the kept copy, else from the repository. */
-  reinstallKept: key(aptManager.reinstallSteps({ pkg: PKG, packageVersion: '1.2.3', held: false, downgrade: false, repo: REPO, file: KEPT })[0]!),
-  reinstall: (packageVersion: string) => key(aptManager.reinstallSteps({ pkg: PKG, packageVersion, held: false, downgrade: false, repo: REPO })[0]!),
+  reinstallKept: key(aptManager.installSteps({ pkg: PKG, packageVersion: '1.2.3', held: false, downgrade: false, repo: REPO, file: KEPT, reinstall: true })[0]!),
+  reinstall: (packageVersion: string) => key(aptManager.installSteps({ pkg: PKG, packageVersion, held: false, downgrade: false, repo: REPO, reinstall: true })[0]!),
   hold: `apt-mark hold ${PKG}`,
   show: key(agentShowQuery),
   isActive: key(agentStateQuery),
