@@ -1,58 +1,22 @@
 // The plan that is printed is the plan that runs: on real apt, dnf and zypper, `dry-run --json`'s commands equal, in
 // order, the state-changing commands `run` then executes, as the tools themselves receive them.
 import assert from 'node:assert/strict';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openWindow, sandboxPerTest, type Sandbox } from '../support/sandbox.ts';
+import { executedChanges, subcommand, writeRecordingShims } from '../support/recording.ts';
 import { aptMissing, rpmMissing, sh } from '../support/tools.ts';
 
-const TOOLS = ['apt-get', 'apt-mark', 'dpkg', 'rpm', 'dnf', 'yum', 'zypper', 'systemctl'];
-const FIELD = '\x1f';
-
-/**
- * A directory first on PATH whose commands append their argv (one line, fields split by 0x1f) to the log, then run the
- * real command (the next of that name on PATH).
- */
+/** Recording shims first on PATH: each appends the argv it is given to the log, then runs the real tool. */
 const recording = async (s: Sandbox): Promise<{ PATH: string; log: string }> => {
   const dir = join(s.dir, 'recording');
   const log = join(s.dir, 'argv.log');
-  await mkdir(dir, { recursive: true });
-  const script = `#!/bin/sh
-name=\${0##*/}
-line=$name
-for arg in "$@"; do line="$line$(printf '\\037')$arg"; done
-printf '%s\\n' "$line" >> "${log}"
-PATH=\${PATH#${dir}:}
-exec "$name" "$@"
-`;
-  for (const tool of TOOLS) {
-    await writeFile(join(dir, tool), script);
-    await chmod(join(dir, tool), 0o755);
-  }
+  await writeRecordingShims(dir, log);
   return { PATH: `${dir}:${s.env().PATH}`, log };
 };
 
-/** The first argument that is not an option (nor an option's value): the subcommand. */
-const subcommand = (args: readonly string[]): string | undefined => args.find((a, i) => !a.startsWith('-') && !['--pkg-cache-dir', '-o'].includes(args[i - 1] ?? ''));
-
-/** Whether a command changes the host: refresh, hold changes, install, repair, systemd reloads; never a query or the rollback copy's download. */
-const changesSomething = ([tool, ...args]: readonly string[]): boolean => {
-  const sub = subcommand(args) ?? '';
-  switch (tool) {
-    case 'apt-get': return ['update', 'install', 'remove'].includes(sub);
-    case 'apt-mark': return ['hold', 'unhold'].includes(sub);
-    case 'dpkg': return args.includes('--configure');
-    case 'rpm': return args.includes('-e');
-    case 'dnf': case 'yum': return ['makecache', 'install', 'downgrade', 'reinstall'].includes(sub) && !args.includes('--downloadonly');
-    case 'zypper': return ['refresh', 'install', 'removelock', 'addlock'].includes(sub);
-    case 'systemctl': return ['daemon-reload', 'reload', 'try-restart', 'restart', 'start', 'stop'].includes(sub);
-    default: return false;
-  }
-};
-
-const executed = async (log: string): Promise<string[][]> =>
-  (await readFile(log, 'utf8')).split('\n').filter(Boolean).map((line) => line.split(FIELD)).filter(changesSomething);
+const executed = async (log: string): Promise<string[][]> => executedChanges(await readFile(log, 'utf8'));
 
 /** dry-run --json's commands, then run's executed commands, on the same host; asserts the upgrade happened. */
 const printedAndExecuted = async (s: Sandbox, upgraded: () => Promise<void>) => {

@@ -66,7 +66,7 @@ const source = (name: string) => new URL(name, import.meta.url);
  * The same fixtures, built once for all the test processes of a run (each test file is one) and only read by the tests:
  * keyed by the packages and the code that builds them; the CA by the day too, as it is valid for two days.
  */
-const sharedFixtures = async (options: { rpm?: boolean }): Promise<Fixtures> => {
+export const sharedFixtures = async (options: { rpm?: boolean }): Promise<Fixtures> => {
   const [debDir, tlsDir, rpmDir] = await Promise.all([
     cachedFixture(fixtureKey('deb', FAKE_PACKAGES, [source('./deb-repo.ts')]), (dir) => buildDebRepo(dir, FAKE_PACKAGES).then(() => undefined)),
     cachedFixture(fixtureKey('tls', new Date().toISOString().slice(0, 10), [source('./tls.ts')]), (dir) => makeTestTls(dir).then(() => undefined)),

@@ -65,3 +65,11 @@ export const timeMissing = () => missingTool(['/usr/bin/time']);
 
 /** For watching the order of a process's syscalls. */
 export const straceMissing = () => missingTool(['strace']);
+
+/** For the tests on newer distributions' tools: debootstrapped roots, chrooted into through overlays, which takes root. */
+export const distroRootsMissing = async (): Promise<string | undefined> => {
+  const tool = await missingTool(['debootstrap', 'unshare', 'chroot', 'rpmbuild']);
+  if (tool !== undefined || process.getuid?.() === 0) return tool;
+  if (process.env.CI === 'true') throw new Error('CI must not skip tests: the tests on newer distributions must run as root');
+  return 'the tests on newer distributions must run as root (debootstrap, mount, chroot)';
+};
