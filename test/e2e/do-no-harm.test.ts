@@ -183,6 +183,18 @@ describe('do no harm: health check and rollback against real apt', { skip: missi
       assert.equal(await s.status(), 'install ok installed\t1.2.3');
     }));
 
+  it('rolls back from the kept copy when the repository is gone by then', () =>
+    withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
+      const repo = join(s.dir, 'repo-copy');
+      await sh('cp', ['-a', fixtures().repo, repo]);
+      await writeFile(join(s.apt.root, 'etc/apt/sources.list.d/teleport.list'), `deb [trusted=yes] file:${repo} ./\n`);
+      const r = await s.cli(['run'], { ...active, FAKE_BROKEN_VERSIONS: '1.2.4', FAKE_GONE_AFTER_INSTALL: repo });
+      assert.equal(r.exitCode, 1, r.stderr);
+      assert.match(r.stderr, /^\[i\] teleport-ent 1\.2\.4 -> 1\.2\.3 rolled back\.$/m);
+      assert.equal(await s.status(), 'install ok installed\t1.2.3');
+      assert.equal((await state(s)).inProgress, null);
+    }));
+
   it('warns before upgrading when the previous version can be found nowhere', () =>
     withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
       await dropFromRepository(s);

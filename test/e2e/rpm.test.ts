@@ -39,9 +39,25 @@ for (const kind of ['dnf', 'zypper'] as const) {
         assert.deepEqual([plan.installed, plan.target, plan.action], ['1.2.3', '1.2.4', 'upgrade']);
         assert.deepEqual(plan.commands.slice(0, 2), [expected.refresh, expected.install]);
         assert.equal(await s.status(), '1.2.3-1');
-        const r = await s.cli(['run']);
+        const r = await s.cli(['run'], { FAKE_SYSTEMCTL_MODE: 'active' });
         assert.equal(r.exitCode, 0, r.stderr);
         assert.equal(await s.status(), '1.2.4-1');
+        assert.deepEqual(r.stderr.split('\n').filter((line) => line.startsWith('[!]')), [], 'a successful run leaves no warning');
+      }));
+
+    it('rolls back from the kept copy when the repository is gone by then, judged by the package database', () =>
+      rpmHost('teleport-ent=1.2.3', {}, async (s) => {
+        // The repository is a copy of the sandbox's own, so that it can go away.
+        const repo = join(s.dir, 'repo-copy');
+        await execa('cp', ['-a', fixtures().rpmRepo!, repo]);
+        const repoFile = join(s.rpm!.root, kind === 'dnf' ? 'etc/yum.repos.d/teleport.repo' : 'etc/zypp/repos.d/teleport.repo');
+        await writeFile(repoFile, (await readFile(repoFile, 'utf8')).replace(/^baseurl=.*$/m, `baseurl=file://${repo}`));
+        const r = await s.cli(['run'], { FAKE_SYSTEMCTL_MODE: 'active', FAKE_BROKEN_VERSIONS: '1.2.4', FAKE_GONE_AFTER_INSTALL: repo });
+        assert.equal(r.exitCode, 1, r.stderr);
+        assert.equal(existsSync(repo), false, 'the repository was gone during the rollback');
+        assert.match(r.stderr, /^\[i\] teleport-ent 1\.2\.4 -> 1\.2\.3 rolled back\.$/m);
+        assert.equal(await s.status(), '1.2.3-1');
+        assert.equal((await sandboxState(s)).inProgress, null);
       }));
 
     it('detects the installer and package on an rpm-only host that has both dnf and zypper, and says which rule decided', () =>
