@@ -1,12 +1,10 @@
 // Newer distributions' package tools, for real: Debian sid (dnf5 as dnf, rpm 6, zypper, apt 3.3) and trixie (apt 3.0),
 // debootstrapped once into a cache, each test in a copy-on-write view of one, the updater chrooted into it.
 import { execa } from 'execa';
-import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { BUNDLE } from '../../bin/teleport-upgrade.ts';
-import { fixtureKey } from './fixture-cache.ts';
+import { cachedFixture, fixtureKey } from './fixture-cache.ts';
 import { makeRpmHome } from './rpm-root.ts';
 import { writeRecordingShims } from './recording.ts';
 import { FIXTURE_BIN } from './sandbox.ts';
@@ -44,6 +42,9 @@ const buildReleaseRpm = async (work: string): Promise<string> => {
   return join(work, 'test-release-41-1.noarch.rpm');
 };
 
+/** Bump when a recipe's setup changes: the roots are keyed by it, the suites and the packages, not by this file's code. */
+const RECIPE_VERSION = 1;
+
 interface Recipe {
   readonly suite: string;
   readonly include: readonly string[];
@@ -75,26 +76,16 @@ const inRoot = (root: string, argv: readonly string[]) =>
 
 /**
  * The tree of `distro` under `cache`, built when missing (one to two minutes; a few hundred MB): debootstrap, then the
- * recipe. The key names the recipe's code, so a change builds a new one; it is built beside and renamed into place.
+ * recipe (see cachedFixture).
  */
 export const distroRoot = async (distro: Distro, cache: string, mirror: string): Promise<string> => {
   const recipe = RECIPES[distro];
-  const tree = join(cache, fixtureKey(`${distro}-root`, { suite: recipe.suite, include: recipe.include }, [new URL(import.meta.url)]));
-  if (existsSync(join(tree, '.complete'))) return tree;
-  await mkdir(cache, { recursive: true });
-  const partial = await mkdtemp(`${tree}.partial-`);
-  try {
-    await sh('debootstrap', ['--variant=minbase', `--include=${recipe.include.join(',')}`, recipe.suite, join(partial, 'root'), mirror]);
-    await recipe.setup(join(partial, 'root'), partial);
-    for (const dir of ['node', 'bundle', 'bin', 'recording']) await mkdir(join(partial, 'root', OPT, dir), { recursive: true });
-    await writeFile(join(partial, '.complete'), '');
-    await rename(partial, tree).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
-    });
-  } finally {
-    await rm(partial, { recursive: true, force: true });
-  }
-  return tree;
+  const key = fixtureKey(`${distro}-root`, { suite: recipe.suite, include: recipe.include, release: RELEASE_SPEC, version: RECIPE_VERSION }, []);
+  return cachedFixture(key, async (dir) => {
+    await sh('debootstrap', ['--variant=minbase', `--include=${recipe.include.join(',')}`, recipe.suite, join(dir, 'root'), mirror]);
+    await recipe.setup(join(dir, 'root'), dir);
+    for (const mountPoint of ['node', 'bundle', 'bin', 'recording']) await mkdir(join(dir, 'root', OPT, mountPoint), { recursive: true });
+  }, cache);
 };
 
 export interface Exec {
@@ -168,4 +159,3 @@ export const openView = async (distro: Distro, tree: string, dir: string): Promi
 export const writeViewRecordingShims = (view: RootView): Promise<void> =>
   writeRecordingShims(join(dirname(view.upper), 'recording'), '/var/log/argv.log', `${OPT}/recording`);
 
-export const ROOT_DIR = fileURLToPath(new URL('../../', import.meta.url));

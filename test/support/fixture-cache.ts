@@ -19,15 +19,16 @@ export const filesUnder = (...dirs: readonly string[]): string[] =>
   dirs.flatMap((dir) => readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name))).sort();
 
 /**
- * The directory of the fixture `key`, built by `build(dir)` the first time it is asked for. Processes that build it at
+ * The directory of the fixture `key` (under `cache`: tmpdir unless a test keeps it elsewhere), built by `build(dir)` the
+ * first time it is asked for. Processes that build it at
  * the same time each build their own and the first rename wins; a fixture is complete or absent, never half-built.
  * Tests only read it.
  */
-export const cachedFixture = async (key: string, build: (dir: string) => Promise<void>): Promise<string> => {
-  const dir = join(CACHE, key);
+export const cachedFixture = async (key: string, build: (dir: string) => Promise<void>, cache: string = CACHE): Promise<string> => {
+  const dir = join(cache, key);
   if (existsSync(join(dir, '.complete'))) return dir;
-  await mkdir(CACHE, { recursive: true });
-  const building = await mkdtemp(join(CACHE, `${key}.building-`));
+  await mkdir(cache, { recursive: true });
+  const building = await mkdtemp(join(cache, `${key}.building-`));
   try {
     await build(building);
     await writeFile(join(building, '.complete'), '');
