@@ -91,12 +91,16 @@ describe('the run lock', () => {
 
   it('twelve processes racing for a stale lock: exactly one takes it', async () => {
     const path = await lockPath(lockText(999_999_999, '1'));
+    // Each racer stays alive (a holder is live) until every one of them has said how it fared.
     const racer = `const { acquireLock } = await import(${JSON.stringify(LOCK_MODULE)});
       const lock = await acquireLock(${JSON.stringify(path)}, 'racer', new Date());
       console.log(lock.acquired ? 'acquired' : 'held');
-      await new Promise((r) => setTimeout(r, 1500));`;
-    const results = await Promise.all(Array.from({ length: 12 }, () => execa(process.execPath, ['--input-type=module', '-e', racer])));
-    const outcomes = results.map((r) => r.stdout.trim()).sort();
+      await new Promise((r) => setTimeout(r, 60_000));`;
+    const racers = Array.from({ length: 12 }, () => execa(process.execPath, ['--input-type=module', '-e', racer], { reject: false }));
+    const said = await Promise.all(racers.map((r) => new Promise<string>((resolve) => r.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim())))));
+    for (const r of racers) r.kill();
+    await Promise.all(racers);
+    const outcomes = said.sort();
     assert.equal(outcomes.filter((o) => o === 'acquired').length, 1, outcomes.join(','));
     assert.equal(outcomes.filter((o) => o === 'held').length, 11);
   });

@@ -126,40 +126,51 @@ export const acquireLock = async (path: string, command: string, now: Date): Pro
   return onOwnPath('take the run lock', path, async () => {
     await lockDirectory(path);
     await checkLockPath(path);
-    return oneAcquisitionAtATime(path, () => takeLock(path, mine));
+    const text = `${JSON.stringify(mine)}\n`;
+    const aside = `${path}.${process.pid}.new`;
+    try {
+      await writeFile(aside, text, { mode: 0o644 });
+      // Usually there is no lock file: linking ours into place needs nobody else's leave. Only a lock that is there
+      // (live, or to be taken over) is dealt with one acquisition at a time.
+      return (await linkInPlace(path, aside, text, undefined)) ?? (await oneAcquisitionAtATime(path, () => takeOver(path, aside, text)));
+    } finally {
+      await rm(aside, { force: true });
+    }
   });
 };
 
-const takeLock = async (path: string, mine: LockHolder): Promise<LockResult> => {
-  const text = `${JSON.stringify(mine)}\n`;
-  const aside = `${path}.${process.pid}.new`;
-  let tookOver: string | undefined;
+/** The lock, when linking `aside` into place succeeds; undefined when a lock file is there (EEXIST). */
+const linkInPlace = async (path: string, aside: string, text: string, tookOver: string | undefined): Promise<LockResult | undefined> => {
   try {
-    await writeFile(aside, text, { mode: 0o644 });
-    // A live holder may release its lock at any moment (outside the one-at-a-time section): then try again.
-    for (let attempt = 0; attempt < 5; attempt++) {
-      try {
-        await link(aside, path);
-        await syncDir(dirname(path));
-        const release = async () => {
-          if ((await readSmallFile(path, { noFollow: true }).catch(() => undefined)) === text) await rm(path, { force: true });
-        };
-        return tookOver === undefined ? { acquired: true, release } : { acquired: true, tookOver, release };
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      }
-      const found = await readLock(path);
-      if (found === undefined) continue;
-      const holder = parseHolder(found);
-      if (holder !== undefined && (await isAlive(holder))) return { acquired: false, holder };
-      // Nobody else acquires now, and a holder that is gone releases nothing: what was read is what is removed.
-      await rm(path, { force: true });
-      tookOver = holder === undefined ? 'an unreadable lock file' : `the lock of ${describeHolder(holder)}, which is no longer running`;
-    }
-    throw new Error(`could not take the lock ${path} after 5 attempts; another process keeps taking and releasing it`);
-  } finally {
-    await rm(aside, { force: true });
+    await link(aside, path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+    throw error;
   }
+  await syncDir(dirname(path));
+  const release = async () => {
+    if ((await readSmallFile(path, { noFollow: true }).catch(() => undefined)) === text) await rm(path, { force: true });
+  };
+  return tookOver === undefined ? { acquired: true, release } : { acquired: true, tookOver, release };
+};
+
+/** With a lock file in the way: its live holder keeps it; a gone holder's is removed and ours linked in its place. */
+const takeOver = async (path: string, aside: string, text: string): Promise<LockResult> => {
+  let tookOver: string | undefined;
+  // A live holder may release its lock at any moment (outside the one-at-a-time section): then try again.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const taken = await linkInPlace(path, aside, text, tookOver);
+    if (taken !== undefined) return taken;
+    const found = await readLock(path);
+    if (found === undefined) continue;
+    const holder = parseHolder(found);
+    if (holder !== undefined && (await isAlive(holder))) return { acquired: false, holder };
+    // Nobody else takes a lock over now, a new lock cannot be linked while this one is there, and a holder that is
+    // gone releases nothing: what was read is what is removed.
+    await rm(path, { force: true });
+    tookOver = holder === undefined ? 'an unreadable lock file' : `the lock of ${describeHolder(holder)}, which is no longer running`;
+  }
+  throw new Error(`could not take the lock ${path} after 5 attempts; another process keeps taking and releasing it`);
 };
 
 /** The live holder of the lock at `path`, if any; reads only (dry-run and status take no lock). */
