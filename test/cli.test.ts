@@ -67,7 +67,7 @@ describe('teleport-upgrade CLI', () => {
     assert.match(r.stderr, /^\[!\] fetching http:\/\/127\.0\.0\.1:\d+\/.* in insecure mode \(not safe for production use\)\.$/m);
     assert.deepEqual(JSON.parse(r.stdout), {
       installed: null, target: '1.2.4', critical: true, window: { state: 'missing', next: null, local: { state: 'absent', next: null } },
-      freeze: { active: false, until: null }, action: 'upgrade', reason: 'critical', exitStatus: 0, commands: [],
+      freeze: { active: false, until: null }, action: 'upgrade', reason: 'critical', exitStatus: 0, commands: [], filesVerifiedAt: null, filesCheck: null,
     });
   });
   it('dry-run --json prints exactly one JSON object also when fetching fails, the config is wrong or the decision refuses', async () => {

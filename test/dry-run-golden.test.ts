@@ -32,6 +32,7 @@ interface Situation {
 }
 
 const YEAR_END = '2026-11-20T00:00:00Z 2026-11-30T00:00:00+01:00\n';
+const TELEPORT_BIN = '/usr/local/bin/teleport';
 const DAMAGED: Answers = { 'dpkg --verify teleport-ent': { stdout: '??5?????? /usr/local/bin/teleport\n' } };
 
 const SITUATIONS: readonly Situation[] = [
@@ -55,6 +56,10 @@ const SITUATIONS: readonly Situation[] = [
     state: { ...emptyState, inProgress: { purpose: 'upgrade', from: '1.2.3', fromExact: '1.2.3', to: '1.2.4', agentWasActive: true, held: true, rollbackFile: KEPT, at: '2026-11-23T00:50:00.000Z' } },
   },
   { name: 'damaged-files-kept-during-freeze', schedule: LATER, channel: answers('v1.2.3'), extra: DAMAGED, config: { freeze: YEAR_END } },
+  {
+    name: 'files-unchanged-since-full-check', schedule: LATER, channel: answers('v1.2.3'),
+    state: { ...emptyState, verified: { pkg: 'teleport-ent', packageVersion: '1.2.3', at: '2026-11-22T23:00:00.000Z', files: [{ path: TELEPORT_BIN, ino: '1', size: '11', mtimeNs: '1', ctimeNs: '1' }] } },
+  },
 ];
 
 const dryRunJson = async (s: Situation): Promise<string> => {
@@ -77,6 +82,8 @@ const dryRunJson = async (s: Situation): Promise<string> => {
       [STATE_FILE]: serializeState(s.state ?? emptyState),
       '/etc/apt/sources.list.d/teleport.list': 'deb [trusted=yes] https://apt.releases.teleport.dev/debian bookworm stable/v17\n',
       ...Object.fromEntries(Object.entries(s.config ?? {}).map(([name, text]) => [`${CONFIG_DIR}/${name}`, text])),
+      // The fake host fingerprints a file by its length.
+      [TELEPORT_BIN]: 'teleport\nv1',
     },
     ...(s.busy ? { lockHolder: { pid: 4711, start: '123', command: 'teleport-upgrade run', since: '2026-11-23T00:59:00.000Z' } } : {}),
   });

@@ -42,7 +42,7 @@ describe('the outcome of a run', () => {
   }
 });
 
-describe('the state file, version 4', () => {
+describe('the state file, version 5', () => {
   it('reads version 3 with no last run and zero counters; the last run and counters come through nextState', () => {
     const v3 = { version: 3, kind: 'teleport-upgrade-state', unhealthySince: null, badTarget: null, inProgress: null };
     assert.deepEqual(parseState(JSON.stringify(v3)), emptyState);

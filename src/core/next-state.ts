@@ -1,4 +1,5 @@
 // Every change to the updater's state, as one pure function of the state, an event and the time.
+import type { FilesRecord } from './files-check.ts';
 import type { InProgress, LastRun, State } from './state.ts';
 
 /** The state schema caps a recorded reason; a longer one would make the file unreadable. */
@@ -22,7 +23,11 @@ export type StateEvent =
   /** The previous version was put back. */
   | { readonly type: 'rolled-back' }
   /** The run is over: what it did, for status and the metrics. */
-  | { readonly type: 'run-finished'; readonly lastRun: LastRun };
+  | { readonly type: 'run-finished'; readonly lastRun: LastRun }
+  /** A full check found every installed file intact; this is what they looked like. */
+  | { readonly type: 'files-verified'; readonly record: FilesRecord }
+  /** The package manager changed the installed files (an interrupted transaction finished): the next check is a full one. */
+  | { readonly type: 'files-changed' };
 
 export const nextState = (state: State, event: StateEvent, now: Date): State => {
   switch (event.type) {
@@ -35,7 +40,8 @@ export const nextState = (state: State, event: StateEvent, now: Date): State => 
     case 'forced':
       return state.badTarget === null ? state : { ...state, badTarget: null };
     case 'install-started':
-      return { ...state, inProgress: event.progress };
+      // Whatever gets installed, or put back, its files are checked in full before a check is skipped again.
+      return { ...state, inProgress: event.progress, verified: null };
     case 'install-settled':
       return state.inProgress === null ? state : { ...state, inProgress: null };
     case 'target-failed':
@@ -46,5 +52,9 @@ export const nextState = (state: State, event: StateEvent, now: Date): State => 
       return { ...state, counters: { ...state.counters, rollbacks: state.counters.rollbacks + 1 } };
     case 'run-finished':
       return { ...state, lastRun: event.lastRun, lastSuccessAt: event.lastRun.exitStatus === 0 ? event.lastRun.at : state.lastSuccessAt };
+    case 'files-verified':
+      return { ...state, verified: event.record };
+    case 'files-changed':
+      return state.verified === null ? state : { ...state, verified: null };
   }
 };

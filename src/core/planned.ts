@@ -7,6 +7,7 @@ import type { Windows } from '../schedule/windows.ts';
 import type { PackageManager } from '../package-managers/types.ts';
 import type { Step } from './command.ts';
 import type { Decision, Facts, Reason } from './decide.ts';
+import type { FilesCheck, FilesRecord } from './files-check.ts';
 import { actingManager, type PackageFacts } from './package-facts.ts';
 import { argvOf, planCommands, planReinstall, planUpgrade, type PlanInput, type ReinstallPlan, type UpgradePlan } from './plan.ts';
 import type { State } from './state.ts';
@@ -26,8 +27,12 @@ export interface Snapshot {
 /** What a plan needs beyond the snapshot, asked only for the decisions that install or verify. */
 export interface PlanFacts {
   readonly input?: PlanInput;
+  /** Whether the installed files were checked in full, or their metadata showed no change since a recent full check. */
+  readonly filesCheck?: FilesCheck;
   /** Installed files that no longer match the package database. */
   readonly damaged?: readonly string[];
+  /** A full check found every file intact: what they looked like, to be recorded. */
+  readonly verified?: FilesRecord;
 }
 
 export interface Planned {
@@ -37,6 +42,9 @@ export interface Planned {
   /** Steps that finish an interrupted transaction (dry-run: would run; run: already ran). */
   readonly repair: readonly Step[];
   readonly input?: PlanInput;
+  readonly filesCheck?: FilesCheck;
+  /** What a full check that found every file intact recorded (run keeps it in the state). */
+  readonly verified?: FilesRecord;
   readonly upgrade?: UpgradePlan;
   /** The same version again over damaged files. */
   readonly reinstall?: ReinstallPlan;
@@ -56,8 +64,11 @@ export const wantsVerify = ({ packages }: Snapshot, facts: Facts, decision: Deci
 /** The plans for the decision: an upgrade, or a reinstall over damaged files, or nothing. */
 export const planRun = (snapshot: Snapshot, facts: Facts, decision: Decision, repair: readonly Step[], planFacts: PlanFacts): Planned => {
   const manager: PackageManager | undefined = snapshot.packages.manager;
-  const { input, damaged = [] } = planFacts;
-  const base = { snapshot, facts, decision, repair, ...(input === undefined ? {} : { input }) };
+  const { input, damaged = [], filesCheck, verified } = planFacts;
+  const base = {
+    snapshot, facts, decision, repair, ...(input === undefined ? {} : { input }),
+    ...(filesCheck === undefined ? {} : { filesCheck }), ...(verified === undefined ? {} : { verified }),
+  };
   if (manager === undefined || input === undefined) return base;
   if (decision.action === 'upgrade') return { ...base, upgrade: planUpgrade(manager, input) };
   const installed = snapshot.packages.installed;

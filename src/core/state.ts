@@ -1,5 +1,6 @@
-// The updater's own state (unhealthy mark, a bad target, an install in flight, the last run, counters), versioned and validated on read.
+// The updater's own state (unhealthy mark, a bad target, an install in flight, the last run, counters, the files' last full check), versioned and validated on read.
 import * as z from 'zod/mini';
+import { filesRecordSchema } from './files-check.ts';
 import { OUTCOMES } from './run-outcome.ts';
 
 export const STATE_FILE = 'state.json';
@@ -51,7 +52,7 @@ const countersSchema = z.object({
 });
 
 const stateSchema = z.object({
-  version: z.literal(4),
+  version: z.literal(5),
   kind: z.literal('teleport-upgrade-state'),
   /** When a run first found the agent's schedule unusable and marked it; null when not marked. */
   unhealthySince: z.nullable(z.iso.datetime()),
@@ -63,10 +64,15 @@ const stateSchema = z.object({
   lastSuccessAt: z.nullable(z.iso.datetime()),
   /** Upgrades installed and rollbacks done on this host, ever (Prometheus counters). */
   counters: countersSchema,
+  /** The last full check of the installed files that found them intact, and what they looked like then (see filesCheck). */
+  verified: z.nullable(filesRecordSchema),
 });
 
+/** Version 4 had no record of the files' last full check. */
+const stateV4Schema = z.extend(z.omit(stateSchema, { verified: true }), { version: z.literal(4) });
+
 /** Version 3 had neither the last run nor counters. */
-const stateV3Schema = z.extend(z.omit(stateSchema, { lastRun: true, lastSuccessAt: true, counters: true }), { version: z.literal(3) });
+const stateV3Schema = z.extend(z.omit(stateV4Schema, { lastRun: true, lastSuccessAt: true, counters: true }), { version: z.literal(3) });
 
 /** Version 2's in-flight record had no purpose (always an upgrade) and did not say whether the package was held. */
 const stateV2Schema = z.object({
@@ -90,8 +96,8 @@ export type InProgress = z.infer<typeof inProgressSchema>;
 export type LastRun = z.infer<typeof lastRunSchema>;
 
 export const emptyState: State = {
-  version: 4, kind: 'teleport-upgrade-state', unhealthySince: null, badTarget: null, inProgress: null,
-  lastRun: null, lastSuccessAt: null, counters: { upgrades: 0, rollbacks: 0 },
+  version: 5, kind: 'teleport-upgrade-state', unhealthySince: null, badTarget: null, inProgress: null,
+  lastRun: null, lastSuccessAt: null, counters: { upgrades: 0, rollbacks: 0 }, verified: null,
 };
 
 /** Parses the state file; a missing file is the empty state, an unreadable one is reported to the caller. */
@@ -105,16 +111,19 @@ export const parseState = (text: string | undefined): State | string => {
   }
   const parsed = stateSchema.safeParse(data);
   if (parsed.success) return parsed.data;
+  // Older versions are read and upgraded; what they did not record starts empty (a full check of the files, say).
+  const older = stateV4Schema.safeParse(data);
+  if (older.success) return { ...emptyState, ...older.data, version: 5 };
   const v3 = stateV3Schema.safeParse(data);
-  if (v3.success) return { ...emptyState, ...v3.data, version: 4 };
+  if (v3.success) return { ...emptyState, ...v3.data, version: 5 };
   const v2 = stateV2Schema.safeParse(data);
   if (v2.success) {
     const { inProgress } = v2.data;
-    return { ...emptyState, ...v2.data, version: 4, inProgress: inProgress === null ? null : { ...inProgress, purpose: 'upgrade', held: false } };
+    return { ...emptyState, ...v2.data, version: 5, inProgress: inProgress === null ? null : { ...inProgress, purpose: 'upgrade', held: false } };
   }
   const v1 = stateV1Schema.safeParse(data);
   if (v1.success) return { ...emptyState, unhealthySince: v1.data.unhealthySince };
-  return 'it does not match the state schema (version 4)';
+  return 'it does not match the state schema (version 5)';
 };
 
 export const serializeState = (state: State): string => `${JSON.stringify(state, null, 2)}\n`;

@@ -17,6 +17,8 @@ export interface StatusFacts {
   readonly badTarget: BadTarget | null;
   readonly inProgress: InProgress | null;
   readonly lastRun: LastRun | null;
+  /** When a run last checked every installed file and found them intact. */
+  readonly filesVerifiedAt: string | null;
   readonly timer: TimerStatus;
   readonly lock: LockHolder | null;
   /** What could not be read (the state file as non-root, say), each a sentence. */
@@ -47,6 +49,7 @@ export const statusJson = (f: StatusFacts): Record<string, unknown> => ({
   badTarget: f.badTarget,
   inProgress: f.inProgress,
   lastRun: f.lastRun,
+  filesVerifiedAt: f.filesVerifiedAt,
   timer: f.timer.known ? { enabled: f.timer.enabled, active: f.timer.active, nextElapse: f.timer.nextElapse } : { enabled: null, active: null, nextElapse: null, problem: f.timer.problem },
   lock: f.lock,
   problems: [...('problem' in f.channel ? [`the channel could not be asked: ${f.channel.problem}`] : []), ...f.problems],
@@ -98,6 +101,9 @@ export const statusLines = (f: StatusFacts): string[] => {
     ['bad target', f.badTarget === null ? 'none' : `${f.badTarget.version}, since ${when(f, f.badTarget.at)}: ${f.badTarget.reason}`],
     ['in flight', f.inProgress === null ? 'none' : `${f.inProgress.purpose} ${f.inProgress.from} -> ${f.inProgress.to}, started ${when(f, f.inProgress.at)}`],
     ['last run', f.lastRun === null ? 'none yet' : lastRunLine(f, f.lastRun)],
+    ['files', f.filesVerifiedAt === null
+      ? 'not checked in full since the last install (the next run checks every file)'
+      : `checked in full at ${when(f, f.filesVerifiedAt)}; again within a day, or at the first change`],
     ['timer', f.timer.known
       ? `${f.timer.enabled ? 'enabled' : 'disabled'}, ${f.timer.active ? 'active' : 'inactive'}${f.timer.nextElapse === null ? '' : `, next ${when(f, f.timer.nextElapse)}`}`
       : f.timer.problem],

@@ -4,6 +4,7 @@ import type { Clock } from './clock.ts';
 import type { FetchChannel, ProbeStatus } from './http.ts';
 import type { LockHolder, LockResult } from './lock.ts';
 import type { Runner } from './runner.ts';
+import type { Fingerprint } from '../core/files-check.ts';
 
 export interface PathInfo {
   readonly kind: 'file' | 'directory' | 'other';
@@ -37,6 +38,11 @@ export interface Host {
   readonly hasExecutable: (name: string) => Promise<boolean>;
   /** Copies a file, creating the destination's directory; a partial copy is removed. Throws UnusablePathError when it cannot. */
   readonly copyFile: (from: string, to: string) => Promise<void>;
+  /**
+   * What each file looks like now (inode, size, mtime and ctime in nanoseconds), without reading it; undefined for one
+   * that is gone or is not a regular file.
+   */
+  readonly fingerprints: (paths: readonly string[]) => Promise<Array<Fingerprint | undefined>>;
   /** Flushes a file and its directory entry to disk, so a power cut cannot leave it empty. Throws UnusablePathError. */
   readonly persist: (path: string) => Promise<void>;
   /**

@@ -1,11 +1,12 @@
 // Wires the real machine into a Host.
 import { constants } from 'node:fs';
-import { access, copyFile, mkdir, open, readdir, rm } from 'node:fs/promises';
+import { access, copyFile, lstat, mkdir, open, readdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import type { Log } from '../log/log.ts';
 import { systemClock } from './clock.ts';
 import { readSmallFile, syncDir, writeFileAtomic } from './files.ts';
+import type { Fingerprint } from '../core/files-check.ts';
 import type { Host, PathInfo } from './host.ts';
 import { fetchChannel, probeStatus } from './http.ts';
 import { onOwnPath } from './fs-problem.ts';
@@ -45,6 +46,14 @@ const inspectExecutable = async (path: string): Promise<PathInfo> => {
   await handle.close();
   return { kind: stats.isFile() ? 'file' : 'other', uid: stats.uid, mode: stats.mode & 0o7777 };
 };
+
+/** lstat with nanoseconds: a symbolic link or anything else but a regular file is no fingerprint of a package file. */
+const fingerprints = (paths: readonly string[]): Promise<Array<Fingerprint | undefined>> =>
+  Promise.all(paths.map(async (path) => {
+    const info = await lstat(path, { bigint: true }).catch(() => undefined);
+    if (info === undefined || !info.isFile()) return undefined;
+    return { path, ino: String(info.ino), size: String(info.size), mtimeNs: String(info.mtimeNs), ctimeNs: String(info.ctimeNs) };
+  }));
 
 /** fsync of a file, then of its directory. */
 const persist = async (path: string): Promise<void> => {
@@ -90,6 +99,7 @@ export const realHost = (log: Log, userAgent: string, stdout: (text: string) => 
     await rm(path, { recursive: true, force: true });
     await mkdir(path, { recursive: true, mode: 0o700 });
   }),
+  fingerprints,
   persist: (path) => onOwnPath('flush to disk', path, () => persist(path)),
   writeFile: (path, text, { what = 'the state file', foreignDir = false } = {}) =>
     onOwnPath(`write ${what}`, path, () => writeFileAtomic(path, text, { createDir: !foreignDir })),

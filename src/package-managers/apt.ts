@@ -2,7 +2,7 @@
 import { debToSemver } from '../version/package-version.ts';
 import { queryProblem } from './query-problem.ts';
 import type { Ask, InstallInput, InstalledPackage, PackageManager, SourceFile } from './types.ts';
-import { parseVerify } from './verify.ts';
+import { listedPaths, parseVerify } from './verify.ts';
 import { MINUTE, SECOND, type Command, type CommandResult, type Step } from '../core/command.ts';
 
 /** How long apt-get install waits for another apt/dpkg to release the dpkg lock (documented in README). */
@@ -171,6 +171,11 @@ export const aptManager: PackageManager = {
   // dpkg itself knows a hold: dpkg-query said it.
   held: async (_ask, installed) => installed?.held === true,
   damaged: async (ask, pkg) => parseVerify((await ask.run({ argv: ['dpkg', '--verify', pkg], timeoutMs: 5 * MINUTE })).stdout),
+  // dpkg-query -L also prints diversion notes, which are not paths.
+  files: async (ask, pkg) => {
+    const result = await ask.run({ argv: ['dpkg-query', '-L', pkg], timeoutMs: QUERY_TIMEOUT });
+    return result.exitCode === 0 ? listedPaths(result.stdout) : undefined;
+  },
   // apt keeps the package files it installed in its cache (pkg_version_arch.deb, the epoch's colon escaped).
   cachedFile: async (ask, pkg, packageVersion) => {
     const dir = parseConfigShell((await ask.run(cacheQuery)).stdout).get('CACHE');

@@ -3,7 +3,7 @@ import { rpmToSemver } from '../version/package-version.ts';
 import semver from 'semver';
 import { queryProblem } from './query-problem.ts';
 import type { InstalledPackage, PackageManager } from './types.ts';
-import { parseVerify } from './verify.ts';
+import { listedPaths, parseVerify } from './verify.ts';
 import { SECOND, type Command, type CommandResult, type Step } from '../core/command.ts';
 
 export const rpmInstalledQuery = (packages: readonly string[]): Command => ({
@@ -45,7 +45,7 @@ export const rpmRepairSteps = (installed: InstalledPackage): Step[] =>
   }));
 
 /** What yum/dnf and zypper hosts share: the rpm database, its file check, and its repair. */
-export const rpmDatabase: Pick<PackageManager, 'database' | 'installed' | 'damaged' | 'repairSteps'> = {
+export const rpmDatabase: Pick<PackageManager, 'database' | 'installed' | 'damaged' | 'files' | 'repairSteps'> = {
   database: 'rpm',
   installed: async (ask, packages) => {
     const query = rpmInstalledQuery(packages);
@@ -55,6 +55,10 @@ export const rpmDatabase: Pick<PackageManager, 'database' | 'installed' | 'damag
     return installed;
   },
   damaged: async (ask, pkg) => parseVerify((await ask.run({ argv: ['rpm', '-V', pkg], timeoutMs: 5 * 60 * SECOND })).stdout),
+  files: async (ask, pkg) => {
+    const result = await ask.run({ argv: ['rpm', '-ql', pkg], timeoutMs: 30 * SECOND });
+    return result.exitCode === 0 ? listedPaths(result.stdout) : undefined;
+  },
   repairSteps: (installed) => rpmRepairSteps(installed),
 };
 

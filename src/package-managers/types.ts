@@ -80,8 +80,10 @@ export interface PackageManager {
   available(ask: Ask, pkg: string, repo: string | undefined): Promise<Available>;
   /** Whether the v1 version lock (apt hold, zypper lock, yum exclude) holds the package back. */
   held(ask: Ask, installed: InstalledPackage | undefined, pkg: string, repo: string | undefined): Promise<boolean>;
-  /** Installed files of `pkg` that no longer match the package database. */
+  /** Installed files of `pkg` that no longer match the package database (every file hashed: the costly check). */
   damaged(ask: Ask, pkg: string): Promise<string[]>;
+  /** The paths the package database lists for `pkg` (directories too); undefined when it cannot say. */
+  files(ask: Ask, pkg: string): Promise<string[] | undefined>;
   /** A file of that exact package version the manager kept when it installed it (apt's cache), if any. */
   cachedFile(ask: Ask, pkg: string, packageVersion: string): Promise<string | undefined>;
   /** Downloads the package file of an exact version into `dir` (which exists), installing nothing. */

@@ -1,4 +1,4 @@
-// Parses `dpkg --verify` and `rpm -V`: installed files that no longer match the package database.
+// Parses `dpkg --verify` and `rpm -V` (installed files that no longer match the package database), and file lists.
 
 /**
  * Lines are `FLAGS [ATTR] PATH`, e.g. `??5??????   /usr/local/bin/teleport` (dpkg), `S.5....T.  c /etc/x` (rpm),
@@ -12,3 +12,6 @@ export const parseVerify = (stdout: string): string[] =>
     const [, flags = '', , path = ''] = match;
     return flags === 'missing' || flags[0] === 'S' || flags[2] === '5' ? [path] : [];
   });
+
+/** The absolute paths among the lines of a package's file list (`dpkg-query -L` also prints diversion notes). */
+export const listedPaths = (stdout: string): string[] => stdout.split('\n').filter((line) => line.startsWith('/'));

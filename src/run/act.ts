@@ -31,7 +31,8 @@ export const act = async (ctx: RunContext, planned: Planned, state: StateRecord)
   const { host } = ctx;
   const { decision, snapshot, input } = planned;
   const bad = snapshot.state.badTarget;
-  state.apply(...targetEvents(planned), ...(decision.action === 'upgrade' ? [] : [{ type: 'mark', mark: decision.mark } as const]));
+  state.apply(...targetEvents(planned), ...(decision.action === 'upgrade' ? [] : [{ type: 'mark', mark: decision.mark } as const]),
+    ...(planned.verified === undefined ? [] : [{ type: 'files-verified', record: planned.verified } as const]));
   if (bad !== null && state.current().badTarget === null) {
     const by = decision.reason === 'forced' ? 'force' : `the new target ${snapshot.target.kind === 'version' ? snapshot.target.version : ''}`;
     host.log.info(`${by} clears the record of ${bad.version} failing its health check.`, fields({ target: bad.version }));

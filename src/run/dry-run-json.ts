@@ -18,6 +18,9 @@ export const plannedJson = (planned: Planned, exitStatus: number): string => {
     reason: decision.reason,
     exitStatus,
     commands: plannedCommands(planned),
+    // When the installed files were last checked in full, and whether this run would check them in full (and why).
+    filesVerifiedAt: planned.snapshot.state.verified?.at ?? null,
+    filesCheck: planned.filesCheck === undefined ? null : planned.filesCheck.full ? { full: true, why: planned.filesCheck.why } : { full: false, due: planned.filesCheck.due.toISOString() },
   });
 };
 

@@ -2,7 +2,9 @@
 import { CONFIG_NAMES, parseConfig, POLICY_NAMES, type Config, type ConfigFiles } from '../config/parse-config.ts';
 import type { Decision, Facts } from '../core/decide.ts';
 import { ConfigError, sanitize, TargetError } from '../core/errors.ts';
+import { filesCheck, MAX_RECORDED_FILES, type FilesCheck, type FilesRecord } from '../core/files-check.ts';
 import { wantsVerify, type PlanFacts, type Snapshot } from '../core/planned.ts';
+import type { PackageManager } from '../package-managers/types.ts';
 import { FileRefusedError } from '../host/files.ts';
 import type { Host } from '../host/host.ts';
 import { fields } from '../log/fields.ts';
@@ -11,7 +13,7 @@ import { policyWarnings, windowsAt } from '../schedule/windows.ts';
 import { parsePingBody, type Cluster } from '../version/cluster.ts';
 import { parseCriticalBody, parseTargetBody, type Target } from '../version/target.ts';
 import type { RunContext } from './context.ts';
-import { damagedFiles, gatherPlanInput } from './queries.ts';
+import { askOf, damagedFiles, gatherPlanInput } from './queries.ts';
 import type { State } from '../core/state.ts';
 import type { Recovered } from './recover.ts';
 
@@ -101,9 +103,32 @@ export const gatherForPlan = async ({ host }: RunContext, snapshot: Snapshot, fa
   if (manager === undefined) return {};
   if (decision.action === 'upgrade' && snapshot.target.kind === 'version') return { input: await gatherPlanInput(host, manager, packages, snapshot.target.version) };
   if (!wantsVerify(snapshot, facts, decision) || installed === undefined || packages.semver === null) return {};
-  const damaged = await damagedFiles(host, manager, packages.pkg);
-  if (damaged.length === 0) return { damaged };
+  const { filesCheck: check, damaged, verified } = await checkFiles(host, manager, packages.pkg, installed.packageVersion, snapshot.state.verified);
+  if (damaged.length === 0) return { filesCheck: check, damaged, ...(verified === undefined ? {} : { verified }) };
   host.log.warn(`${packages.pkg} ${installed.packageVersion} is damaged: ${sanitize(damaged.slice(0, 5).join(', '), 300)} no longer match the package database; the same version is reinstalled.`,
     fields({ package: packages.pkg, installed: packages.semver }));
-  return { damaged, input: await gatherPlanInput(host, manager, packages, packages.semver) };
+  return { filesCheck: check, damaged, input: await gatherPlanInput(host, manager, packages, packages.semver) };
+};
+
+/**
+ * The check of the installed files a run that installs nothing makes. Skipped while their metadata shows no change since
+ * a full check less than a day ago (see filesCheck); else every file is hashed (dpkg --verify, rpm -V). A full check
+ * that finds them intact yields the record of what they looked like, fingerprinted before they were hashed, so that a
+ * change during the check shows at the next run.
+ */
+const checkFiles = async (host: Host, manager: PackageManager, pkg: string, packageVersion: string, record: FilesRecord | null): Promise<{ filesCheck: FilesCheck; damaged: string[]; verified?: FilesRecord }> => {
+  const current = record === null ? [] : await host.fingerprints(record.files.map((file) => file.path));
+  const at = host.clock.now();
+  const check = filesCheck(record, { pkg, packageVersion }, current, at);
+  if (!check.full) {
+    host.log.debug(`${pkg}'s files are as they were at their full check at ${check.since.toISOString()}; the next full check is due at ${check.due.toISOString()}.`, fields({ package: pkg }));
+    return { filesCheck: check, damaged: [] };
+  }
+  host.log.debug(`checking every file of ${pkg} against the package database: ${check.why}.`, fields({ package: pkg }));
+  const listed = await manager.files(askOf(host), pkg);
+  const prints = listed === undefined ? undefined : (await host.fingerprints(listed)).filter((print) => print !== undefined);
+  const damaged = await damagedFiles(host, manager, pkg);
+  const verified: FilesRecord | undefined = damaged.length === 0 && prints !== undefined && prints.length <= MAX_RECORDED_FILES
+    ? { pkg, packageVersion, at: at.toISOString(), files: prints } : undefined;
+  return { filesCheck: check, damaged, ...(verified === undefined ? {} : { verified }) };
 };

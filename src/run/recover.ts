@@ -50,6 +50,7 @@ const finishTransaction = async (ctx: RunContext, packages: PackageFacts, state:
   if (!(await executeSteps(ctx.host, repair))) {
     throw new InstallError(`could not finish the interrupted package transaction of ${pkg}; the package manager's own error lines are above. Nothing else was attempted. Fix it by hand (${byHand}), then run teleport-upgrade again.`, fields({ package: pkg }));
   }
+  state.apply({ type: 'files-changed' });
   const repaired = await inspect();
   if (repaired.installed !== undefined && !repaired.installed.configured) {
     throw new InstallError(`${pkg} ${repaired.installed.packageVersion} is still half-installed after the repair, and the package manager refuses other work until it is fixed. Nothing else was attempted. Fix it by hand (${byHand}), then run teleport-upgrade again.`, fields({ package: pkg }));

@@ -105,6 +105,7 @@ export const showStatus = async (options: StatusOptions, host: Host): Promise<nu
     badTarget: state?.badTarget ?? null,
     inProgress: state?.inProgress ?? null,
     lastRun: records.lastRun,
+    filesVerifiedAt: state?.verified?.at ?? null,
     timer,
     lock: lock ?? null,
     problems,

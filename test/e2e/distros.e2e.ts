@@ -162,6 +162,54 @@ for (const kind of KINDS) {
       assert.equal((JSON.parse((await h.view.exec(['cat', '/var/lib/teleport-upgrade/state.json'])).stdout) as { inProgress: unknown }).inProgress, null);
     });
 
+    it('checks every file once, then only their metadata while nothing changed; finds every kind of change; checks in full daily and after a change by hand', async () => {
+      server.answer('v1.2.4');
+      const h = await newHost('1.2.4');
+      const BIN = '/usr/local/bin/teleport';
+      const FULL = /checking every file of teleport-ent against the package database: (.*)\.$/m;
+      const SKIPPED = /teleport-ent's files are as they were at their full check at/;
+      const run = async () => {
+        const r = await h.cli(['--debug', 'run']);
+        assert.equal(r.exitCode, 0, r.stderr);
+        return r.stderr;
+      };
+      assert.match(await run(), FULL, 'the first run checks in full');
+      assert.match(await run(), SKIPPED, 'the next one, with nothing changed, does not');
+      const original = (await h.view.exec(['cat', BIN])).stdout;
+      const sameSize = original.replace('Teleport', 'Telepork');
+      const damages: Array<[string, string]> = [
+        ['written in place, same size', `printf '%s' "$1" > ${BIN}`],
+        ['truncated', `: > ${BIN}`],
+        ['replaced by a rename, same size', `printf '%s' "$1" > ${BIN}.new && chmod 755 ${BIN}.new && mv ${BIN}.new ${BIN}`],
+        ['removed', `rm ${BIN}`],
+        ['written, its old mtime put back with touch -r', `touch -r ${BIN} /tmp/mtime && printf '%s' "$1" > ${BIN} && touch -r /tmp/mtime ${BIN}`],
+      ];
+      for (const [what, script] of damages) {
+        await h.view.exec(['sh', '-c', script, 'sh', sameSize]);
+        const found = await run();
+        assert.match(found, /changed since the last full check|is gone since the last full check/, what);
+        assert.match(found, /teleport-ent 1\.2\.4(-1)? is damaged/, what);
+        assert.equal((await h.view.exec(['cat', BIN])).stdout, original, `${what}: reinstalled`);
+        assert.match(await run(), FULL, `${what}: after the reinstall, a full check records the files again`);
+      }
+      // Reinstalled by hand: new files, so a full check.
+      await h.view.exec(kind.manager === 'apt' ? ['apt-get', 'install', '-y', '--reinstall', 'teleport-ent=1.2.4']
+        : kind.manager === 'dnf' ? ['dnf', '-y', '-q', 'reinstall', 'teleport-ent-1.2.4-1'] : ['zypper', '--non-interactive', '--quiet', 'install', '--force', 'teleport-ent=1.2.4-1']);
+      assert.match(await run(), /checking every file .*: \/usr\/local\/bin\/teleport changed since the last full check\.$/m);
+      // A day after the last full check (its record moved back 25 hours, as the clock would move on).
+      const state = JSON.parse((await h.view.exec(['cat', '/var/lib/teleport-upgrade/state.json'])).stdout) as { verified: { at: string } };
+      state.verified.at = new Date(Date.now() - 25 * 3_600_000).toISOString();
+      await h.view.write('/var/lib/teleport-upgrade/state.json', `${JSON.stringify(state)}\n`);
+      assert.match(await run(), /checking every file .*: the daily full check is due/);
+      // Another version installed by hand.
+      server.answer('v1.2.3');
+      await h.view.exec(kind.manager === 'apt' ? ['apt-get', 'install', '-y', '--allow-downgrades', 'teleport-ent=1.2.3']
+        : kind.manager === 'dnf' ? ['dnf', '-y', '-q', 'downgrade', 'teleport-ent-1.2.3-1'] : ['zypper', '--non-interactive', '--quiet', 'install', '--oldpackage', 'teleport-ent=1.2.3-1']);
+      assert.match(await run(), /checking every file .*: the last full check was of teleport-ent 1\.2\.4/);
+      const status = JSON.parse((await h.cli(['status', '--json'])).stdout) as { filesVerifiedAt: string | null };
+      assert.ok(status.filesVerifiedAt !== null && Date.now() - Date.parse(status.filesVerifiedAt) < 600_000, 'status says when');
+    });
+
     it('reinstalls damaged files at the same version', async () => {
       server.answer('v1.2.4');
       const h = await newHost('1.2.4');

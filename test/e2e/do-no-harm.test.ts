@@ -54,7 +54,7 @@ describe('do no harm: health check and rollback against real apt', { skip: missi
       assert.equal(await s.status(), 'install ok installed\t1.2.3');
       assert.ok((await systemctlCalls(s)).includes('restart teleport.service'), 'the broken agent is restarted onto the old version');
       const recorded = await state(s);
-      assert.equal(recorded.version, 4);
+      assert.equal(recorded.version, 5);
       assert.equal(recorded.badTarget?.version, '1.2.4');
       assert.match(recorded.badTarget?.reason ?? '', /restarted teleport\.service/);
       assert.equal(recorded.inProgress, null);

@@ -162,7 +162,7 @@ describe('metrics through node_exporter, and status (real apt)', { skip: (await 
       const run = await s.cli(['run'], active);
       assert.equal(run.exitCode, 0, run.stderr);
       assert.match(run.stderr, /^\[!\] ignoring .*state\.json: .* more than the 65536 allowed; it will be replaced\.$/m);
-      assert.equal(JSON.parse(await readFile(path, 'utf8')).version, 4);
+      assert.equal(JSON.parse(await readFile(path, 'utf8')).version, 5);
     }));
 
   it('status as a user who cannot read the state file: shows the rest and says what it could not read', () =>

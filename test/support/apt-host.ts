@@ -58,6 +58,9 @@ export const ARGV = {
   reinstallKept: key(aptManager.installSteps({ pkg: PKG, packageVersion: '1.2.3', held: false, downgrade: false, repo: REPO, file: KEPT, reinstall: true })[0]!),
   reinstall: (packageVersion: string) => key(aptManager.installSteps({ pkg: PKG, packageVersion, held: false, downgrade: false, repo: REPO, reinstall: true })[0]!),
   hold: `apt-mark hold ${PKG}`,
+  /** The package's file list, taken with a full check of its files. */
+  files: `dpkg-query -L ${PKG}`,
+  verify: `dpkg --verify ${PKG}`,
   show: key(agentShowQuery),
   isActive: key(agentStateQuery),
   daemonReload: 'systemctl daemon-reload',
@@ -90,6 +93,8 @@ export const healthyUpgrade = (held = false): Record<string, Canned | readonly C
   [ARGV.restart]: {},
   [ARGV.hold]: {},
   [ARGV.dpkgQuery]: dpkg('1.2.4', { held }),
+  [ARGV.files]: { stdout: '/.\n/usr\n/usr/local\n/usr/local/bin\n/usr/local/bin/teleport\n' },
+  [ARGV.verify]: {},
   [ARGV.show]: agent(),
   [ARGV.daemonReload]: {},
   [ARGV.reload]: {},

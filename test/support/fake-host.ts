@@ -92,6 +92,7 @@ export const fakeHost = (setup: FakeHostSetup = {}): FakeHost => {
       files.set(to, files.get(from) ?? '');
     },
     persist: async () => undefined,
+    fingerprints: async (paths) => paths.map((path) => (files.has(path) ? { path, ino: '1', size: String(files.get(path)!.length), mtimeNs: '1', ctimeNs: '1' } : undefined)),
     writeFile: async (path, text) => {
       files.set(path, text);
     },
