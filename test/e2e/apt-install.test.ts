@@ -11,7 +11,7 @@ import { pingBody } from '../support/version-server.ts';
 
 const missing = await aptMissing();
 
-describe('installs against real apt', { skip: missing }, () => {
+describe('installs against real apt', { skip: missing, concurrency: 2 }, () => {
   const { withSandbox, fixtures: getFixtures } = sandboxPerTest({ before, after });
 
   it('upgrades a held package and puts the hold back', () =>

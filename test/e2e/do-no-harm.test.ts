@@ -29,7 +29,7 @@ const startReadyz = async () => {
   };
 };
 
-describe('do no harm: health check and rollback against real apt', { skip: missing }, () => {
+describe('do no harm: health check and rollback against real apt', { skip: missing, concurrency: 2 }, () => {
   const { withSandbox, fixtures } = sandboxPerTest({ before, after });
   const active = { FAKE_SYSTEMCTL_MODE: 'active' };
 

@@ -1,4 +1,5 @@
-// End to end on real dnf (as yum) and real zypper: the same behaviours as on apt, against per-test rpm roots.
+// End to end on real dnf (as yum) and real zypper: the same behaviours as on apt, against per-test rpm roots. Each
+// manager's suite is a test file of its own (rpm-dnf.test.ts, rpm-zypper.test.ts), so the two run side by side.
 import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -22,8 +23,8 @@ const EXPECTED = {
   },
 } as const;
 
-for (const kind of ['dnf', 'zypper'] as const) {
-  describe(`${kind} hosts`, { skip: missing }, () => {
+export const rpmHostsSuite = (kind: 'dnf' | 'zypper'): void => {
+  describe(`${kind} hosts`, { skip: missing, concurrency: 2 }, () => {
     const { withSandbox, fixtures } = sandboxPerTest({ before, after }, { rpm: true });
     const expected = EXPECTED[kind];
     // Both dnf and zypper are installed in every rpm sandbox: detection finds the one whose repositories have Teleport.
@@ -232,7 +233,7 @@ for (const kind of ['dnf', 'zypper'] as const) {
         assert.equal(await locked(kind, s), true);
       }));
   });
-}
+};
 
 /** The v1 version lock: a repo exclude for yum/dnf, a zypper lock for zypper. */
 const lock = async (kind: 'dnf' | 'zypper', s: Sandbox) => {
