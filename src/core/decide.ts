@@ -1,6 +1,6 @@
 // The pure decision: given the gathered facts, whether to install the target and why.
 import semver from 'semver';
-import { isUnhealthy } from '../schedule/window.ts';
+import { isUnhealthy } from '../schedule/exported-window.ts';
 import type { Windows } from '../schedule/windows.ts';
 import { skewViolation, type Cluster } from '../version/cluster.ts';
 import type { Target } from '../version/target.ts';

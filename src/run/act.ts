@@ -7,7 +7,7 @@ import type { Planned } from '../core/planned.ts';
 import { fields } from '../log/fields.ts';
 import type { PackageContext, RunContext } from './context.ts';
 import { reinstall } from './reinstall.ts';
-import type { StateRecord } from './record.ts';
+import type { StateRecord } from './state-store.ts';
 import { upgrade } from './upgrade.ts';
 
 /** What the decision says of the bad-target record: force overrides it, a different target makes it moot. */

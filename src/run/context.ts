@@ -4,7 +4,7 @@ import type { PackageFacts } from '../core/package-facts.ts';
 import type { PlanInput } from '../core/plan.ts';
 import type { Host } from '../host/host.ts';
 import type { PackageManager } from '../package-managers/types.ts';
-import type { StateRecord } from './record.ts';
+import type { StateRecord } from './state-store.ts';
 
 export type Mode = 'run' | 'dry-run' | 'force';
 

@@ -11,8 +11,8 @@ import { executeSteps } from './execute.ts';
 import { sampleAgent } from './health.ts';
 import { inspectPackages } from './inspect-packages.ts';
 import { gatherPlanInput } from './queries.ts';
-import type { StateRecord } from './record.ts';
-import { restartAndSettle } from './settle.ts';
+import type { StateRecord } from './state-store.ts';
+import { restartAndSettle } from './judge.ts';
 
 export interface Recovered {
   /** The steps that finish an interrupted transaction (run: ran them; dry-run: would). */

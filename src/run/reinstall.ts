@@ -6,7 +6,7 @@ import { fields } from '../log/fields.ts';
 import type { PackageContext } from './context.ts';
 import { executeSteps } from './execute.ts';
 import { damagedFiles } from './queries.ts';
-import { restartAgent } from './settle.ts';
+import { restartAgent } from './judge.ts';
 
 /**
  * Installs the same version again over damaged files and checks them once more. The in-flight record leaves a run

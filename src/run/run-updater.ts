@@ -6,10 +6,10 @@ import type { Host } from '../host/host.ts';
 import { act } from './act.ts';
 import type { RunContext, RunOptions } from './context.ts';
 import { busyJson, errorJson, plannedJson } from './dry-run-json.ts';
-import { finish, type Trace } from './finish.ts';
+import { finish, type Trace } from './record.ts';
 import { decisionFacts, gather, gatherForPlan, readConfig, startFetch } from './gather.ts';
 import { runInProgress, takeLock } from './lock.ts';
-import { readState, stateRecord, type StateRecord } from './record.ts';
+import { readState, stateRecord, type StateRecord } from './state-store.ts';
 import { recover } from './recover.ts';
 import { announce, reportDryRun } from './report.ts';
 

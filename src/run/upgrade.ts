@@ -8,7 +8,7 @@ import { executeStep } from './execute.ts';
 import { sampleAgent } from './health.ts';
 import { availableVersions, installJudgedByDatabase } from './queries.ts';
 import { secureRollback } from './rollback.ts';
-import { restartAgent, restartAndSettle, settleFailedInstall } from './settle.ts';
+import { restartAgent, restartAndSettle, settleFailedInstall } from './judge.ts';
 
 /**
  * Refreshes the Teleport repository and plans again from the versions it offers now: the plan that runs is built by

@@ -3,7 +3,7 @@
 // next meet) asks croner at most LOOKAHEAD_QUERIES times per question: beyond that, the answer says it was not worked out.
 import type { CronRule, FreezeRule } from './local-policy.ts';
 import type { Schedule, Window } from './parse-schedule.ts';
-import type { WindowStatus } from './window.ts';
+import type { WindowStatus } from './exported-window.ts';
 
 /** How far ahead a freeze's end is followed. */
 export const HORIZON_MS = 62 * 24 * 3_600_000;

@@ -2,7 +2,7 @@
 import { WINDOW_EXAMPLE, type CronRule, type FreezeRule } from './local-policy.ts';
 import { allOpenNow, freezeStatus, localWindowStatus, missedOverlap, nextAllOpen, SHORT_WINDOW_MS, type FreezeStatus, type LocalWindowStatus } from './local-windows.ts';
 import type { Schedule } from './parse-schedule.ts';
-import { windowStatus, type WindowStatus } from './window.ts';
+import { windowStatus, type WindowStatus } from './exported-window.ts';
 
 /** The local policy, as the config holds it. */
 export interface LocalPolicy {

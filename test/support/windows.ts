@@ -1,6 +1,6 @@
 // Windows for the pure tables: the exported state, and the local window and freeze when a row needs them.
 import { allOpenNow, type LocalState } from '../../src/schedule/local-windows.ts';
-import type { WindowState } from '../../src/schedule/window.ts';
+import type { WindowState } from '../../src/schedule/exported-window.ts';
 import type { Windows } from '../../src/schedule/windows.ts';
 
 export const LOCAL_RULE = '0 2 * * Sat,Sun 4h Europe/Berlin';
