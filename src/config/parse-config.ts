@@ -1,6 +1,7 @@
 // Turns the raw texts of the config dir's files into a validated Config, or a ConfigError that names the fix.
 import * as z from 'zod/mini';
-import { ConfigError, quote } from '../core/errors.ts';
+import { ConfigError } from '../core/errors.ts';
+import { quote } from '../core/text.ts';
 import { parseFreezeFile, parseWindowFile, type CronRule, type FreezeRule } from '../schedule/local-policy.ts';
 import { valueLines } from './config-value.ts';
 import { parseEndpoint, type Endpoint } from './endpoint.ts';

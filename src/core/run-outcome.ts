@@ -44,6 +44,3 @@ export const hookEventOf = (outcome: Outcome, exitStatus: number): HookEvent | u
   if (exitStatus !== 0) return 'failed';
   return outcome === 'upgraded' || outcome === 'repaired' ? outcome : undefined;
 };
-
-/** Whether a run that ended so counts as a failure for `status` (its exit status 1). */
-export const failedOutcome = (outcome: Outcome | undefined): boolean => outcome === 'failed' || outcome === 'rolled-back' || outcome === 'refused';

@@ -1,6 +1,6 @@
 // Fetches the channel's /version and /critical and the proxy's /webapi/ping over one connection, bounded in time, size and attempts, TLS always verified.
 import { STATUS_CODES } from 'node:http';
-import { quote, sanitize } from '../core/errors.ts';
+import { quote, sanitize } from '../core/text.ts';
 import { isLoopbackHost } from '../config/endpoint.ts';
 // Only the parts used: undici's index also loads fetch, WebSocket, mocks and caches, doubling start-up time.
 // The index's one side effect that matters is replayed below: the request/connect API on every dispatcher.

@@ -1,5 +1,5 @@
 // Renders pino records as the v1-style lines operators know, with journald priority prefixes.
-import { escapeUnsafe } from '../core/errors.ts';
+import { escapeUnsafe } from '../core/text.ts';
 
 /** pino's numeric levels: debug 20, info 30, warn 40, error 50 (and fatal 60). */
 const MARKERS: Readonly<Record<number, string>> = { 20: '[d]', 30: '[i]', 40: '[!]', 50: '[!]', 60: '[!]' };

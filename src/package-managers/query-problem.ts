@@ -1,5 +1,5 @@
 // How a failed package-manager query is shown: its status and the last lines it printed, never a guess at what it meant.
-import { sanitize } from '../core/errors.ts';
+import { sanitize } from '../core/text.ts';
 import type { Command, CommandResult } from '../core/command.ts';
 
 /** The versions a repository query found, or what the failed query said. */

@@ -1,5 +1,5 @@
 // zypper as one unit: commands scoped to the Teleport repository, what it is asked, and pure parsers of its XML output.
-import { sanitize } from '../core/errors.ts';
+import { sanitize } from '../core/text.ts';
 import { isRpmFile, rpmDatabase } from './rpm.ts';
 import { rpmToSemver, semverToRpm } from '../version/package-version.ts';
 import { queryProblem, type Available } from './query-problem.ts';

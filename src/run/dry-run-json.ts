@@ -1,5 +1,6 @@
 // What `dry-run --json` prints: always exactly one JSON object on stdout, for the decision, a run in progress, or an error.
-import { ConfigError, ExitStatus, InstallError, RefusedError, safeJson, TargetError, UnusablePathError, type UpdaterError } from '../core/errors.ts';
+import { ConfigError, ExitStatus, InstallError, RefusedError, TargetError, UnusablePathError, type UpdaterError } from '../core/errors.ts';
+import { safeJson } from '../core/text.ts';
 import type { LockHolder } from '../host/lock.ts';
 import { plannedCommands, type Planned } from '../core/planned.ts';
 import { windowsJson } from '../schedule/windows.ts';

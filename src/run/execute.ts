@@ -1,6 +1,6 @@
 // Runs plan steps, streaming package-manager output into the log and never swallowing it on failure.
 import type { CommandResult, Step } from '../core/command.ts';
-import { sanitize } from '../core/errors.ts';
+import { sanitize } from '../core/text.ts';
 import type { Host } from '../host/host.ts';
 import { fields } from '../log/fields.ts';
 

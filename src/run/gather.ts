@@ -1,7 +1,8 @@
 // Gather: one snapshot of the facts (config, target, critical, cluster, packages, schedule, state); it changes nothing.
 import { CONFIG_NAMES, parseConfig, POLICY_NAMES, type Config, type ConfigFiles } from '../config/parse-config.ts';
 import type { Decision, Facts } from '../core/decide.ts';
-import { ConfigError, sanitize, TargetError } from '../core/errors.ts';
+import { ConfigError, TargetError } from '../core/errors.ts';
+import { sanitize } from '../core/text.ts';
 import { filesCheck, MAX_RECORDED_FILES, type FilesCheck, type FilesRecord } from '../core/files-check.ts';
 import { wantsVerify, type PlanFacts, type Snapshot } from '../core/planned.ts';
 import type { PackageManager } from '../package-managers/types.ts';

@@ -1,5 +1,5 @@
 // Hooks: the operator's executables in hooks.d, run after a run that changed something or failed; never changing its outcome.
-import { sanitize } from '../core/errors.ts';
+import { sanitize } from '../core/text.ts';
 import { HOOK_TIMEOUT_MS, hookEnvironment, hookVerdict } from '../core/hooks.ts';
 import type { HookEvent } from '../core/run-outcome.ts';
 import { PathRefusedError } from '../host/safe-path.ts';

@@ -1,7 +1,8 @@
 // Finds the installer, the Teleport package and its installed version from the package databases.
 import { TELEPORT_PACKAGES, type Config } from '../config/parse-config.ts';
 import type { PackageFacts } from '../core/package-facts.ts';
-import { ConfigError, quote } from '../core/errors.ts';
+import { ConfigError } from '../core/errors.ts';
+import { quote } from '../core/text.ts';
 import type { Host } from '../host/host.ts';
 import { aptManager } from '../package-managers/apt.ts';
 import { chooseRpmManager } from '../package-managers/choose-rpm-manager.ts';

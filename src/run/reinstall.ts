@@ -1,5 +1,6 @@
 // Act on damaged files: the same version again, with an in-flight record, verified, then a graceful restart.
-import { InstallError, sanitize } from '../core/errors.ts';
+import { InstallError } from '../core/errors.ts';
+import { sanitize } from '../core/text.ts';
 import type { ReinstallPlan } from '../core/plan.ts';
 import type { InProgress } from '../core/state.ts';
 import { fields } from '../log/fields.ts';

@@ -1,7 +1,8 @@
 // status: the one screen on this host's updater. It reads what it can (as non-root too), says what it could not, writes nothing.
 import * as z from 'zod/mini';
 import { decide } from '../core/decide.ts';
-import { safeJson, TargetError } from '../core/errors.ts';
+import { TargetError } from '../core/errors.ts';
+import { safeJson } from '../core/text.ts';
 import { explain } from '../core/explain.ts';
 import { parseState, STATE_FILE, type LastRun, type State } from '../core/state.ts';
 import { statusExit, statusJson, statusLines, type StatusFacts } from '../core/status-report.ts';

@@ -1,5 +1,6 @@
 // Act on an upgrade: refresh, plan again from what the repository now offers, keep the way back, install, restart, judge.
-import { InstallError, sanitize } from '../core/errors.ts';
+import { InstallError } from '../core/errors.ts';
+import { sanitize } from '../core/text.ts';
 import { planUpgrade, type UpgradePlan } from '../core/plan.ts';
 import type { InProgress } from '../core/state.ts';
 import { fields } from '../log/fields.ts';

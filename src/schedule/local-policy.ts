@@ -1,6 +1,7 @@
 // The operator's own maintenance policy: `window` (when a change may happen) and `freeze` (when none may), parsed strictly.
 import { Cron } from 'croner';
-import { ConfigError, quote } from '../core/errors.ts';
+import { ConfigError } from '../core/errors.ts';
+import { quote } from '../core/text.ts';
 
 /** `CRON DURATION [TZ]`: a window that opens at each cron time in the time zone and stays open for the duration. */
 export interface CronRule {

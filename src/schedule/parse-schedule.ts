@@ -1,6 +1,6 @@
 // Parses the agent-written `schedule` file (hostile input) into maintenance windows, `nop`, or a reason it is unusable.
 import * as z from 'zod/mini';
-import { quote } from '../core/errors.ts';
+import { quote } from '../core/text.ts';
 import { valueLines } from '../config/config-value.ts';
 
 export interface Window {

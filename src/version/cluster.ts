@@ -1,7 +1,7 @@
 // The cluster's version from the proxy's /webapi/ping (hostile network input), and Teleport's version-skew rule.
 import semver from 'semver';
 import * as z from 'zod/mini';
-import { quote } from '../core/errors.ts';
+import { quote } from '../core/text.ts';
 import { strictSemver } from './semver.ts';
 
 export type Cluster = { readonly kind: 'version'; readonly version: string } | { readonly kind: 'unknown'; readonly problem: string };

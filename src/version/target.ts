@@ -1,5 +1,5 @@
 // Parses the proxy's `/version` and `/critical` bodies (hostile network input).
-import { quote } from '../core/errors.ts';
+import { quote } from '../core/text.ts';
 import { strictSemver } from './semver.ts';
 
 export type Target = { readonly kind: 'none' } | { readonly kind: 'version'; readonly version: string };

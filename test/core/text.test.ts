@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { quote, sanitize } from '../../src/core/errors.ts';
+import { quote, sanitize } from '../../src/core/text.ts';
 import { renderText } from '../../src/log/render.ts';
 
 /** Anything a terminal or the journal would act on rather than show. */
