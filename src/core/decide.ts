@@ -5,13 +5,9 @@ import type { Windows } from '../schedule/windows.ts';
 import { skewViolation, type Cluster } from '../version/cluster.ts';
 import type { Target } from '../version/target.ts';
 import { isPrerelease, sameVersion } from '../version/semver.ts';
+import { REASON_RULES, type Reason } from './reasons.ts';
 
-export const REASONS = [
-  'forced', 'critical', 'maintenance-window', 'unhealthy-agent', 'up-to-date', 'outside-window',
-  'marked-unhealthy', 'no-target', 'prerelease-refused', 'version-skew', 'cluster-version-unknown', 'known-bad', 'managed-by-v2',
-  'outside-local-window', 'frozen',
-] as const;
-export type Reason = (typeof REASONS)[number];
+export type { Reason } from './reasons.ts';
 
 export interface Facts {
   /** `force` was requested: skip the maintenance windows and freezes (never the other checks). */
@@ -42,12 +38,12 @@ export interface Decision {
    * otherwise at once (never in dry-run).
    */
   readonly mark: 'set' | 'clear' | 'keep';
-  /** 1 for a refusal the operator must see as a failure, else 0. */
+  /** 1 for a refusal the operator must see as a failure, else 0 (the reason's, see REASON_RULES). */
   readonly exitStatus: 0 | 1;
 }
 
-const none = (reason: Reason, mark: Decision['mark'], exitStatus: 0 | 1 = 0): Decision => ({ action: 'none', reason, mark, exitStatus });
-const upgrade = (reason: Reason, mark: Decision['mark']): Decision => ({ action: 'upgrade', reason, mark, exitStatus: 0 });
+/** The decision for a reason: what it does and its exit status come from the reasons' table. */
+const decision = (reason: Reason, mark: Decision['mark']): Decision => ({ action: REASON_RULES[reason].action, reason, mark, exitStatus: REASON_RULES[reason].exitStatus });
 
 /**
  * An install the skew rule cannot vouch for: the cluster's version is unknown and the target is in another major than
@@ -58,36 +54,36 @@ const crossesMajorBlind = (facts: Facts, target: string): boolean =>
 
 /** First match wins, in the order the v1 updater checks, with the issue's additions. */
 export const decide = (facts: Facts): Decision => {
-  const decision = choosePath(facts);
-  if (decision.action === 'upgrade' && facts.target.kind === 'version' && crossesMajorBlind(facts, facts.target.version)) {
-    return none('cluster-version-unknown', decision.reason === 'unhealthy-agent' ? 'keep' : decision.mark, 1);
+  const chosen = choosePath(facts);
+  if (chosen.action === 'upgrade' && facts.target.kind === 'version' && crossesMajorBlind(facts, facts.target.version)) {
+    return decision('cluster-version-unknown', chosen.reason === 'unhealthy-agent' ? 'keep' : chosen.mark);
   }
-  return decision;
+  return chosen;
 };
 
 const choosePath = (facts: Facts): Decision => {
   const { state } = facts.windows.exported;
   const localClosed = facts.windows.local.state === 'closed';
-  if (state === 'nop') return none('managed-by-v2', 'keep');
+  if (state === 'nop') return decision('managed-by-v2', 'keep');
   const unhealthy = isUnhealthy(state);
   // A healthy schedule clears the mark, whatever else happens.
   const mark = !unhealthy && facts.markedUnhealthy ? 'clear' : 'keep';
-  if (facts.target.kind === 'none') return none('no-target', mark);
+  if (facts.target.kind === 'none') return decision('no-target', mark);
   const target = facts.target.version;
-  if (facts.installed !== null && sameVersion(facts.installed, target)) return none('up-to-date', mark);
-  if (isPrerelease(target) && !facts.allowPrerelease) return none('prerelease-refused', mark, 1);
+  if (facts.installed !== null && sameVersion(facts.installed, target)) return decision('up-to-date', mark);
+  if (isPrerelease(target) && !facts.allowPrerelease) return decision('prerelease-refused', mark);
   // force skips the window, never this guard.
-  if (facts.cluster.kind === 'version' && skewViolation(target, facts.cluster.version) !== undefined) return none('version-skew', mark, 1);
-  if (facts.badTarget !== null && !facts.forced && sameVersion(target, facts.badTarget)) return none('known-bad', mark);
+  if (facts.cluster.kind === 'version' && skewViolation(target, facts.cluster.version) !== undefined) return decision('version-skew', mark);
+  if (facts.badTarget !== null && !facts.forced && sameVersion(target, facts.badTarget)) return decision('known-bad', mark);
   // A freeze holds even a critical upgrade; force is the operator's word against it.
-  if (facts.windows.freeze.active && !facts.forced) return none('frozen', mark);
-  if (facts.forced) return upgrade('forced', mark);
+  if (facts.windows.freeze.active && !facts.forced) return decision('frozen', mark);
+  if (facts.forced) return decision('forced', mark);
   // Critical upgrades bypass every window, the exported and the local ones.
-  if (facts.critical) return upgrade('critical', mark);
-  if (state === 'inside') return localClosed ? none('outside-local-window', mark) : upgrade('maintenance-window', mark);
+  if (facts.critical) return decision('critical', mark);
+  if (state === 'inside') return localClosed ? decision('outside-local-window', mark) : decision('maintenance-window', mark);
   if (unhealthy) {
-    if (!facts.markedUnhealthy) return none('marked-unhealthy', 'set');
-    return localClosed ? none('outside-local-window', 'keep') : upgrade('unhealthy-agent', 'clear');
+    if (!facts.markedUnhealthy) return decision('marked-unhealthy', 'set');
+    return localClosed ? decision('outside-local-window', 'keep') : decision('unhealthy-agent', 'clear');
   }
-  return none('outside-window', mark);
+  return decision('outside-window', mark);
 };

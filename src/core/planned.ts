@@ -6,7 +6,8 @@ import type { Schedule } from '../schedule/parse-schedule.ts';
 import type { Windows } from '../schedule/windows.ts';
 import type { PackageManager } from '../package-managers/types.ts';
 import type { Step } from './command.ts';
-import type { Decision, Facts, Reason } from './decide.ts';
+import type { Decision, Facts } from './decide.ts';
+import { REASON_RULES } from './reasons.ts';
 import type { FilesCheck, FilesRecord } from './files-check.ts';
 import { actingManager, type PackageFacts } from './package-facts.ts';
 import { argvOf, planCommands, planReinstall, planUpgrade, type PlanInput, type ReinstallPlan, type UpgradePlan } from './plan.ts';
@@ -50,15 +51,12 @@ export interface Planned {
   readonly reinstall?: ReinstallPlan;
 }
 
-/** Decisions after which the installed files are checked against the package database. */
-const VERIFIED_AFTER: readonly Reason[] = ['up-to-date', 'outside-window', 'outside-local-window', 'marked-unhealthy', 'no-target'];
-
 /**
  * Whether this decision wants the installed files checked (a damaged install is reinstalled): not for nop, only for a
  * known installed version, and not during a freeze unless forced.
  */
 export const wantsVerify = ({ packages }: Snapshot, facts: Facts, decision: Decision): boolean =>
-  decision.action === 'none' && VERIFIED_AFTER.includes(decision.reason) && actingManager(packages) !== undefined &&
+  REASON_RULES[decision.reason].checkFiles && actingManager(packages) !== undefined &&
   packages.installed !== undefined && packages.semver !== null && (!facts.windows.freeze.active || facts.forced);
 
 /** The plans for the decision: an upgrade, or a reinstall over damaged files, or nothing. */

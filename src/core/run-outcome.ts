@@ -1,5 +1,5 @@
 // How a run ended, in the words status, the metrics and the hooks use: its outcome and the event hooks hear of.
-import type { Reason } from './decide.ts';
+import { REASON_RULES, type Reason } from './reasons.ts';
 
 export const OUTCOMES = ['upgraded', 'up-to-date', 'waiting', 'no-target', 'refused', 'failed', 'rolled-back', 'repaired', 'busy'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
@@ -31,11 +31,8 @@ export const outcomeOf = (end: RunEnd): Outcome => {
   if (end.exitStatus !== 0) return end.refused ? 'refused' : 'failed';
   if (end.upgraded) return 'upgraded';
   if (end.repaired) return 'repaired';
-  if (end.reason === 'up-to-date') return 'up-to-date';
-  if (end.reason === 'no-target') return 'no-target';
-  if (end.reason === 'known-bad') return 'refused';
-  // Outside a window (exported or local), frozen, marked, owned by v2, or an upgrade the nop installer only described.
-  return 'waiting';
+  // Otherwise what the decision's reason counts as (an upgrade the nop installer only described waits).
+  return end.reason === undefined ? 'waiting' : REASON_RULES[end.reason].outcome;
 };
 
 /** The event hooks run for: every failure (exit status other than 0), a rollback, an upgrade or a repair; nothing else. */

@@ -1,7 +1,7 @@
 // What `status` shows: one object for --json, aligned `key: value` lines for people, and its exit status. Pure.
 import type { LockHolder } from '../host/lock.ts';
 import { escapeUnsafe } from './text.ts';
-import { freezeEnd } from './explain.ts';
+import { freezeEnd } from './reasons.ts';
 import { windowsJson, type Windows } from '../schedule/windows.ts';
 import type { BadTarget, InProgress, LastRun } from './state.ts';
 import type { TimerStatus } from './updater-timer.ts';

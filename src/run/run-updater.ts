@@ -11,7 +11,7 @@ import { decisionFacts, gather, gatherForPlan, readConfig, startFetch } from './
 import { runInProgress, takeLock } from './lock.ts';
 import { readState, stateRecord, type StateRecord } from './state-store.ts';
 import { recover } from './recover.ts';
-import { announce, reportDryRun } from './report.ts';
+import { announce, refusalOf, reportDryRun } from './report.ts';
 
 export type { Mode, RunOptions } from './context.ts';
 
@@ -50,6 +50,8 @@ const run = async (options: RunOptions, host: Host): Promise<number> => {
     try {
       const planned = await evaluate(ctx, state, trace);
       announce(ctx, planned);
+      const refusal = refusalOf(ctx, planned);
+      if (refusal !== undefined) throw refusal;
       await act(ctx, planned, state);
     } catch (error) {
       failure = error;
@@ -80,6 +82,8 @@ const dryRun = async (options: RunOptions, host: Host): Promise<number> => {
     }
     planned = await evaluate(ctx, stateRecord(ctx, await readState(ctx)));
     announce(ctx, planned);
+    const refusal = refusalOf(ctx, planned);
+    if (refusal !== undefined) throw refusal;
     reportDryRun(ctx, planned);
     json(plannedJson(planned, ExitStatus.ok));
     return ExitStatus.ok;
