@@ -4,7 +4,7 @@ import { ExitStatus, UpdaterError } from '../core/errors.ts';
 import type { Log, LogFormat } from '../log/log.ts';
 import type { Host } from '../host/host.ts';
 import type { Output } from '../host/output.ts';
-import type { Mode } from '../run/run-updater.ts';
+import type { UpdateMode } from '../run/run-updater.ts';
 import { UPDATER_VERSION } from '../version/updater-version.ts';
 
 export const DEFAULT_CONFIG_DIR = '/etc/teleport-upgrade.d';
@@ -56,7 +56,7 @@ const buildProgram = (io: Io, setStatus: (status: number) => void): Command => {
     .showHelpAfterError('(run "teleport-upgrade help" for usage)');
 
   const lockPathOf = (options: GlobalOptions) => (program.getOptionValueSource('stateDir') === 'default' ? DEFAULT_LOCK : `${options.stateDir}/lock`);
-  const update = (name: Mode, description: string) =>
+  const update = (name: UpdateMode, description: string) =>
     program.command(name).description(description).action(async (_options: unknown, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions>();
       const { runUpdater } = await import('../run/run-updater.ts');

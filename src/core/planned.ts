@@ -3,7 +3,7 @@ import type { Cluster } from '../version/cluster.ts';
 import type { Target } from '../version/target.ts';
 import type { Config } from '../config/parse-config.ts';
 import type { Schedule } from '../schedule/parse-schedule.ts';
-import type { Windows } from '../schedule/windows.ts';
+import { windowsAt, type Windows } from '../schedule/windows.ts';
 import type { PackageManager } from '../package-managers/types.ts';
 import type { Step } from './command.ts';
 import type { Decision, Facts } from './decide.ts';
@@ -25,6 +25,22 @@ export interface Snapshot {
   readonly state: State;
 }
 
+/** The snapshot from what was read and asked at `now`: the one assembly run, dry-run and status share. */
+export const snapshotOf = (found: Omit<Snapshot, 'windows'>, now: Date): Snapshot => ({ ...found, windows: windowsAt(found.schedule, found.config, now) });
+
+/** The decision's facts: the snapshot, and whether the operator forced the upgrade. */
+export const factsOf = (snapshot: Snapshot, forced: boolean): Facts => ({
+  forced,
+  installed: snapshot.packages.semver,
+  target: snapshot.target,
+  critical: snapshot.critical,
+  windows: snapshot.windows,
+  markedUnhealthy: snapshot.state.unhealthySince !== null,
+  allowPrerelease: snapshot.config.allowPrerelease,
+  cluster: snapshot.cluster,
+  badTarget: snapshot.state.badTarget?.version ?? null,
+});
+
 /** What a plan needs beyond the snapshot, asked only for the decisions that install or verify. */
 export interface PlanFacts {
   readonly input?: PlanInput;
@@ -36,16 +52,12 @@ export interface PlanFacts {
   readonly verified?: FilesRecord;
 }
 
-export interface Planned {
+export interface Planned extends Omit<PlanFacts, 'damaged'> {
   readonly snapshot: Snapshot;
   readonly facts: Facts;
   readonly decision: Decision;
   /** Steps that finish an interrupted transaction (dry-run: would run; run: already ran). */
   readonly repair: readonly Step[];
-  readonly input?: PlanInput;
-  readonly filesCheck?: FilesCheck;
-  /** What a full check that found every file intact recorded (run keeps it in the state). */
-  readonly verified?: FilesRecord;
   readonly upgrade?: UpgradePlan;
   /** The same version again over damaged files. */
   readonly reinstall?: ReinstallPlan;

@@ -1,4 +1,5 @@
 // How a run ended, in the words status, the metrics and the hooks use: its outcome and the event hooks hear of.
+import type { StateEvent } from './next-state.ts';
 import { REASON_RULES, type Reason } from './reasons.ts';
 
 export const OUTCOMES = ['upgraded', 'up-to-date', 'waiting', 'no-target', 'refused', 'failed', 'rolled-back', 'repaired', 'busy'] as const;
@@ -23,6 +24,12 @@ export interface RunEnd {
   /** Damaged files were reinstalled, or an interrupted transaction finished. */
   readonly repaired: boolean;
 }
+
+/** What a run's state events say it did: whether an upgrade was installed, whether a rollback was done. */
+export const doneBy = (events: readonly StateEvent[]): Pick<RunEnd, 'upgraded' | 'rolledBack'> => ({
+  upgraded: events.some((event) => event.type === 'upgraded'),
+  rolledBack: events.some((event) => event.type === 'rolled-back'),
+});
 
 /** The outcome, most telling first: a rollback, a failure, a change, then what the decision said. */
 export const outcomeOf = (end: RunEnd): Outcome => {

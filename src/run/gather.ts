@@ -4,13 +4,13 @@ import type { Decision, Facts } from '../core/decide.ts';
 import { ConfigError, TargetError } from '../core/errors.ts';
 import { sanitize } from '../core/text.ts';
 import { filesCheck, MAX_RECORDED_FILES, type FilesCheck, type FilesRecord } from '../core/files-check.ts';
-import { wantsVerify, type PlanFacts, type Snapshot } from '../core/planned.ts';
+import { snapshotOf, wantsVerify, type PlanFacts, type Snapshot } from '../core/planned.ts';
 import type { PackageManager } from '../package-managers/types.ts';
 import { FileRefusedError } from '../host/files.ts';
 import type { Host } from '../host/host.ts';
 import { fields } from '../log/fields.ts';
 import { parseSchedule, type Schedule } from '../schedule/parse-schedule.ts';
-import { policyWarnings, windowsAt } from '../schedule/windows.ts';
+import { policyWarnings } from '../schedule/windows.ts';
 import { parsePingBody, type Cluster } from '../version/cluster.ts';
 import { parseCriticalBody, parseTargetBody, type Target } from '../version/target.ts';
 import type { RunContext } from './context.ts';
@@ -81,21 +81,8 @@ export const gather = async (ctx: RunContext, recovered: Recovered, state: State
   }
   const now = ctx.host.clock.now();
   for (const warning of policyWarnings(schedule, ctx.config, now, `${ctx.options.configDir}/window`)) ctx.host.log.warn(warning);
-  return { config: ctx.config, ...fetched, packages, schedule, windows: windowsAt(schedule, ctx.config, now), state };
+  return snapshotOf({ config: ctx.config, ...fetched, packages, schedule, state }, now);
 };
-
-/** The decision's facts, from the snapshot and the command. */
-export const decisionFacts = (ctx: RunContext, snapshot: Snapshot): Facts => ({
-  forced: ctx.options.mode === 'force',
-  installed: snapshot.packages.semver,
-  target: snapshot.target,
-  critical: snapshot.critical,
-  windows: snapshot.windows,
-  markedUnhealthy: snapshot.state.unhealthySince !== null,
-  allowPrerelease: snapshot.config.allowPrerelease,
-  cluster: snapshot.cluster,
-  badTarget: snapshot.state.badTarget?.version ?? null,
-});
 
 /** What this decision's plan needs from the package manager and systemd, and only that: nothing for most decisions. */
 export const gatherForPlan = async ({ host }: RunContext, snapshot: Snapshot, facts: Facts, decision: Decision): Promise<PlanFacts> => {

@@ -9,6 +9,8 @@ export interface StateRecord {
   current(): State;
   /** Applies events in order, in memory; returns the new state. */
   apply(...events: readonly StateEvent[]): State;
+  /** Every event this run applied, in order: what it did. */
+  events(): readonly StateEvent[];
   /** Writes the state file when the state differs from what was last written (or read). */
   write(): Promise<void>;
 }
@@ -17,12 +19,15 @@ export interface StateRecord {
 export const stateRecord = (ctx: RunContext, onDisk: State): StateRecord => {
   let written = onDisk;
   let current = onDisk;
+  const applied: StateEvent[] = [];
   return {
     current: () => current,
     apply: (...events) => {
+      applied.push(...events);
       current = events.reduce((state, event) => nextState(state, event, ctx.host.clock.now()), current);
       return current;
     },
+    events: () => applied,
     write: async () => {
       if (serializeState(current) === serializeState(written)) return;
       await ctx.host.writeFile(`${ctx.options.stateDir}/${STATE_FILE}`, serializeState(current));

@@ -1,6 +1,7 @@
 // status: the one screen on this host's updater. It reads what it can (as non-root too), says what it could not, writes nothing.
 import * as z from 'zod/mini';
 import { decide } from '../core/decide.ts';
+import { factsOf, snapshotOf } from '../core/planned.ts';
 import { TargetError } from '../core/errors.ts';
 import { safeJson } from '../core/text.ts';
 import { explain } from '../core/explain.ts';
@@ -11,12 +12,11 @@ import { FileRefusedError } from '../host/files.ts';
 import type { Host } from '../host/host.ts';
 import { policyWarnings, windowsAt } from '../schedule/windows.ts';
 import { UPDATER_VERSION } from '../version/updater-version.ts';
-import type { RunContext } from './context.ts';
-import { decisionFacts, fetchChannel, readSchedule, type ChannelFacts } from './gather.ts';
+import { runContext, type RunContext } from './context.ts';
+import { fetchChannel, readSchedule, type ChannelFacts } from './gather.ts';
 import { inspectPackages } from './inspect-packages.ts';
 import { BUSY_FILE } from './lock.ts';
 import { isHeld, knownOrTeleportRepo } from './queries.ts';
-import { runContext } from './run-updater.ts';
 
 export interface StatusOptions {
   readonly configDir: string;
@@ -73,7 +73,7 @@ const askChannel = async (ctx: RunContext, offline: boolean): Promise<ChannelFac
 };
 
 export const showStatus = async (options: StatusOptions, host: Host): Promise<number> => {
-  const ctx = await runContext({ mode: 'dry-run', configDir: options.configDir, stateDir: options.stateDir, json: options.json, lockPath: options.lockPath }, host, true);
+  const ctx = await runContext({ mode: 'status', configDir: options.configDir, stateDir: options.stateDir, json: options.json, lockPath: options.lockPath }, host, true);
   const problems: string[] = [];
   const [records, packages, channel, schedule, timer, lock] = await Promise.all([
     readRecords(ctx, problems),
@@ -87,12 +87,13 @@ export const showStatus = async (options: StatusOptions, host: Host): Promise<nu
   const held = manager === undefined ? null : await isHeld(host, manager, packages, await knownOrTeleportRepo(host, manager, packages));
   const state = records.state;
   const now = host.clock.now();
-  const windows = windowsAt(schedule, ctx.config, now);
   problems.push(...policyWarnings(schedule, ctx.config, now, `${options.configDir}/window`));
+  // What the next run would decide, assembled and decided as a run does, when the channel answered and the state was read.
+  const snapshot = 'target' in channel && state !== undefined ? snapshotOf({ config: ctx.config, ...channel, packages, schedule, state }, now) : undefined;
+  const windows = snapshot?.windows ?? windowsAt(schedule, ctx.config, now);
   let decision: StatusFacts['decision'];
-  if ('target' in channel && state !== undefined) {
-    const snapshot = { config: ctx.config, ...channel, packages, schedule, windows, state };
-    const facts = decisionFacts(ctx, snapshot);
+  if (snapshot !== undefined) {
+    const facts = factsOf(snapshot, false);
     const decided = decide(facts);
     decision = { action: decided.action, reason: decided.reason, sentence: explain(decided, facts, options.configDir) };
   }

@@ -3,14 +3,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AgentState } from '../../src/agent/agent-service.ts';
 import { decide } from '../../src/core/decide.ts';
-import { planRun } from '../../src/core/planned.ts';
+import { factsOf, planRun, snapshotOf } from '../../src/core/planned.ts';
 import { emptyState, type State } from '../../src/core/state.ts';
 import { act } from '../../src/run/act.ts';
 import { stateRecord } from '../../src/run/state-store.ts';
-import { decisionFacts } from '../../src/run/gather.ts';
 import { ARGV, acting, agent, CACHE, CRASH_LOOPING, dpkg, fail, healthyUpgrade, KEPT, packagesAt, PKG, planInput, runContext, STATE_FILE, type Answers } from '../support/apt-host.ts';
 import { fakeHost } from '../support/fake-host.ts';
-import { windowsOf } from '../support/windows.ts';
 
 interface Row {
   readonly name: string;
@@ -123,11 +121,14 @@ const actOn = async (row: Row) => {
   });
   const ctx = runContext(host);
   const packages = packagesAt('1.2.3', held);
-  const snapshot = {
+  // The agent's exported window holds the fake clock's now.
+  const now = Math.floor(host.clock.now().getTime() / 1000);
+  const snapshot = snapshotOf({
     config: ctx.config, target: { kind: 'version', version: '1.2.4' }, critical: false, cluster: { kind: 'version', version: '1.2.4' }, packages,
-    schedule: { kind: 'windows', windows: [] }, windows: windowsOf({ state: 'inside' }), state: emptyState,
-  } as const;
-  const facts = decisionFacts(ctx, snapshot);
+    schedule: { kind: 'windows', windows: [{ start: now - 3600, stop: now + 3600 }] }, state: emptyState,
+  }, host.clock.now());
+  assert.equal(snapshot.windows.exported.state, 'inside');
+  const facts = factsOf(snapshot, false);
   const planned = planRun(snapshot, facts, decide(facts), [], { input: planInput({ held, agent: row.agentState ?? 'active' }) });
   const state = stateRecord(ctx, emptyState);
   const error = await act(ctx, planned, state).then(() => undefined, (e: unknown) => e as Error);
