@@ -14,8 +14,8 @@ export type StateEvent =
   | { readonly type: 'forced' }
   /** An install is about to start: the record that lets a killed run be finished by the next. */
   | { readonly type: 'install-started'; readonly progress: InProgress }
-  /** The install is settled (judged, rolled back, or found not to have happened). */
-  | { readonly type: 'install-settled' }
+  /** The install is over (judged, rolled back, or found not to have happened): its in-flight record goes. */
+  | { readonly type: 'install-ended' }
   /** The target failed its health check here: it is not installed again while the channel serves it. */
   | { readonly type: 'target-failed'; readonly target: string; readonly reason: string }
   /** An upgrade was installed (and, when the agent ran, judged healthy). */
@@ -42,7 +42,7 @@ export const nextState = (state: State, event: StateEvent, now: Date): State => 
     case 'install-started':
       // Whatever gets installed, or put back, its files are checked in full before a check is skipped again.
       return { ...state, inProgress: event.progress, verified: null };
-    case 'install-settled':
+    case 'install-ended':
       return state.inProgress === null ? state : { ...state, inProgress: null };
     case 'target-failed':
       return { ...state, badTarget: { version: event.target, reason: event.reason.slice(0, MAX_REASON), at: now.toISOString() } };

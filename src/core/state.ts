@@ -13,7 +13,7 @@ const badTargetSchema = z.object({
   at: z.iso.datetime(),
 });
 
-/** Written before an install starts and removed once it is settled, so a run killed half-way is finished by the next. */
+/** Written before an install starts and removed once it is over, so a run killed half-way is finished by the next. */
 const inProgressSchema = z.object({
   /** An upgrade (judged, and rolled back when unhealthy), or the same version again over damaged files. */
   purpose: z.enum(['upgrade', 'reinstall']),

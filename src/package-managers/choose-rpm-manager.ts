@@ -26,7 +26,7 @@ export const osIds = (text: string | undefined): string[] => {
 /**
  * The first rule that tells: the manager whose repository configuration has the Teleport repository; then the
  * distribution (os-release ID, then ID_LIKE); then the only one installed. With both installed and nothing else to
- * tell, yum/dnf (the installer file settles it).
+ * tell, yum/dnf (the installer file decides).
  */
 export const chooseRpmManager = ({ has, repo, osRelease }: RpmHostFacts): RpmChoice => {
   const yumTool = has.dnf ? 'dnf' : 'yum';

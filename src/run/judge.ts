@@ -1,4 +1,4 @@
-// After an install: restart the agent gracefully, judge it, and roll back what made it worse; or settle a failed install.
+// After an install: restart the agent gracefully, judge it, and roll back what made it worse; or end a failed install.
 import { AGENT_UNIT } from '../agent/agent-service.ts';
 import type { Step } from '../core/command.ts';
 import { InstallError } from '../core/errors.ts';
@@ -25,25 +25,25 @@ export const restartAgent = async ({ run: { host }, packages, input }: PackageCo
 
 /**
  * Judges the agent after an install (when it was active before) and rolls back when it is unhealthy: the failed
- * target is recorded before the rollback, so the next runs skip it, and the run fails loudly. Settles the record.
+ * target is recorded before the rollback, so the next runs skip it, and the run fails loudly. Ends the in-flight record.
  */
-const settle = async (pc: PackageContext, progress: InProgress, baselineRestarts: number, restartProblem?: string): Promise<void> => {
+const judgeInstall = async (pc: PackageContext, progress: InProgress, baselineRestarts: number, restartProblem?: string): Promise<void> => {
   const { run, state } = pc;
   const { host } = run;
   const versions = fields({ package: pc.packages.pkg, from: progress.from, to: progress.to });
-  const settled = async (...events: StateEvent[]) => {
-    state.apply(...events, { type: 'install-settled' });
+  const ended = async (...events: StateEvent[]) => {
+    state.apply(...events, { type: 'install-ended' });
     await state.write();
   };
   if (!progress.agentWasActive) {
     // Without systemd the restart step has already said why nothing was restarted.
     if (pc.input.agent !== 'no-systemd') host.log.info(`${AGENT_UNIT} was not running before the upgrade (stopped on purpose?), so it was not started and its health is not judged.`, versions);
-    return settled({ type: 'upgraded' });
+    return ended({ type: 'upgraded' });
   }
   const problem = restartProblem ?? (await checkHealth(run, baselineRestarts));
   if (problem === undefined) {
     host.log.info(`${AGENT_UNIT} is healthy on ${progress.to}.`, versions);
-    return settled({ type: 'upgraded' });
+    return ended({ type: 'upgraded' });
   }
   host.log.error(`teleport ${progress.to} is unhealthy after the upgrade: ${problem}.`, { ...versions, ...fields({ reason: problem }) });
   state.apply({ type: 'target-failed', target: progress.to, reason: problem });
@@ -51,7 +51,7 @@ const settle = async (pc: PackageContext, progress: InProgress, baselineRestarts
   await rollBack(pc, progress);
   const after = await sampleAgent(host);
   const again = await checkHealth(run, after?.restarts ?? 0);
-  await settled();
+  await ended();
   throw new InstallError(
     `teleport ${progress.to} failed its health check (${problem}) and was rolled back to ${progress.from}, ` +
       `${again === undefined ? 'which is healthy again' : `which is ALSO unhealthy (${again}); check: systemctl status ${AGENT_UNIT}`}. ` +
@@ -61,7 +61,7 @@ const settle = async (pc: PackageContext, progress: InProgress, baselineRestarts
 };
 
 /** Reloads the agent onto the new version, then judges it; a reload that fails counts against it when the agent was running. */
-export const restartAndSettle = async (pc: PackageContext, progress: InProgress, baselineRestarts: number, restart: readonly Step[]): Promise<void> => {
+export const restartAndJudge = async (pc: PackageContext, progress: InProgress, baselineRestarts: number, restart: readonly Step[]): Promise<void> => {
   let restartProblem: string | undefined;
   try {
     await restartAgent(pc, restart, progress.to, progress.from);
@@ -69,14 +69,14 @@ export const restartAndSettle = async (pc: PackageContext, progress: InProgress,
     if (!(error instanceof InstallError) || !progress.agentWasActive) throw error;
     restartProblem = `${AGENT_UNIT} could not be reloaded or restarted onto it`;
   }
-  return settle(pc, progress, baselineRestarts, restartProblem);
+  return judgeInstall(pc, progress, baselineRestarts, restartProblem);
 };
 
 /**
  * After a failed install: when the previous version is still installed and configured nothing changed (a lock, the
  * network); otherwise the half-done install is rolled back. Neither marks the target bad: it was not judged.
  */
-export const settleFailedInstall = async (pc: PackageContext, progress: InProgress, possible: boolean): Promise<void> => {
+export const afterFailedInstall = async (pc: PackageContext, progress: InProgress, possible: boolean): Promise<void> => {
   const { run: { host }, manager, packages, state } = pc;
   const installedNow = await installedSemver(host, manager, packages.pkg);
   const left = `the failed install left ${packages.pkg} ${installedNow === undefined ? 'half-installed' : `at ${installedNow}`}`;
@@ -88,6 +88,6 @@ export const settleFailedInstall = async (pc: PackageContext, progress: InProgre
   } else {
     host.log.error(`${left}, and ${progress.from} cannot be reinstalled automatically; the next run finishes the interrupted transaction.`, fields({ package: packages.pkg, installed: installedNow }));
   }
-  state.apply({ type: 'install-settled' });
+  state.apply({ type: 'install-ended' });
   await state.write();
 };

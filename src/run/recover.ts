@@ -1,4 +1,4 @@
-// Recover: finish a transaction an earlier run left half-done, and settle an upgrade it left in flight (dry-run: describe).
+// Recover: finish a transaction an earlier run left half-done, and conclude an install it left in flight (dry-run: describe).
 import { basename, dirname } from 'node:path';
 import { restartSteps } from '../agent/agent-service.ts';
 import { InstallError } from '../core/errors.ts';
@@ -12,7 +12,7 @@ import { sampleAgent } from './health.ts';
 import { inspectPackages } from './inspect-packages.ts';
 import { gatherPlanInput } from './queries.ts';
 import type { StateRecord } from './state-store.ts';
-import { restartAndSettle } from './judge.ts';
+import { restartAndJudge } from './judge.ts';
 
 export interface Recovered {
   /** The steps that finish an interrupted transaction (run: ran them; dry-run: would). */
@@ -72,16 +72,16 @@ const restoreHold = async ({ run: { host }, manager, packages }: PackageContext,
  * A run killed while installing left its in-flight record. Once the transaction is finished, the v1 version lock is put
  * back first. Then, if the target got installed, the agent is restarted and judged (and rolled back if it fails); if
  * the previous version is still there, nothing happened. An interrupted reinstall needs only its hold back: the files
- * are checked again after the decision. Either way the record is settled. dry-run says what run would do.
+ * are checked again after the decision. Either way the in-flight record is ended. dry-run says what run would do.
  */
-const settleUpgrade = async (ctx: RunContext, packages: PackageFacts, state: StateRecord): Promise<boolean> => {
+const concludeInterrupted = async (ctx: RunContext, packages: PackageFacts, state: StateRecord): Promise<boolean> => {
   const progress = state.current().inProgress;
   const { pkg } = packages;
   const manager = actingManager(packages);
   if (progress === null || manager === undefined) return false;
   if (isDryRun(ctx)) {
     const hold = progress.held && manager.holdSteps(pkg).length > 0 ? `put the v1 version lock on ${pkg} back, then ` : '';
-    const then = progress.purpose === 'reinstall' ? 'settle it' : 'judge the agent and roll back if it is unhealthy';
+    const then = progress.purpose === 'reinstall' ? 'close its record' : 'judge the agent and roll back if it is unhealthy';
     ctx.host.log.warn(`a previous run was interrupted while ${interruptedWork(pkg, progress)}; run would first ${hold}${then}.`, fields({ package: pkg, from: progress.from, to: progress.to }));
     return false;
   }
@@ -91,11 +91,11 @@ const settleUpgrade = async (ctx: RunContext, packages: PackageFacts, state: Sta
   if (progress.purpose === 'upgrade' && packages.semver === progress.to) {
     ctx.host.log.info(`${progress.to} got installed; restarting the agent and judging it now.`, fields({ installed: progress.to }));
     const before = progress.agentWasActive ? await sampleAgent(ctx.host) : undefined;
-    await restartAndSettle(pc, progress, before?.restarts ?? 0, restartSteps(pc.input.agent));
+    await restartAndJudge(pc, progress, before?.restarts ?? 0, restartSteps(pc.input.agent));
     return true;
   }
   if (progress.purpose === 'upgrade') ctx.host.log.info(`${pkg} is ${packages.semver ?? 'unknown'}; the interrupted upgrade did not get through, so there is nothing to judge.`, fields({ package: pkg, installed: packages.semver }));
-  state.apply({ type: 'install-settled' });
+  state.apply({ type: 'install-ended' });
   await state.write();
   return true;
 };
@@ -104,7 +104,7 @@ const settleUpgrade = async (ctx: RunContext, packages: PackageFacts, state: Sta
 export const recover = async (ctx: RunContext, state: StateRecord): Promise<Recovered> => {
   const inspect = () => inspectPackages(ctx.config, ctx.options.configDir, ctx.host);
   const { repair, packages: repaired } = await finishTransaction(ctx, await inspect(), state, inspect);
-  // Settling may have put a hold back or rolled back: the decision needs the package as it is now.
-  const packages = (await settleUpgrade(ctx, repaired, state)) ? await inspect() : repaired;
+  // Concluding may have put a hold back or rolled back: the decision needs the package as it is now.
+  const packages = (await concludeInterrupted(ctx, repaired, state)) ? await inspect() : repaired;
   return { repair, packages };
 };

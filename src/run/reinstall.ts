@@ -31,7 +31,7 @@ export const reinstall = async (pc: PackageContext, plan: ReinstallPlan): Promis
     host.log.info(`${packages.pkg} ${semver} reinstalled; its files match the package database again.`, fields({ package: packages.pkg, installed: semver }));
     await restartAgent(pc, plan.restart, semver, semver);
   } finally {
-    state.apply({ type: 'install-settled' });
+    state.apply({ type: 'install-ended' });
     await state.write();
   }
 };

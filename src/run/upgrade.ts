@@ -9,7 +9,7 @@ import { executeStep } from './execute.ts';
 import { sampleAgent } from './health.ts';
 import { availableVersions, installJudgedByDatabase } from './queries.ts';
 import { secureRollback } from './rollback.ts';
-import { restartAgent, restartAndSettle, settleFailedInstall } from './judge.ts';
+import { afterFailedInstall, restartAgent, restartAndJudge } from './judge.ts';
 
 /**
  * Refreshes the Teleport repository and plans again from the versions it offers now: the plan that runs is built by
@@ -77,8 +77,8 @@ export const upgrade = async (pc: PackageContext, printed: UpgradePlan): Promise
     await install(pc, plan);
   } catch (error) {
     if (!(error instanceof InstallError)) throw error;
-    await settleFailedInstall(pc, progress, secured.possible);
+    await afterFailedInstall(pc, progress, secured.possible);
     throw error;
   }
-  await restartAndSettle(pc, progress, before?.restarts ?? 0, plan.restart);
+  await restartAndJudge(pc, progress, before?.restarts ?? 0, plan.restart);
 };

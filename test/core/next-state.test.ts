@@ -21,7 +21,7 @@ const cases: Array<[string, State, StateEvent, State]> = [
   ['the same target keeps it', state({ badTarget: bad }), { type: 'target-served', target: '1.2.4' }, state({ badTarget: bad })],
   ['force clears it', state({ badTarget: bad }), { type: 'forced' }, state()],
   ['an install started is on record', state({ unhealthySince: earlier }), { type: 'install-started', progress }, state({ unhealthySince: earlier, inProgress: progress })],
-  ['a settled install is off record, the rest kept', state({ badTarget: bad, inProgress: progress }), { type: 'install-settled' }, state({ badTarget: bad })],
+  ['an install that is over is off record, the rest kept', state({ badTarget: bad, inProgress: progress }), { type: 'install-ended' }, state({ badTarget: bad })],
   ['a failed target is recorded with its reason and the time', state({ inProgress: progress }), { type: 'target-failed', target: '1.2.4', reason: 'crash-looping' },
     state({ inProgress: progress, badTarget: { version: '1.2.4', reason: 'crash-looping', at: now.toISOString() } })],
   ['a failed target replaces an older record', state({ badTarget: { ...bad, version: '1.2.2' } }), { type: 'target-failed', target: '1.2.4', reason: 'x' },

@@ -64,7 +64,7 @@ const rows: readonly Row[] = [
     packages: 'not asked',
   },
   {
-    name: 'killed before the install took: nothing to judge, the record settled, the hold put back',
+    name: 'killed before the install took: nothing to judge, the record ended, the hold put back',
     progress: inFlight({ held: true }),
     dpkg: [dpkg('1.2.3'), dpkg('1.2.3', { held: true })],
     says: [/teleport-ent is 1\.2\.3; the interrupted upgrade did not get through, so there is nothing to judge/],
