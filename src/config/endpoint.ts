@@ -15,9 +15,15 @@ const EXAMPLE = 'proxy.example.com:443/v1/webapi/automaticupgrades/channel/defau
 /** Only characters that can appear in host[:port]/path; rules out whitespace, userinfo, query and fragment. */
 const endpointText = z.string().check(z.regex(/^[A-Za-z0-9.\-_~:/%[\]]+$/));
 
-/** True for `localhost` (and names under it, RFC 6761) and loopback literals, the only hosts plain http is ever allowed for. */
-export const isLoopbackHost = (host: string): boolean =>
-  host === 'localhost' || host.endsWith('.localhost') || /^127(\.\d{1,3}){3}$/.test(host) || host === '[::1]';
+/**
+ * Whether a host is this host's loopback: `localhost` and names under it (RFC 6761, any case, a trailing dot allowed),
+ * 127.0.0.0/8 and ::1 (bracketed as in a URL, or bare). Plain http is allowed only for these, no proxy is ever used
+ * for them, and the names resolve without the resolver.
+ */
+export const isLoopbackHost = (host: string): boolean => {
+  const name = host.toLowerCase().replace(/\.$/, '');
+  return name === 'localhost' || name.endsWith('.localhost') || /^127(\.\d{1,3}){3}$/.test(name) || name === '[::1]' || name === '::1';
+};
 
 /** Returns the endpoint, or a sentence saying what is wrong and how to write it. */
 export const parseEndpoint = (value: string, insecure: boolean): Endpoint | string => {

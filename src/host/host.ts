@@ -1,7 +1,8 @@
 // Everything the updater may do to or learn from the machine, passed to the core as one parameter.
 import type { Log } from '../log/log.ts';
 import type { Clock } from './clock.ts';
-import type { FetchChannel, ProbeStatus } from './http.ts';
+import type { FetchChannel } from './channel-fetch.ts';
+import type { ProbeStatus } from './http-transport.ts';
 import type { LockHolder, LockResult } from './lock.ts';
 import type { Runner } from './runner.ts';
 import type { Fingerprint } from '../core/files-check.ts';

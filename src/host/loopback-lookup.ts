@@ -1,12 +1,7 @@
 // Name resolution for sockets the updater opens: `localhost` is loopback without asking the resolver (RFC 6761).
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import type { LookupFunction } from 'node:net';
-
-/** `localhost` and names under `.localhost`. */
-export const isLocalhostName = (hostname: string): boolean => {
-  const name = hostname.toLowerCase().replace(/\.$/, '');
-  return name === 'localhost' || name.endsWith('.localhost');
-};
+import { isIP, type LookupFunction } from 'node:net';
+import { isLoopbackHost } from '../config/endpoint.ts';
 
 /** IPv4 first, as curl tries it; ::1 where IPv4 loopback refuses. */
 const LOOPBACK: readonly LookupAddress[] = [{ address: '127.0.0.1', family: 4 }, { address: '::1', family: 6 }];
@@ -16,7 +11,8 @@ const LOOPBACK: readonly LookupAddress[] = [{ address: '127.0.0.1', family: 4 },
  * /etc/hosts (debootstrap's minbase, many container images) still reaches its own loopback. Other names go to the resolver.
  */
 export const loopbackLookup: LookupFunction = (hostname, options, callback) => {
-  if (!isLocalhostName(hostname)) {
+  // An address is its own answer (and 127.0.0.2 is not 127.0.0.1): only loopback names are answered here.
+  if (isIP(hostname) !== 0 || !isLoopbackHost(hostname)) {
     dnsLookup(hostname, options, callback);
     return;
   }

@@ -8,7 +8,8 @@ import { systemClock } from './clock.ts';
 import { readSmallFile, syncDir, writeFileAtomic } from './files.ts';
 import type { Fingerprint } from '../core/files-check.ts';
 import type { Host, PathInfo } from './host.ts';
-import { fetchChannel, probeStatus } from './http.ts';
+import { fetchChannel } from './channel-fetch.ts';
+import { probeStatus } from './http-transport.ts';
 import { onOwnPath } from './fs-problem.ts';
 import { acquireLock, lockHolder } from './lock.ts';
 import type { Runner } from './runner.ts';
@@ -80,7 +81,7 @@ const hasExecutable = async (name: string): Promise<boolean> => {
 
 export const realHost = (log: Log, userAgent: string, stdout: (text: string) => void): Host => ({
   run: runCommand,
-  fetchChannel: fetchChannel(userAgent),
+  fetchChannel: fetchChannel({ userAgent, env: process.env }),
   probeStatus,
   readFile: readSmallFile,
   listDir,

@@ -1,6 +1,7 @@
 // Config files: the v1 reading rule, and errors that name the file, the value and the fix.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { isLoopbackHost } from '../../src/config/endpoint.ts';
 import { parseConfig, type ConfigFiles } from '../../src/config/parse-config.ts';
 import { ConfigError } from '../../src/core/errors.ts';
 
@@ -66,6 +67,10 @@ describe('parseConfig', () => {
     assert.equal(parseConfig(DIR, files({ endpoint: 'localhost:443/v1', insecure: 'yes' })).endpoint.base, 'http://localhost:443/v1');
     fails({ endpoint: 'proxy.example.com/v1', insecure: 'yes' }, /only allowed for localhost or a loopback address, not proxy\.example\.com/);
     fails({ endpoint: '127.0.0.1.nip.io/v1', insecure: 'yes' }, /not 127\.0\.0\.1\.nip\.io/);
+  });
+  it('has one answer to "is this host loopback?", for insecure mode, proxies and name resolution alike', () => {
+    for (const host of ['localhost', 'LOCALHOST.', 'agent.localhost', '127.0.0.1', '127.1.2.3', '[::1]', '::1']) assert.equal(isLoopbackHost(host), true, host);
+    for (const host of ['mylocalhost', 'localhost.example.com', '127.0.0.1.nip.io', '128.0.0.1', '[::2]', '::']) assert.equal(isLoopbackHost(host), false, host);
   });
   it('names the file, the value and the fix for unknown values', () => {
     fails({ installer: 'apk' }, /installer holds "apk", which is not one of apt, yum, zypper, nop\. Write one of them/);

@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fetchChannel } from '../../src/host/http.ts';
+import { fetchChannel } from '../../src/host/channel-fetch.ts';
 import { hostHasOwnTrust } from '../../src/host/trust.ts';
 import { makeTestTls } from '../support/tls.ts';
 import { CHANNEL_PATH, startVersionServer, type VersionServer } from '../support/version-server.ts';
@@ -34,7 +34,7 @@ describe('hostHasOwnTrust', () => {
 describe('a CA only the operating system trusts', () => {
   let dir: string;
   let server: VersionServer;
-  const fetchWith = (ownTrust: boolean) => fetchChannel('teleport-upgrade/test', { timeoutMs: 1500, maxBytes: 4096, deadlineMs: 4500 }, undefined, () => ownTrust);
+  const fetchWith = (ownTrust: boolean) => fetchChannel({ userAgent: 'teleport-upgrade/test', limits: { timeoutMs: 1500, maxBytes: 4096, deadlineMs: 4500 }, env: {}, ownTrust: () => ownTrust });
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'teleport-upgrade-trust-'));
     const tls = await makeTestTls(dir);

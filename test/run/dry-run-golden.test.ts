@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { UpdaterError } from '../../src/core/errors.ts';
 import { serializeState, emptyState, type State } from '../../src/core/state.ts';
-import type { ChannelAnswers } from '../../src/host/http.ts';
+import type { ChannelAnswers } from '../../src/host/channel-fetch.ts';
 import { runUpdater } from '../../src/run/run-updater.ts';
 import { ARGV, CONFIG_DIR, dpkg, healthyUpgrade, KEPT, STATE_DIR, STATE_FILE, type Answers } from '../support/apt-host.ts';
 import { fakeHost } from '../support/fake-host.ts';

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { emptyState, serializeState, type State } from '../../src/core/state.ts';
 import { timerQuery } from '../../src/core/updater-timer.ts';
 import { FileRefusedError } from '../../src/host/files.ts';
-import type { ChannelAnswers } from '../../src/host/http.ts';
+import type { ChannelAnswers } from '../../src/host/channel-fetch.ts';
 import { showStatus } from '../../src/run/status.ts';
 import { ARGV, CONFIG_DIR, dpkg, STATE_DIR, STATE_FILE } from '../support/apt-host.ts';
 import { fakeHost, key as keyOf, type Canned } from '../support/fake-host.ts';

@@ -2,7 +2,7 @@
 // in-memory files. Everything the phases do is recorded: the commands in order, the log lines, stdout.
 import type { Command, CommandResult } from '../../src/core/command.ts';
 import type { Host } from '../../src/host/host.ts';
-import type { ChannelAnswers } from '../../src/host/http.ts';
+import type { ChannelAnswers } from '../../src/host/channel-fetch.ts';
 import type { LockHolder } from '../../src/host/lock.ts';
 import type { Fields } from '../../src/log/log.ts';
 

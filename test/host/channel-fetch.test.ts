@@ -9,15 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { fetchChannel } from '../../src/host/http.ts';
+import { fetchChannel } from '../../src/host/channel-fetch.ts';
 import { loopbackLookup } from '../../src/host/loopback-lookup.ts';
 import { startConnectProxy, type ConnectProxy, type ProxyMode } from '../support/connect-proxy.ts';
 import { makeTestTls, type TestTls } from '../support/tls.ts';
 import { CHANNEL_PATH, pingBody, startVersionServer, type VersionServer } from '../support/version-server.ts';
 
-const fetchAll = fetchChannel('teleport-upgrade/test', { timeoutMs: 1500, maxBytes: 4096, deadlineMs: 4500 });
-/** The channel and the proxy's ping, as run.ts asks for them. */
-const fetch = (base: string) => fetchAll(base, `${new URL(base).origin}/webapi/ping`);
+const LIMITS = { timeoutMs: 1500, maxBytes: 4096, deadlineMs: 4500 };
+/** The channel and the proxy's ping, as a run asks for them, with `env` as the environment (no proxy unless it names one). */
+const fetch = (base: string, env: NodeJS.ProcessEnv = {}) => fetchChannel({ userAgent: 'teleport-upgrade/test', limits: LIMITS, env })(base, `${new URL(base).origin}/webapi/ping`);
 
 describe('fetchChannel over plain http (insecure localhost)', () => {
   let server: VersionServer;
@@ -114,8 +114,8 @@ describe('fetchChannel over https', () => {
   let server: VersionServer;
   let proxy: ConnectProxy;
   /** The channel with the test CA in NODE_EXTRA_CA_CERTS' place: Node's store, as the updater uses it. */
-  const fetchTrusted = async (base: string) => {
-    const trusted = fetchChannel('teleport-upgrade/test', { timeoutMs: 1500, maxBytes: 4096, deadlineMs: 4500 }, [await readFile(tls.caFile, 'utf8')]);
+  const fetchTrusted = async (base: string, env: NodeJS.ProcessEnv = {}) => {
+    const trusted = fetchChannel({ userAgent: 'teleport-upgrade/test', limits: LIMITS, env, ca: [await readFile(tls.caFile, 'utf8')] });
     return trusted(base, `${new URL(base).origin}/webapi/ping`);
   };
   before(async () => {
@@ -150,27 +150,36 @@ describe('fetchChannel over https', () => {
     assert.equal(timers(), before);
   });
 
-  it('goes through HTTPS_PROXY with CONNECT, and NO_PROXY bypasses it', () =>
-    withProxyEnv({ HTTPS_PROXY: proxy.url }, async () => {
-      const before = proxy.connections();
-      // updates.test is the proxy's to resolve (it tunnels to 127.0.0.1); this host cannot.
-      const answers = await fetchTrusted(`https://updates.test:${server.port}${CHANNEL_PATH}`);
-      assert.deepEqual(answers.version, { ok: true, body: 'v1.2.4' });
-      assert.deepEqual([...new Set(proxy.tunnels)], [`updates.test:${server.port}`]);
-      assert.equal(proxy.connections() - before, 1, 'one connection through the proxy for all three answers');
-      proxy.tunnels.length = 0;
-      process.env.NO_PROXY = 'updates.test';
+  it('goes through HTTPS_PROXY with CONNECT, and NO_PROXY bypasses it', async () => {
+    const before = proxy.connections();
+    // updates.test is the proxy's to resolve (it tunnels to 127.0.0.1); this host cannot.
+    const answers = await fetchTrusted(`https://updates.test:${server.port}${CHANNEL_PATH}`, { HTTPS_PROXY: proxy.url });
+    assert.deepEqual(answers.version, { ok: true, body: 'v1.2.4' });
+    assert.deepEqual([...new Set(proxy.tunnels)], [`updates.test:${server.port}`]);
+    assert.equal(proxy.connections() - before, 1, 'one connection through the proxy for all three answers');
+    proxy.tunnels.length = 0;
+    const direct = await fetchTrusted(`https://updates.test:${server.port}${CHANNEL_PATH}`, { HTTPS_PROXY: proxy.url, NO_PROXY: 'updates.test' });
+    assert.deepEqual(proxy.tunnels, []);
+    assert.match(direct.version.ok ? '' : direct.version.problem, /ENOTFOUND|EAI_AGAIN/);
+  });
+
+  it('takes the proxy from the environment it is given, not from the process', async () => {
+    const saved = process.env.HTTPS_PROXY;
+    process.env.HTTPS_PROXY = proxy.url;
+    try {
       const direct = await fetchTrusted(`https://updates.test:${server.port}${CHANNEL_PATH}`);
       assert.deepEqual(proxy.tunnels, []);
       assert.match(direct.version.ok ? '' : direct.version.problem, /ENOTFOUND|EAI_AGAIN/);
-    }));
+    } finally {
+      if (saved === undefined) delete process.env.HTTPS_PROXY; else process.env.HTTPS_PROXY = saved;
+    }
+  });
 
-  it('never sends a loopback endpoint through a proxy', () =>
-    withProxyEnv({ HTTPS_PROXY: proxy.url, HTTP_PROXY: proxy.url }, async () => {
-      const answers = await fetchTrusted(`https://localhost:${server.port}${CHANNEL_PATH}`);
-      assert.deepEqual(answers.version, { ok: true, body: 'v1.2.4' });
-      assert.deepEqual(proxy.tunnels, []);
-    }));
+  it('never sends a loopback endpoint through a proxy', async () => {
+    const answers = await fetchTrusted(`https://localhost:${server.port}${CHANNEL_PATH}`, { HTTPS_PROXY: proxy.url, HTTP_PROXY: proxy.url });
+    assert.deepEqual(answers.version, { ok: true, body: 'v1.2.4' });
+    assert.deepEqual(proxy.tunnels, []);
+  });
 
   const PROXY_FAULTS: ReadonlyArray<{ mode: ProxyMode; says: RegExp }> = [
     { mode: 'reject', says: /^the proxy at http:\/\/127\.0\.0\.1:\d+ closed the connection without answering the CONNECT request/ },
@@ -180,19 +189,18 @@ describe('fetchChannel over https', () => {
     { mode: 'hang', says: /^the proxy at http:\/\/127\.0\.0\.1:\d+ did not answer the CONNECT request within 1\.5 s$/ },
   ];
   for (const { mode, says } of PROXY_FAULTS) {
-    it(`a proxy that ${typeof mode === 'number' ? `answers ${mode}` : mode === 'reject' ? 'closes without answering' : 'never answers'}: a bounded failure that says so`, () =>
-      withProxyEnv({ HTTPS_PROXY: `http://user:secret@${proxy.url.slice('http://'.length)}` }, async () => {
-        proxy.mode(mode);
-        const before = proxy.connections();
-        const started = Date.now();
-        const answers = await fetchTrusted(`https://updates.test:${server.port}${CHANNEL_PATH}`);
-        assert.ok(Date.now() - started < 4500 + 1000, `took ${Date.now() - started} ms`);
-        for (const answer of [answers.version, answers.critical, answers.ping]) {
-          assert.match(answer.ok ? '' : answer.problem, says);
-          assert.doesNotMatch(answer.ok ? '' : answer.problem, /secret/, 'credentials never reach a message');
-        }
-        assert.ok(proxy.connections() - before <= 3, `${proxy.connections() - before} connections to the proxy`);
-      }));
+    it(`a proxy that ${typeof mode === 'number' ? `answers ${mode}` : mode === 'reject' ? 'closes without answering' : 'never answers'}: a bounded failure that says so`, async () => {
+      proxy.mode(mode);
+      const before = proxy.connections();
+      const started = Date.now();
+      const answers = await fetchTrusted(`https://updates.test:${server.port}${CHANNEL_PATH}`, { HTTPS_PROXY: `http://user:secret@${proxy.url.slice('http://'.length)}` });
+      assert.ok(Date.now() - started < 4500 + 1000, `took ${Date.now() - started} ms`);
+      for (const answer of [answers.version, answers.critical, answers.ping]) {
+        assert.match(answer.ok ? '' : answer.problem, says);
+        assert.doesNotMatch(answer.ok ? '' : answer.problem, /secret/, 'credentials never reach a message');
+      }
+      assert.ok(proxy.connections() - before <= 3, `${proxy.connections() - before} connections to the proxy`);
+    });
   }
 });
 
@@ -219,7 +227,7 @@ describe('fetchChannel against a server that answers one request at a time (like
   });
 
   it('keeps an overall deadline', async () => {
-    const short = fetchChannel('teleport-upgrade/test', { timeoutMs: 1000, maxBytes: 4096, deadlineMs: 1000 });
+    const short = fetchChannel({ userAgent: 'teleport-upgrade/test', limits: { timeoutMs: 1000, maxBytes: 4096, deadlineMs: 1000 }, env: {} });
     const answers = await short(`http://127.0.0.1:${port}${CHANNEL_PATH}`, `http://127.0.0.1:${port}/webapi/ping`);
     assert.deepEqual(answers.version, { ok: true, body: 'v2.0.0' });
     assert.deepEqual(answers.ping, { ok: false, problem: 'no complete answers within 1 s in all' });
@@ -234,14 +242,13 @@ describe('plain http (insecure localhost)', () => {
   });
   after(() => Promise.all([server.close(), proxy.close()]));
 
-  it('never goes through a proxy, whatever the environment says', () =>
-    withProxyEnv({ HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url, http_proxy: proxy.url }, async () => {
-      server.answer('v1.2.4');
-      const answers = await fetch(`http://localhost:${server.port}${CHANNEL_PATH}`);
-      assert.deepEqual(answers.version, { ok: true, body: 'v1.2.4' });
-      assert.deepEqual(proxy.tunnels, []);
-      assert.equal(proxy.connections(), 0);
-    }));
+  it('never goes through a proxy, whatever the environment says', async () => {
+    server.answer('v1.2.4');
+    const answers = await fetch(`http://localhost:${server.port}${CHANNEL_PATH}`, { HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url, http_proxy: proxy.url });
+    assert.deepEqual(answers.version, { ok: true, body: 'v1.2.4' });
+    assert.deepEqual(proxy.tunnels, []);
+    assert.equal(proxy.connections(), 0);
+  });
 });
 
 describe('loopbackLookup', () => {
@@ -254,18 +261,3 @@ describe('loopbackLookup', () => {
     assert.match(String(await lookup('no-such-host.invalid', {})), /ENOTFOUND|EAI_AGAIN/);
   });
 });
-
-/** Sets proxy variables for the body and puts the environment back afterwards. */
-const withProxyEnv = async (vars: Record<string, string>, body: () => Promise<void>): Promise<void> => {
-  const names = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy'];
-  const saved = Object.fromEntries(names.map((n) => [n, process.env[n]]));
-  for (const n of names) delete process.env[n];
-  Object.assign(process.env, vars);
-  try {
-    await body();
-  } finally {
-    for (const n of names) {
-      if (saved[n] === undefined) delete process.env[n]; else process.env[n] = saved[n];
-    }
-  }
-};
