@@ -1,7 +1,7 @@
 // The command line: commander wiring, error-to-exit-status mapping; heavy modules load only for commands that need them.
 import { Command, CommanderError, Option } from 'commander';
 import { ExitStatus, UpdaterError } from '../core/errors.ts';
-import type { Log, LogFormat } from '../log/log.ts';
+import type { LogFormat } from '../log/log.ts';
 import type { Host } from '../host/host.ts';
 import type { Output } from '../host/output.ts';
 import type { UpdateMode } from '../run/run-updater.ts';

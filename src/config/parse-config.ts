@@ -69,7 +69,7 @@ const METRICS_EXAMPLE = '/var/lib/prometheus/node-exporter/teleport-upgrade.prom
 const metricsPath = (dir: string, text: string | undefined): string | undefined => {
   const value = single(dir, 'metrics', text);
   if (value === undefined) return undefined;
-  if (!/^\/[A-Za-z0-9._@+\/-]{0,4000}\.prom$/.test(value) || value.split('/').includes('..')) {
+  if (!/^\/[A-Za-z0-9._@+/-]{0,4000}\.prom$/.test(value) || value.split('/').includes('..')) {
     throw new ConfigError(`${dir}/metrics holds ${quote(value)}, which is not an absolute path ending in .prom. Write the path of node_exporter's textfile, e.g. ${METRICS_EXAMPLE}, or remove the file.`);
   }
   return value;

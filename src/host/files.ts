@@ -1,7 +1,7 @@
 // Bounded, careful reads of config and schedule files, and atomic, durable writes of state and metrics.
 import { constants, type Stats } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { inDir, openSafely } from './safe-path.ts';
 
@@ -29,7 +29,7 @@ export const kindOf = (info: Stats): string =>
  */
 export const readSmallFile = async (path: string, options: { noFollow?: boolean } = {}): Promise<string | undefined> => {
   const flags = constants.O_RDONLY | constants.O_NONBLOCK | (options.noFollow ? constants.O_NOFOLLOW : 0);
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await open(path, flags);
   } catch (error) {

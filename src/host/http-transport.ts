@@ -63,7 +63,7 @@ const request = (dispatcher: DispatcherType, options: DispatcherType.RequestOpti
 class TunnelClient extends Client {
   override connect(options: DispatcherType.ConnectOptions): Promise<DispatcherType.ConnectData>;
   override connect(options: DispatcherType.ConnectOptions, callback: (err: Error | null, data: DispatcherType.ConnectData) => void): void;
-  override connect(options: DispatcherType.ConnectOptions, callback?: (err: Error | null, data: DispatcherType.ConnectData) => void): Promise<DispatcherType.ConnectData> | void {
+  override connect(options: DispatcherType.ConnectOptions, callback?: (err: Error | null, data: DispatcherType.ConnectData) => void): Promise<DispatcherType.ConnectData> | undefined {
     return apiConnect.call(this, options, callback);
   }
 }

@@ -1,6 +1,6 @@
 // Wires the real machine into a Host.
 import { constants } from 'node:fs';
-import { access, copyFile, lstat, mkdir, open, readdir, rm } from 'node:fs/promises';
+import { access, copyFile, lstat, mkdir, open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import type { Log } from '../log/log.ts';
@@ -17,11 +17,14 @@ import { inDir, openSafely } from './safe-path.ts';
 
 /** execa loads with the first command, which a run starts while the proxy is still being asked. */
 let runner: Promise<typeof import('./runner.ts')> | undefined;
-const runCommand: Runner = async (command, options) => (await (runner ??= import('./runner.ts'))).runCommand(command, options);
+const runCommand: Runner = async (command, options) => {
+  runner ??= import('./runner.ts');
+  return (await runner).runCommand(command, options);
+};
 
 const listDir = async (path: string, options: { recursive?: boolean; rootOnly?: boolean } = {}): Promise<string[]> => {
   if (options.rootOnly) {
-    let dir;
+    let dir: FileHandle;
     try {
       ({ handle: dir } = await openSafely(path, { kind: 'directory', strict: true, noFinalLink: true }));
     } catch (error) {

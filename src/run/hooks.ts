@@ -2,6 +2,7 @@
 import { sanitize } from '../core/text.ts';
 import { HOOK_TIMEOUT_MS, hookEnvironment, hookVerdict } from '../core/hooks.ts';
 import type { HookEvent } from '../core/run-outcome.ts';
+import type { PathInfo } from '../host/host.ts';
 import { PathRefusedError } from '../host/safe-path.ts';
 import { fields } from '../log/fields.ts';
 import type { RunContext } from './context.ts';
@@ -42,7 +43,7 @@ const hookOutput = (log: RunContext['host']['log'], name: string) => {
  */
 const runHook = async ({ host }: RunContext, dir: string, name: string, facts: Facts): Promise<void> => {
   const path = `${dir}/${name}`;
-  let info;
+  let info: PathInfo;
   try {
     info = await host.inspectExecutable(path);
   } catch (error) {

@@ -84,7 +84,7 @@ describe('the metrics text', () => {
     assert.match(text(insideButLocalClosed), /^teleport_upgrade_window_open 0$/m);
     assert.match(text(insideButLocalClosed), /^teleport_upgrade_next_window_timestamp_seconds 1795827600$/m);
     assert.match(text(insideButLocalClosed), /^teleport_upgrade_frozen 0$/m);
-    assert.match(text(windowsOf({ state: 'inside', local: 'open', frozen: true })), /^teleport_upgrade_window_open 1\n[^]*^teleport_upgrade_frozen 1$/m);
+    assert.match(text(windowsOf({ state: 'inside', local: 'open', frozen: true })), /^teleport_upgrade_window_open 1\n[\s\S]*^teleport_upgrade_frozen 1$/m);
     assert.match(text(windowsOf({ state: 'missing', local: 'open' })), /^teleport_upgrade_window_open 1$/m);
   });
 });

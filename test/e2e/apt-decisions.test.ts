@@ -14,7 +14,7 @@ import { processStart } from '../../src/host/lock.ts';
 const missing = await aptMissing();
 
 describe('decisions against real apt', { skip: missing, concurrency: 2 }, () => {
-  const { withSandbox, fixtures: getFixtures } = sandboxPerTest({ before, after });
+  const { withSandbox } = sandboxPerTest({ before, after });
 
   it('upgrades inside the maintenance window, refreshing only the Teleport source', () =>
     withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { distroRoot, openView, writeViewRecordingShims, type Distro, type RootView } from '../support/distro-root.ts';
+import { distroRoot, openView, writeViewRecordingShims, type Distro } from '../support/distro-root.ts';
 import { executedChanges } from '../support/recording.ts';
 import { openWindow, sharedFixtures, type Fixtures } from '../support/sandbox.ts';
 import { sh, distroRootsMissing } from '../support/tools.ts';

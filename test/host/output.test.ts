@@ -19,7 +19,10 @@ const pipe = (full: (now: number) => boolean, chunk = Infinity, fail?: string) =
     text += data.subarray(0, n).toString();
     return n;
   }) as never;
-  return { write, sleep: (ms: number) => void (now += ms), text: () => text, now: () => now };
+  const sleep = (ms: number) => {
+    now += ms;
+  };
+  return { write, sleep, text: () => text, now: () => now };
 };
 
 const limits = { lineWaitMs: 100, totalWaitMs: 250 };

@@ -151,10 +151,13 @@ const ROWS: readonly Row[] = [
 
 /** Deep partial match: every key given must match (regular expressions for strings in arrays). */
 const matches = (actual: unknown, expected: unknown, path = '$'): void => {
-  if (expected instanceof RegExp) return assert.match(String(actual), expected, path);
+  if (expected instanceof RegExp) {
+    assert.match(String(actual), expected, path);
+    return;
+  }
   if (Array.isArray(expected)) {
     assert.ok(Array.isArray(actual), `${path} is an array`);
-    expected.forEach((e, i) => matches((actual as unknown[])[i], e, `${path}[${i}]`));
+    for (const [i, e] of expected.entries()) matches((actual as unknown[])[i], e, `${path}[${i}]`);
     return;
   }
   if (expected !== null && typeof expected === 'object') {

@@ -152,8 +152,14 @@ describe('the cost of looking ahead is bounded, whatever the rules', () => {
       if (rule.kind !== 'cron') continue;
       const cron = (rule as unknown as { cron: { nextRun: (...a: unknown[]) => unknown; previousRuns: (...a: unknown[]) => unknown } }).cron;
       const [nextRun, previousRuns] = [cron.nextRun.bind(cron), cron.previousRuns.bind(cron)];
-      cron.nextRun = (...a) => (count(), nextRun(...a));
-      cron.previousRuns = (...a) => (count(), previousRuns(...a));
+      cron.nextRun = (...a) => {
+        count();
+        return nextRun(...a);
+      };
+      cron.previousRuns = (...a) => {
+        count();
+        return previousRuns(...a);
+      };
     }
     return { parsed, calls: () => calls };
   };
