@@ -42,7 +42,11 @@ const measure = async (argv: readonly string[], env: Record<string, string>, scr
   const [status] = (await once(child, 'exit')) as [number | null];
   const wallMs = performance.now() - started;
   if (status !== 0) throw new Error(`${argv.join(' ')} failed (${status}): ${stderr}`);
-  const [rss, user, system] = (await readFile(timeFile, 'utf8')).trim().split('\n').at(-1)!.split(' ').map(Number) as [number, number, number];
+  const [rss, user, system] = (await readFile(timeFile, 'utf8')).trim().split('\n').at(-1)!.split(' ').map(Number) as [
+    number,
+    number,
+    number,
+  ];
   return { wallMs, cpuMs: (user + system) * 1000, rssKiB: rss };
 };
 
@@ -68,7 +72,11 @@ interface Network {
 
 /** The installed files of the real teleport-ent, as the bench's big package has them: 450 MB in five files. */
 const REAL_FILES: ReadonlyArray<readonly [string, number]> = [
-  ['teleport', 200], ['tctl', 110], ['tsh', 80], ['tbot', 50], ['fdpass-teleport', 10],
+  ['teleport', 200],
+  ['tctl', 110],
+  ['tsh', 80],
+  ['tbot', 50],
+  ['fdpass-teleport', 10],
 ];
 
 /** A repository with one teleport-ent of real size (random bytes, so nothing about it is cheaper than the real one). */
@@ -76,7 +84,10 @@ const realSizedRepo = async (work: string, version: string): Promise<string> => 
   const dir = join(work, 'big', 'pkg');
   await mkdir(join(dir, 'DEBIAN'), { recursive: true });
   await mkdir(join(dir, 'usr/local/bin'), { recursive: true });
-  await writeFile(join(dir, 'DEBIAN/control'), `Package: teleport-ent\nVersion: ${version}\nArchitecture: amd64\nMaintainer: bench <bench@example.invalid>\nDescription: a real-sized fake Teleport\n`);
+  await writeFile(
+    join(dir, 'DEBIAN/control'),
+    `Package: teleport-ent\nVersion: ${version}\nArchitecture: amd64\nMaintainer: bench <bench@example.invalid>\nDescription: a real-sized fake Teleport\n`,
+  );
   for (const [name, mb] of REAL_FILES) {
     const file = join(dir, 'usr/local/bin', name);
     const handle = await open(file, 'w', 0o755);
@@ -101,7 +112,12 @@ interface Row {
 }
 
 /** Warm-up, then `RUNS` rounds of every program in turn; medians. The last program is the reference. */
-const compare = async (programs: readonly Program[], command: string, envs: readonly Record<string, string>[], scratch: string): Promise<Row[]> => {
+const compare = async (
+  programs: readonly Program[],
+  command: string,
+  envs: readonly Record<string, string>[],
+  scratch: string,
+): Promise<Row[]> => {
   // Warm-up: fills the compile cache and the page cache for all (and lets ours record a full check of the files).
   for (const [i, p] of programs.entries()) await measure(p.argv(command), envs[i]!, scratch);
   const samples: Sample[][] = programs.map(() => []);
@@ -109,7 +125,10 @@ const compare = async (programs: readonly Program[], command: string, envs: read
     for (const [i, p] of programs.entries()) samples[i]!.push(await measure(p.argv(command), envs[i]!, scratch));
   }
   return programs.map((p, i) => ({
-    name: p.name, wall: median(samples[i]!.map((x) => x.wallMs)), cpu: median(samples[i]!.map((x) => x.cpuMs)), rss: median(samples[i]!.map((x) => x.rssKiB)) / 1024,
+    name: p.name,
+    wall: median(samples[i]!.map((x) => x.wallMs)),
+    cpu: median(samples[i]!.map((x) => x.cpuMs)),
+    rss: median(samples[i]!.map((x) => x.rssKiB)) / 1024,
   }));
 };
 
@@ -117,8 +136,13 @@ const print = (title: string, rows: readonly Row[], goal: string): void => {
   const reference = rows.at(-1)!;
   console.log(`${title}; ${RUNS} runs each, interleaved, medians`);
   for (const row of rows) {
-    const ratio = row === reference ? '' : `   ${(row.wall / reference.wall).toFixed(2)}x wall, ${(row.cpu / reference.cpu).toFixed(2)}x CPU, ${(row.rss / reference.rss).toFixed(2)}x RSS`;
-    console.log(`  ${row.name.padEnd(20)} wall ${row.wall.toFixed(1).padStart(6)} ms   CPU ${row.cpu.toFixed(0).padStart(4)} ms   peak RSS ${row.rss.toFixed(1).padStart(5)} MiB${ratio}`);
+    const ratio =
+      row === reference
+        ? ''
+        : `   ${(row.wall / reference.wall).toFixed(2)}x wall, ${(row.cpu / reference.cpu).toFixed(2)}x CPU, ${(row.rss / reference.rss).toFixed(2)}x RSS`;
+    console.log(
+      `  ${row.name.padEnd(20)} wall ${row.wall.toFixed(1).padStart(6)} ms   CPU ${row.cpu.toFixed(0).padStart(4)} ms   peak RSS ${row.rss.toFixed(1).padStart(5)} MiB${ratio}`,
+    );
   }
   console.log(`  goal: ${goal}\n`);
 };
@@ -132,7 +156,10 @@ const main = async (): Promise<number> => {
   await buildBundle();
   const binary = await buildBinary();
   const fixtures = await makeFixtures();
-  const sandbox = await createSandbox(fixtures, { installed: 'teleport-ent=1.2.3', config: { schedule: laterWindow(), package: 'teleport-ent\n' } });
+  const sandbox = await createSandbox(fixtures, {
+    installed: 'teleport-ent=1.2.3',
+    config: { schedule: laterWindow(), package: 'teleport-ent\n' },
+  });
   const plain = await startVersionServer();
   const relay = await startRelay(sandbox.server.port, RTT_MS);
   const scratch = await mkdtemp(join(tmpdir(), 'teleport-upgrade-bench-'));
@@ -149,7 +176,9 @@ const main = async (): Promise<number> => {
   const networks: Network[] = [
     { name: 'loopback http', target: 1.0, server: plain, configure: loopback, env: () => ({}) },
     {
-      name: `https ${RTT_MS} ms away, CA in the OS store only`, target: 0.6, server: sandbox.server,
+      name: `https ${RTT_MS} ms away, CA in the OS store only`,
+      target: 0.6,
+      server: sandbox.server,
       configure: async (s) => {
         await s.write('endpoint', `127.0.0.1:${relay.port}${CHANNEL_PATH}\n`);
         await s.write('insecure', 'no\n');
@@ -173,17 +202,33 @@ const main = async (): Promise<number> => {
         network.server.answer(serve);
         const rows = await compare(programs, command, envsFor(sandbox, network.env), scratch);
         const reference = rows.at(-1)!;
-        print(`${network.name}: ${what}`, rows, `the binary at <= ${network.target.toFixed(1)}x the bash model (${(network.target * reference.wall).toFixed(1)} ms), peak RSS <= 60 MiB`);
+        print(
+          `${network.name}: ${what}`,
+          rows,
+          `the binary at <= ${network.target.toFixed(1)}x the bash model (${(network.target * reference.wall).toFixed(1)} ms), peak RSS <= 60 MiB`,
+        );
       }
     }
     // A host with a real-sized Teleport: what the hourly run costs when there is nothing to do.
     const bigRepo = await realSizedRepo(scratch, '1.2.3');
-    big = await createSandbox({ ...fixtures, repo: bigRepo }, { installed: 'teleport-ent=1.2.3', config: { schedule: laterWindow(), package: 'teleport-ent\n' } });
+    big = await createSandbox(
+      { ...fixtures, repo: bigRepo },
+      { installed: 'teleport-ent=1.2.3', config: { schedule: laterWindow(), package: 'teleport-ent\n' } },
+    );
     await loopback(big);
     plain.answer('v1.2.3');
     for (const command of ['run', 'dry-run']) {
-      const rows = await compare(programs, command, envsFor(big, () => ({})), scratch);
-      print(`real-sized Teleport (450 MB in five files), loopback http: ${command}, up to date`, rows, 'the binary at <= 4x the bash model in CPU and in wall time');
+      const rows = await compare(
+        programs,
+        command,
+        envsFor(big, () => ({})),
+        scratch,
+      );
+      print(
+        `real-sized Teleport (450 MB in five files), loopback http: ${command}, up to date`,
+        rows,
+        'the binary at <= 4x the bash model in CPU and in wall time',
+      );
     }
     return 0;
   } finally {

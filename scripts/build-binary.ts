@@ -18,10 +18,19 @@ const FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 const EXEC_ARGV = ['--liftoff-only'];
 
 /** One CommonJS file (a SEA runs CommonJS, and the bundle reaches only Node's built-in modules). */
-const bundle = (entry: string, outfile: string) => build({
-  entryPoints: [entry], outfile, bundle: true, format: 'cjs', platform: 'node', target: 'node24', minify: true, legalComments: 'none', logLevel: 'warning',
-  plugins: [lazyHttp2],
-});
+const bundle = (entry: string, outfile: string) =>
+  build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node24',
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+    plugins: [lazyHttp2],
+  });
 
 /** Builds `<dest>/teleport-upgrade` (tests pass a directory of their own, so parallel builds never collide). */
 export const buildBinary = async (dest = `${root}/dist`): Promise<string> => {
@@ -37,23 +46,39 @@ export const buildBinary = async (dest = `${root}/dist`): Promise<string> => {
   await writeFile(`${out}/app.cjs`, (await readFile(`${out}/app.cjs`, 'utf8')).replace(/^#!.*\n/, ''));
   // The same Node that the binary is made of runs the training, so V8 accepts the cache it writes.
   await execa(process.execPath, [...EXEC_ARGV, `${out}/train.cjs`, `${out}/app.cjs`, `${out}/app.cache`], { stdin: 'ignore' });
-  await writeFile(`${out}/sea-config.json`, JSON.stringify({
-    main: `${out}/loader.cjs`, output: `${out}/sea-prep.blob`, disableExperimentalSEAWarning: true, useCodeCache: true, execArgv: EXEC_ARGV,
-    // NODE_OPTIONS is not read: a host-wide variable set for some other Node service never reaches a run as root.
-    execArgvExtension: 'none',
-    assets: { 'app.cjs': `${out}/app.cjs`, 'app.cache': `${out}/app.cache` },
-  }));
+  await writeFile(
+    `${out}/sea-config.json`,
+    JSON.stringify({
+      main: `${out}/loader.cjs`,
+      output: `${out}/sea-prep.blob`,
+      disableExperimentalSEAWarning: true,
+      useCodeCache: true,
+      execArgv: EXEC_ARGV,
+      // NODE_OPTIONS is not read: a host-wide variable set for some other Node service never reaches a run as root.
+      execArgvExtension: 'none',
+      assets: { 'app.cjs': `${out}/app.cjs`, 'app.cache': `${out}/app.cache` },
+    }),
+  );
   await execa(process.execPath, [...EXEC_ARGV, '--experimental-sea-config', `${out}/sea-config.json`], { cwd: out });
   const binary = `${dest}/teleport-upgrade`;
   await copyFile(process.execPath, binary);
   // Stripping the copy before injecting keeps it working and saves ~18 MB.
   await execa('strip', [binary]);
-  await execa(process.execPath, [`${root}/node_modules/postject/dist/cli.js`, binary, 'NODE_SEA_BLOB', `${out}/sea-prep.blob`, '--sentinel-fuse', FUSE]);
+  await execa(process.execPath, [
+    `${root}/node_modules/postject/dist/cli.js`,
+    binary,
+    'NODE_SEA_BLOB',
+    `${out}/sea-prep.blob`,
+    '--sentinel-fuse',
+    FUSE,
+  ]);
   return binary;
 };
 
 if (import.meta.main) {
   const started = performance.now();
   const binary = await buildBinary();
-  console.log(`${binary}: ${((await stat(binary)).size / 2 ** 20).toFixed(1)} MiB, built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `${binary}: ${((await stat(binary)).size / 2 ** 20).toFixed(1)} MiB, built in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
 }

@@ -15,9 +15,14 @@ const main = async (): Promise<number> => {
   }
   // The sandbox runs the CLI as it ships: the bundle of the sources.
   await buildBundle();
-  say('building the sandbox: fake teleport-ent 1.2.3 and 1.2.4 in a local apt repository, 1.2.3 installed, a version server on 127.0.0.1 serving v1.2.4, a maintenance window open now');
+  say(
+    'building the sandbox: fake teleport-ent 1.2.3 and 1.2.4 in a local apt repository, 1.2.3 installed, a version server on 127.0.0.1 serving v1.2.4, a maintenance window open now',
+  );
   const fixtures = await makeFixtures();
-  const sandbox = await createSandbox(fixtures, { installed: 'teleport-ent=1.2.3', config: { schedule: openWindow(), 'health-settle': '2s\n' } });
+  const sandbox = await createSandbox(fixtures, {
+    installed: 'teleport-ent=1.2.3',
+    config: { schedule: openWindow(), 'health-settle': '2s\n' },
+  });
   try {
     sandbox.server.answer('v1.2.4', 'no');
     const show = async (args: string[]) => {
@@ -37,7 +42,9 @@ const main = async (): Promise<number> => {
     say('run: what the hourly timer does');
     const status = await show(['run']);
     console.log(`installed after run: ${(await sandbox.status()).replace('\t', ' ')}`);
-    console.log(`the sandbox's stand-in systemctl was asked: ${(await readFile(sandbox.systemctlLog, 'utf8')).trim().split('\n').join('; ')}`);
+    console.log(
+      `the sandbox's stand-in systemctl was asked: ${(await readFile(sandbox.systemctlLog, 'utf8')).trim().split('\n').join('; ')}`,
+    );
     say('run again: nothing left to do');
     await show(['run']);
     say('status: what the operator sees of this host, without logging into its journal');

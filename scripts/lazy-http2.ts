@@ -9,7 +9,8 @@ export const lazyHttp2: Plugin = {
   name: 'lazy-http2',
   setup(build) {
     build.onResolve({ filter: /^(node:)?http2$/ }, (args) =>
-      args.namespace === 'lazy-http2' ? { path: 'node:http2', external: true } : { path: 'http2', namespace: 'lazy-http2' });
+      args.namespace === 'lazy-http2' ? { path: 'node:http2', external: true } : { path: 'http2', namespace: 'lazy-http2' },
+    );
     build.onLoad({ filter: /.*/, namespace: 'lazy-http2' }, () => ({
       loader: 'js',
       contents: `module.exports = { constants: ${JSON.stringify(constants)}, connect: (...args) => require('node:http2').connect(...args) };`,

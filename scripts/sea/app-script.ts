@@ -7,7 +7,10 @@ export const APP_FILENAME = '/usr/sbin/teleport-upgrade.cjs';
 
 /** The bundle (CommonJS, no shebang) wrapped as a function of the module variables, compiled with the cache if given. */
 export const appScript = (source: string, cachedData?: Uint8Array): Script =>
-  new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: APP_FILENAME, ...(cachedData === undefined ? {} : { cachedData }) });
+  new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+    filename: APP_FILENAME,
+    ...(cachedData === undefined ? {} : { cachedData }),
+  });
 
 /** Runs the compiled bundle with the given require (the binary's own only reaches Node's built-in modules, all the bundle needs). */
 export const runApp = (script: Script, require: NodeJS.Require): void => {

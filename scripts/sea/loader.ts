@@ -5,5 +5,6 @@ import { appScript, runApp } from './app-script.ts';
 
 const script = appScript(getAsset('app.cjs', 'utf8'), new Uint8Array(getAsset('app.cache')));
 // For the build's own check that V8 accepts the cache this binary carries.
-if (process.env.TELEPORT_UPGRADE_DEBUG_CODE_CACHE === '1') process.stderr.write(`code cache ${script.cachedDataRejected === true ? 'rejected' : 'accepted'}\n`);
+if (process.env.TELEPORT_UPGRADE_DEBUG_CODE_CACHE === '1')
+  process.stderr.write(`code cache ${script.cachedDataRejected === true ? 'rejected' : 'accepted'}\n`);
 runApp(script, require);

@@ -20,7 +20,9 @@ export const agentShowQuery: Command = {
 /** `Key=Value` lines of `systemctl show`; undefined when systemctl did not answer. */
 export const parseAgentSample = (result: CommandResult): AgentSample | undefined => {
   if (result.exitCode !== 0) return undefined;
-  const values = new Map(result.stdout.split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1).trim()]));
+  const values = new Map(
+    result.stdout.split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1).trim()]),
+  );
   const number = (key: string) => {
     const n = Number(values.get(key) ?? 'NaN');
     return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
@@ -46,7 +48,11 @@ export interface Watch {
 }
 
 export const startWatch = (baselineRestarts: number, readyzRequired: boolean): Watch => ({
-  baselineRestarts, lastPid: 0, pidChanges: 0, last: undefined, ready: { required: readyzRequired, ok: false, last: 'not asked yet' },
+  baselineRestarts,
+  lastPid: 0,
+  pidChanges: 0,
+  last: undefined,
+  ready: { required: readyzRequired, ok: false, last: 'not asked yet' },
 });
 
 /** Folds one sample in; returns the reason it is already certain the agent is unhealthy, if it is. */
@@ -60,16 +66,23 @@ export const observe = (watch: Watch, sample: AgentSample | undefined): { watch:
     pidChanges: watch.pidChanges + (pidChanged ? 1 : 0),
   };
   if (sample.restarts > watch.baselineRestarts) {
-    return { watch: next, failed: `systemd restarted ${AGENT_UNIT} ${sample.restarts - watch.baselineRestarts} time(s) since the install (it keeps crashing)` };
+    return {
+      watch: next,
+      failed: `systemd restarted ${AGENT_UNIT} ${sample.restarts - watch.baselineRestarts} time(s) since the install (it keeps crashing)`,
+    };
   }
   if (sample.activeState === 'failed' || sample.activeState === 'inactive') {
     return { watch: next, failed: `${AGENT_UNIT} is ${sample.activeState} (${sample.subState})` };
   }
-  if (next.pidChanges > 1) return { watch: next, failed: `the main PID of ${AGENT_UNIT} changed ${next.pidChanges} times (it keeps restarting)` };
+  if (next.pidChanges > 1)
+    return { watch: next, failed: `the main PID of ${AGENT_UNIT} changed ${next.pidChanges} times (it keeps restarting)` };
   return { watch: next };
 };
 
-export const observeReady = (watch: Watch, status: string): Watch => ({ ...watch, ready: { ...watch.ready, ok: watch.ready.ok || status === 'HTTP 200', last: status } });
+export const observeReady = (watch: Watch, status: string): Watch => ({
+  ...watch,
+  ready: { ...watch.ready, ok: watch.ready.ok || status === 'HTTP 200', last: status },
+});
 
 /** The verdict at the end of the settle period: undefined when healthy, else why not. */
 export const verdict = (watch: Watch, settleMs: number): string | undefined => {
@@ -78,6 +91,7 @@ export const verdict = (watch: Watch, settleMs: number): string | undefined => {
     const state = watch.last === undefined ? 'unknown' : `${watch.last.activeState} (${watch.last.subState})`;
     return `${AGENT_UNIT} is not active and running after ${seconds}: ${state}`;
   }
-  if (watch.ready.required && !watch.ready.ok) return `the agent's /readyz did not answer HTTP 200 within ${seconds} (last: ${watch.ready.last})`;
+  if (watch.ready.required && !watch.ready.ok)
+    return `the agent's /readyz did not answer HTTP 200 within ${seconds} (last: ${watch.ready.last})`;
   return undefined;
 };

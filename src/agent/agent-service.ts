@@ -16,7 +16,10 @@ export const parseAgentState = (result: CommandResult): AgentState => {
 };
 
 const systemctl = (verb: string, purpose: string, extra?: Partial<Step>): Step => ({
-  argv: ['systemctl', verb, AGENT_UNIT], timeoutMs: 90 * SECOND, purpose, ...extra,
+  argv: ['systemctl', verb, AGENT_UNIT],
+  timeoutMs: 90 * SECOND,
+  purpose,
+  ...extra,
 });
 
 /**

@@ -28,8 +28,16 @@ export interface Io {
 
 /** Runs a command on the real host with a logger, mapping UpdaterErrors to their exit statuses and anything else to a bug. */
 const onHost = async (options: GlobalOptions, io: Io, quiet: boolean, body: (host: Host) => Promise<number>): Promise<number> => {
-  const [{ createLogger, stderrIsJournal }, { realHost }] = await Promise.all([import('../host/logger.ts'), import('../host/real-host.ts')]);
-  const log = createLogger(options.logFormat, options.debug ? 'debug' : quiet ? 'warn' : 'info', stderrIsJournal(io.env.JOURNAL_STREAM), io.stderr);
+  const [{ createLogger, stderrIsJournal }, { realHost }] = await Promise.all([
+    import('../host/logger.ts'),
+    import('../host/real-host.ts'),
+  ]);
+  const log = createLogger(
+    options.logFormat,
+    options.debug ? 'debug' : quiet ? 'warn' : 'info',
+    stderrIsJournal(io.env.JOURNAL_STREAM),
+    io.stderr,
+  );
   try {
     return await body(realHost(log, `teleport-upgrade/${UPDATER_VERSION}`, (text) => io.stdout.write(text)));
   } catch (error) {
@@ -37,7 +45,9 @@ const onHost = async (options: GlobalOptions, io: Io, quiet: boolean, body: (hos
       log.error(error.message, error.fields);
       return error.exitStatus;
     }
-    log.error(`internal error, this is a bug in teleport-upgrade: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    log.error(
+      `internal error, this is a bug in teleport-upgrade: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
     return ExitStatus.failed;
   } finally {
     log.finish();
@@ -55,14 +65,30 @@ const buildProgram = (io: Io, setStatus: (status: number) => void): Command => {
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
     .showHelpAfterError('(run "teleport-upgrade help" for usage)');
 
-  const lockPathOf = (options: GlobalOptions) => (program.getOptionValueSource('stateDir') === 'default' ? DEFAULT_LOCK : `${options.stateDir}/lock`);
+  const lockPathOf = (options: GlobalOptions) =>
+    program.getOptionValueSource('stateDir') === 'default' ? DEFAULT_LOCK : `${options.stateDir}/lock`;
   const update = (name: UpdateMode, description: string) =>
-    program.command(name).description(description).action(async (_options: unknown, command: Command) => {
-      const options = command.optsWithGlobals<GlobalOptions>();
-      const { runUpdater } = await import('../run/run-updater.ts');
-      setStatus(await onHost(options, io, false, (host) =>
-        runUpdater({ mode: name, configDir: options.configDir, stateDir: options.stateDir, json: options.json === true, lockPath: lockPathOf(options) }, host)));
-    });
+    program
+      .command(name)
+      .description(description)
+      .action(async (_options: unknown, command: Command) => {
+        const options = command.optsWithGlobals<GlobalOptions>();
+        const { runUpdater } = await import('../run/run-updater.ts');
+        setStatus(
+          await onHost(options, io, false, (host) =>
+            runUpdater(
+              {
+                mode: name,
+                configDir: options.configDir,
+                stateDir: options.stateDir,
+                json: options.json === true,
+                lockPath: lockPathOf(options),
+              },
+              host,
+            ),
+          ),
+        );
+      });
   update('run', 'check for an upgrade and perform it when it is due (what the timer runs)');
   update('dry-run', 'show what run would do, changing nothing').option('--json', 'print one JSON object on stdout');
   update('force', 'perform an upgrade now if one is available, ignoring the maintenance window');
@@ -74,13 +100,21 @@ const buildProgram = (io: Io, setStatus: (status: number) => void): Command => {
     .action(async (_options: unknown, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions & { offline?: boolean }>();
       const [{ showStatus }, { errorJson }] = await Promise.all([import('../run/status.ts'), import('../run/dry-run-json.ts')]);
-      setStatus(await onHost(options, io, true, async (host) => {
-        const statusOptions = { configDir: options.configDir, stateDir: options.stateDir, lockPath: lockPathOf(options), json: options.json === true, offline: options.offline === true };
-        return showStatus(statusOptions, host).catch((error: unknown) => {
-          if (options.json) io.stdout.write(errorJson(error));
-          throw error;
-        });
-      }));
+      setStatus(
+        await onHost(options, io, true, async (host) => {
+          const statusOptions = {
+            configDir: options.configDir,
+            stateDir: options.stateDir,
+            lockPath: lockPathOf(options),
+            json: options.json === true,
+            offline: options.offline === true,
+          };
+          return showStatus(statusOptions, host).catch((error: unknown) => {
+            if (options.json) io.stdout.write(errorJson(error));
+            throw error;
+          });
+        }),
+      );
     });
   program
     .command('version')

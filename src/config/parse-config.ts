@@ -33,10 +33,22 @@ export interface Config {
 }
 
 /** Raw file contents by file name; undefined when the file does not exist. */
-export const CONFIG_NAMES = ['endpoint', 'insecure', 'installer', 'package', 'debug', 'allow-prerelease', 'health-settle', 'teleport-config', 'metrics'] as const;
+export const CONFIG_NAMES = [
+  'endpoint',
+  'insecure',
+  'installer',
+  'package',
+  'debug',
+  'allow-prerelease',
+  'health-settle',
+  'teleport-config',
+  'metrics',
+] as const;
 /** The multi-line policy files: one rule per line. */
 export const POLICY_NAMES = ['window', 'freeze'] as const;
-export type ConfigFiles = Readonly<Record<(typeof CONFIG_NAMES)[number], string | undefined> & Partial<Record<(typeof POLICY_NAMES)[number], string>>>;
+export type ConfigFiles = Readonly<
+  Record<(typeof CONFIG_NAMES)[number], string | undefined> & Partial<Record<(typeof POLICY_NAMES)[number], string>>
+>;
 
 const DEFAULT_SETTLE_S = 30;
 const MAX_SETTLE_S = 600;
@@ -49,7 +61,9 @@ const settleSeconds = (dir: string, text: string | undefined): number => {
   const match = /^(\d{1,4})\s*(s|m)?$/.exec(value);
   const seconds = match === null ? NaN : Number(match[1]) * (match[2] === 'm' ? 60 : 1);
   if (!(seconds >= 0 && seconds <= MAX_SETTLE_S)) {
-    throw new ConfigError(`${dir}/health-settle holds ${quote(value)}, which is not a duration from 0 to ${MAX_SETTLE_S} s. Write e.g. 30s or 2m, or remove the file for ${DEFAULT_SETTLE_S} s.`);
+    throw new ConfigError(
+      `${dir}/health-settle holds ${quote(value)}, which is not a duration from 0 to ${MAX_SETTLE_S} s. Write e.g. 30s or 2m, or remove the file for ${DEFAULT_SETTLE_S} s.`,
+    );
   }
   return seconds;
 };
@@ -58,7 +72,9 @@ const teleportConfigPath = (dir: string, text: string | undefined): string => {
   const value = single(dir, 'teleport-config', text);
   if (value === undefined) return DEFAULT_TELEPORT_CONFIG;
   if (!/^\/[^\0]{0,4095}$/.test(value)) {
-    throw new ConfigError(`${dir}/teleport-config holds ${quote(value)}, which is not an absolute path. Write the path of the agent's teleport.yaml, or remove the file for ${DEFAULT_TELEPORT_CONFIG}.`);
+    throw new ConfigError(
+      `${dir}/teleport-config holds ${quote(value)}, which is not an absolute path. Write the path of the agent's teleport.yaml, or remove the file for ${DEFAULT_TELEPORT_CONFIG}.`,
+    );
   }
   return value;
 };
@@ -70,7 +86,9 @@ const metricsPath = (dir: string, text: string | undefined): string | undefined 
   const value = single(dir, 'metrics', text);
   if (value === undefined) return undefined;
   if (!/^\/[A-Za-z0-9._@+/-]{0,4000}\.prom$/.test(value) || value.split('/').includes('..')) {
-    throw new ConfigError(`${dir}/metrics holds ${quote(value)}, which is not an absolute path ending in .prom. Write the path of node_exporter's textfile, e.g. ${METRICS_EXAMPLE}, or remove the file.`);
+    throw new ConfigError(
+      `${dir}/metrics holds ${quote(value)}, which is not an absolute path ending in .prom. Write the path of node_exporter's textfile, e.g. ${METRICS_EXAMPLE}, or remove the file.`,
+    );
   }
   return value;
 };
@@ -85,7 +103,9 @@ const single = (dir: string, name: string, text: string | undefined): string | u
   if (text === undefined) return undefined;
   const lines = valueLines(text);
   if (lines.length > 1) {
-    throw new ConfigError(`${dir}/${name} holds ${lines.length} values (${quote(lines.join(' | '))}); it must hold exactly one. Keep one line and remove the others.`);
+    throw new ConfigError(
+      `${dir}/${name} holds ${lines.length} values (${quote(lines.join(' | '))}); it must hold exactly one. Keep one line and remove the others.`,
+    );
   }
   return lines[0];
 };
@@ -119,13 +139,17 @@ export const parseConfig = (dir: string, files: ConfigFiles): Config => {
   if (installerValue !== undefined) {
     const parsed = installerSchema.safeParse(installerValue);
     if (!parsed.success) {
-      throw new ConfigError(`${dir}/installer holds ${quote(installerValue)}, which is not one of ${INSTALLERS.join(', ')}. Write one of them, or remove the file to detect the installer.`);
+      throw new ConfigError(
+        `${dir}/installer holds ${quote(installerValue)}, which is not one of ${INSTALLERS.join(', ')}. Write one of them, or remove the file to detect the installer.`,
+      );
     }
     installer = parsed.data;
   }
   const packageValue = single(dir, 'package', files.package);
   if (packageValue !== undefined && !packageSchema.safeParse(packageValue).success) {
-    throw new ConfigError(`${dir}/package holds ${quote(packageValue)}, which is not a package name. Write ${TELEPORT_PACKAGES.join(', ')} or your Teleport package's name, or remove the file to detect it.`);
+    throw new ConfigError(
+      `${dir}/package holds ${quote(packageValue)}, which is not a package name. Write ${TELEPORT_PACKAGES.join(', ')} or your Teleport package's name, or remove the file to detect it.`,
+    );
   }
   return {
     endpoint,

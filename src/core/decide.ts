@@ -43,7 +43,12 @@ export interface Decision {
 }
 
 /** The decision for a reason: what it does and its exit status come from the reasons' table. */
-const decision = (reason: Reason, mark: Decision['mark']): Decision => ({ action: REASON_RULES[reason].action, reason, mark, exitStatus: REASON_RULES[reason].exitStatus });
+const decision = (reason: Reason, mark: Decision['mark']): Decision => ({
+  action: REASON_RULES[reason].action,
+  reason,
+  mark,
+  exitStatus: REASON_RULES[reason].exitStatus,
+});
 
 /**
  * An install the skew rule cannot vouch for: the cluster's version is unknown and the target is in another major than

@@ -18,4 +18,5 @@ export const availability = (facts: Facts): string | undefined => {
 };
 
 /** The single sentence that says why the updater does (or does not do) what it does: its reason's (see REASON_RULES). */
-export const explain = (decision: Decision, facts: Facts, configDir: string): string => REASON_RULES[decision.reason].sentence(facts, configDir);
+export const explain = (decision: Decision, facts: Facts, configDir: string): string =>
+  REASON_RULES[decision.reason].sentence(facts, configDir);

@@ -45,7 +45,12 @@ const same = (a: Fingerprint, b: Fingerprint | undefined): boolean =>
  * replaced, removed, or reinstalled by hand). `now` holds the recorded files' fingerprints as they are now, in order
  * (undefined for one that is gone or no longer a regular file).
  */
-export const filesCheck = (record: FilesRecord | null, installed: { pkg: string; packageVersion: string }, current: readonly (Fingerprint | undefined)[], at: Date): FilesCheck => {
+export const filesCheck = (
+  record: FilesRecord | null,
+  installed: { pkg: string; packageVersion: string },
+  current: readonly (Fingerprint | undefined)[],
+  at: Date,
+): FilesCheck => {
   if (record === null) return { full: true, why: 'there is no record of a full check' };
   if (record.pkg !== installed.pkg || record.packageVersion !== installed.packageVersion) {
     return { full: true, why: `the last full check was of ${record.pkg} ${record.packageVersion}` };
@@ -55,6 +60,10 @@ export const filesCheck = (record: FilesRecord | null, installed: { pkg: string;
   if (since > at) return { full: true, why: 'the last full check is dated in the future' };
   if (due <= at) return { full: true, why: `the daily full check is due (the last was at ${record.at})` };
   const changed = record.files.find((file, i) => !same(file, current[i]));
-  if (changed !== undefined) return { full: true, why: `${changed.path} ${current[record.files.indexOf(changed)] === undefined ? 'is gone' : 'changed'} since the last full check` };
+  if (changed !== undefined)
+    return {
+      full: true,
+      why: `${changed.path} ${current[record.files.indexOf(changed)] === undefined ? 'is gone' : 'changed'} since the last full check`,
+    };
   return { full: false, since, due };
 };

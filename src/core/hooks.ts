@@ -16,12 +16,20 @@ export type HookVerdict = { readonly run: true } | { readonly run: false; readon
 export const hookVerdict = (info: PathInfo): HookVerdict => {
   if (info.kind !== 'file' || (info.mode & 0o111) === 0) return { run: false };
   if (info.uid !== 0) return { run: false, why: `the file is not owned by root (uid ${info.uid})` };
-  if (writableByOthers(info)) return { run: false, why: `the file is writable by group or others (mode ${info.mode.toString(8).padStart(4, '0')})` };
+  if (writableByOthers(info))
+    return { run: false, why: `the file is writable by group or others (mode ${info.mode.toString(8).padStart(4, '0')})` };
   return { run: true };
 };
 
 /** What a hook is told, in its environment. */
-export const hookEnvironment = (facts: { event: HookEvent; from: string | null; to: string | null; reason: string; exitStatus: number; hostname: string }): Record<string, string> => ({
+export const hookEnvironment = (facts: {
+  event: HookEvent;
+  from: string | null;
+  to: string | null;
+  reason: string;
+  exitStatus: number;
+  hostname: string;
+}): Record<string, string> => ({
   TELEPORT_UPGRADE_EVENT: facts.event,
   TELEPORT_UPGRADE_FROM: facts.from ?? '',
   TELEPORT_UPGRADE_TO: facts.to ?? '',

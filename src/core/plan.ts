@@ -62,10 +62,24 @@ export interface RollbackPlan {
 /** The previous version back, from the kept package file when there is one, through the v1 version lock it had. */
 export const planRollback = (
   manager: PackageManager,
-  back: { readonly pkg: string; readonly packageVersion: string; readonly semver: string; readonly held: boolean; readonly repo: string | undefined; readonly file: string | null },
+  back: {
+    readonly pkg: string;
+    readonly packageVersion: string;
+    readonly semver: string;
+    readonly held: boolean;
+    readonly repo: string | undefined;
+    readonly file: string | null;
+  },
   restartAgent: boolean,
 ): RollbackPlan => ({
-  install: manager.installSteps({ pkg: back.pkg, packageVersion: back.packageVersion, held: back.held, downgrade: true, repo: back.repo, ...(back.file === null ? {} : { file: back.file }) }),
+  install: manager.installSteps({
+    pkg: back.pkg,
+    packageVersion: back.packageVersion,
+    held: back.held,
+    downgrade: true,
+    repo: back.repo,
+    ...(back.file === null ? {} : { file: back.file }),
+  }),
   restart: restartAgent ? hardRestartSteps(back.semver) : [],
 });
 

@@ -26,7 +26,10 @@ export interface Snapshot {
 }
 
 /** The snapshot from what was read and asked at `now`: the one assembly run, dry-run and status share. */
-export const snapshotOf = (found: Omit<Snapshot, 'windows'>, now: Date): Snapshot => ({ ...found, windows: windowsAt(found.schedule, found.config, now) });
+export const snapshotOf = (found: Omit<Snapshot, 'windows'>, now: Date): Snapshot => ({
+  ...found,
+  windows: windowsAt(found.schedule, found.config, now),
+});
 
 /** The decision's facts: the snapshot, and whether the operator forced the upgrade. */
 export const factsOf = (snapshot: Snapshot, forced: boolean): Facts => ({
@@ -68,16 +71,24 @@ export interface Planned extends Omit<PlanFacts, 'damaged'> {
  * known installed version, and not during a freeze unless forced.
  */
 export const wantsVerify = ({ packages }: Snapshot, facts: Facts, decision: Decision): boolean =>
-  REASON_RULES[decision.reason].checkFiles && actingManager(packages) !== undefined &&
-  packages.installed !== undefined && packages.semver !== null && (!facts.windows.freeze.active || facts.forced);
+  REASON_RULES[decision.reason].checkFiles &&
+  actingManager(packages) !== undefined &&
+  packages.installed !== undefined &&
+  packages.semver !== null &&
+  (!facts.windows.freeze.active || facts.forced);
 
 /** The plans for the decision: an upgrade, or a reinstall over damaged files, or nothing. */
 export const planRun = (snapshot: Snapshot, facts: Facts, decision: Decision, repair: readonly Step[], planFacts: PlanFacts): Planned => {
   const manager: PackageManager | undefined = snapshot.packages.manager;
   const { input, damaged = [], filesCheck, verified } = planFacts;
   const base = {
-    snapshot, facts, decision, repair, ...(input === undefined ? {} : { input }),
-    ...(filesCheck === undefined ? {} : { filesCheck }), ...(verified === undefined ? {} : { verified }),
+    snapshot,
+    facts,
+    decision,
+    repair,
+    ...(input === undefined ? {} : { input }),
+    ...(filesCheck === undefined ? {} : { filesCheck }),
+    ...(verified === undefined ? {} : { verified }),
   };
   if (manager === undefined || input === undefined) return base;
   if (decision.action === 'upgrade') return { ...base, upgrade: planUpgrade(manager, input) };

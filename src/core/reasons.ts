@@ -5,9 +5,21 @@ import type { Outcome } from './run-outcome.ts';
 import { skewViolation } from '../version/cluster.ts';
 
 export const REASONS = [
-  'forced', 'critical', 'maintenance-window', 'unhealthy-agent', 'up-to-date', 'outside-window',
-  'marked-unhealthy', 'no-target', 'prerelease-refused', 'version-skew', 'cluster-version-unknown', 'known-bad', 'managed-by-v2',
-  'outside-local-window', 'frozen',
+  'forced',
+  'critical',
+  'maintenance-window',
+  'unhealthy-agent',
+  'up-to-date',
+  'outside-window',
+  'marked-unhealthy',
+  'no-target',
+  'prerelease-refused',
+  'version-skew',
+  'cluster-version-unknown',
+  'known-bad',
+  'managed-by-v2',
+  'outside-local-window',
+  'frozen',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
@@ -37,7 +49,8 @@ const when = ({ windows }: Facts): string => {
   if (exported.state !== 'inside' && exported.state !== 'outside') {
     return next === null ? 'no local window opens in the next 62 days' : `the next local window opens at ${next.toISOString()}`;
   }
-  if (!windows.nextWorkedOut) return 'when both windows are next open was not worked out: the local windows are too many or open too often to look that far ahead';
+  if (!windows.nextWorkedOut)
+    return 'when both windows are next open was not worked out: the local windows are too many or open too often to look that far ahead';
   return next === null
     ? 'no time at which both windows are open is known yet: none of the windows the agent has exported meets a local window'
     : `the next time both windows are open is ${next.toISOString()}`;
@@ -51,40 +64,85 @@ export const freezeEnd = ({ until, lastsAtLeast }: Facts['windows']['freeze']): 
 };
 
 /** The freeze in effect, for the sentences. */
-export const freezeClause = ({ windows: { freeze } }: Facts): string => `a change freeze is in effect (${freeze.rule}) until ${freezeEnd(freeze)}`;
+export const freezeClause = ({ windows: { freeze } }: Facts): string =>
+  `a change freeze is in effect (${freeze.rule}) until ${freezeEnd(freeze)}`;
 
-const upgrade = (sentence: ReasonRule['sentence']): ReasonRule =>
-  ({ action: 'upgrade', exitStatus: 0, outcome: 'waiting', checkFiles: false, level: 'info', availability: true, sentence });
+const upgrade = (sentence: ReasonRule['sentence']): ReasonRule => ({
+  action: 'upgrade',
+  exitStatus: 0,
+  outcome: 'waiting',
+  checkFiles: false,
+  level: 'info',
+  availability: true,
+  sentence,
+});
 
-const waiting = (sentence: ReasonRule['sentence'], checkFiles: boolean): ReasonRule =>
-  ({ action: 'none', exitStatus: 0, outcome: 'waiting', checkFiles, level: 'info', availability: true, sentence });
+const waiting = (sentence: ReasonRule['sentence'], checkFiles: boolean): ReasonRule => ({
+  action: 'none',
+  exitStatus: 0,
+  outcome: 'waiting',
+  checkFiles,
+  level: 'info',
+  availability: true,
+  sentence,
+});
 
-const refusal = (sentence: ReasonRule['sentence']): ReasonRule =>
-  ({ action: 'none', exitStatus: 1, outcome: 'refused', checkFiles: false, level: 'error', availability: true, sentence });
+const refusal = (sentence: ReasonRule['sentence']): ReasonRule => ({
+  action: 'none',
+  exitStatus: 1,
+  outcome: 'refused',
+  checkFiles: false,
+  level: 'error',
+  availability: true,
+  sentence,
+});
 
 export const REASON_RULES = {
-  'forced': upgrade(() => 'force was requested, so the upgrade will be attempted now without checking the maintenance window.'),
-  'critical': upgrade(() => 'upgrade is marked as critical, will be attempted without checking maintenance window.'),
+  forced: upgrade(() => 'force was requested, so the upgrade will be attempted now without checking the maintenance window.'),
+  critical: upgrade(() => 'upgrade is marked as critical, will be attempted without checking maintenance window.'),
   'maintenance-window': upgrade(() => 'within maintenance window, upgrade will be attempted.'),
-  'unhealthy-agent': upgrade((facts) => `agent was previously marked unhealthy and does not appear recovered (schedule ${facts.windows.exported.state}), upgrade will be attempted.`),
+  'unhealthy-agent': upgrade(
+    (facts) =>
+      `agent was previously marked unhealthy and does not appear recovered (schedule ${facts.windows.exported.state}), upgrade will be attempted.`,
+  ),
   'up-to-date': {
-    action: 'none', exitStatus: 0, outcome: 'up-to-date', checkFiles: true, level: 'info', availability: false,
+    action: 'none',
+    exitStatus: 0,
+    outcome: 'up-to-date',
+    checkFiles: true,
+    level: 'info',
+    availability: false,
     sentence: (facts) => `no upgrades available (${facts.installed} == ${targetOf(facts)})`,
   },
   'no-target': {
-    action: 'none', exitStatus: 0, outcome: 'no-target', checkFiles: true, level: 'info', availability: false,
+    action: 'none',
+    exitStatus: 0,
+    outcome: 'no-target',
+    checkFiles: true,
+    level: 'info',
+    availability: false,
     sentence: () => 'the proxy serves no target version (none), so there is nothing to install.',
   },
   'managed-by-v2': {
-    action: 'none', exitStatus: 0, outcome: 'waiting', checkFiles: false, level: 'info', availability: false,
-    sentence: () => 'the schedule says nop: a Managed Updates v2 agent (teleport-update) owns updates on this host, so this updater does nothing.',
+    action: 'none',
+    exitStatus: 0,
+    outcome: 'waiting',
+    checkFiles: false,
+    level: 'info',
+    availability: false,
+    sentence: () =>
+      'the schedule says nop: a Managed Updates v2 agent (teleport-update) owns updates on this host, so this updater does nothing.',
   },
-  'outside-window': waiting((facts) => `upgrade is non-critical and we are outside of maintenance window, not attempting; ${when(facts)}.`, true),
+  'outside-window': waiting(
+    (facts) => `upgrade is non-critical and we are outside of maintenance window, not attempting; ${when(facts)}.`,
+    true,
+  ),
   'outside-local-window': waiting((facts) => {
     const window = facts.windows.exported;
-    const why = window.state === 'inside'
-      ? 'the agent\'s maintenance window is open, the local one is not'
-      : `the agent was marked unhealthy (schedule ${window.state}), so only the local windows apply`;
+    const why =
+      window.state === 'inside'
+        ? "the agent's maintenance window is open, the local one is not"
+        : `the agent was marked unhealthy (schedule ${window.state}), so only the local windows apply`;
     return `outside the local maintenance window (${facts.windows.local.rule}), not attempting the upgrade: ${why}; ${when(facts)}.`;
   }, true),
   'marked-unhealthy': waiting((facts) => {
@@ -92,24 +150,40 @@ export const REASON_RULES = {
     return `agent does not appear to have exported a valid upgrade schedule (schedule ${window.state}${window.problem ? `: ${window.problem}` : ''}); it is new or newly unhealthy, so it is marked and the upgrade will be attempted on the next run if it does not recover.`;
   }, true),
   // During a freeze not even damaged files are reinstalled, so they are not checked either.
-  'frozen': waiting((facts) => `not installing ${targetOf(facts)}: ${freezeClause(facts)}; nothing is installed during a freeze, not even a critical upgrade. teleport-upgrade force overrides it.`, false),
+  frozen: waiting(
+    (facts) =>
+      `not installing ${targetOf(facts)}: ${freezeClause(facts)}; nothing is installed during a freeze, not even a critical upgrade. teleport-upgrade force overrides it.`,
+    false,
+  ),
   'known-bad': {
-    action: 'none', exitStatus: 0, outcome: 'refused', checkFiles: false, level: 'warn', availability: true,
-    sentence: (facts) => `not installing ${targetOf(facts)}: it failed its health check on this host and was rolled back (see the state file in the state dir); it is skipped while the channel serves it. A different target clears this, and so does teleport-upgrade force.`,
+    action: 'none',
+    exitStatus: 0,
+    outcome: 'refused',
+    checkFiles: false,
+    level: 'warn',
+    availability: true,
+    sentence: (facts) =>
+      `not installing ${targetOf(facts)}: it failed its health check on this host and was rolled back (see the state file in the state dir); it is skipped while the channel serves it. A different target clears this, and so does teleport-upgrade force.`,
   },
-  'prerelease-refused': refusal((facts, configDir) => `refusing to install pre-release ${targetOf(facts)}: pre-releases are not meant for production; write yes to ${configDir}/allow-prerelease to allow them.`),
+  'prerelease-refused': refusal(
+    (facts, configDir) =>
+      `refusing to install pre-release ${targetOf(facts)}: pre-releases are not meant for production; write yes to ${configDir}/allow-prerelease to allow them.`,
+  ),
   'version-skew': refusal((facts) => {
     const target = targetOf(facts);
     const cluster = facts.cluster.kind === 'version' ? facts.cluster.version : 'unknown';
-    const rule = facts.cluster.kind === 'version' && skewViolation(target, cluster) === 'ahead-of-cluster'
-      ? 'an agent must never run a newer major version than its cluster'
-      : 'an agent may be at most one major version older than its cluster';
+    const rule =
+      facts.cluster.kind === 'version' && skewViolation(target, cluster) === 'ahead-of-cluster'
+        ? 'an agent must never run a newer major version than its cluster'
+        : 'an agent may be at most one major version older than its cluster';
     return `refusing to install ${target}: the cluster runs ${cluster}, and ${rule} (Teleport's version compatibility rule). Check the channel the endpoint file points at; force does not override this.`;
   }),
   'cluster-version-unknown': refusal((facts) => {
     const target = targetOf(facts);
     const problem = facts.cluster.kind === 'unknown' ? facts.cluster.problem : 'unknown';
-    return `refusing to install ${target} over ${facts.installed}: it is another major version, and the cluster's version could not be learned (${problem}), so Teleport's version compatibility rule cannot be checked. ` +
-      `Once the proxy's /webapi/ping answers this host again, the next run decides; to install it now, check that the cluster runs ${target.split('.')[0]}.x and run teleport-upgrade force.`;
+    return (
+      `refusing to install ${target} over ${facts.installed}: it is another major version, and the cluster's version could not be learned (${problem}), so Teleport's version compatibility rule cannot be checked. ` +
+      `Once the proxy's /webapi/ping answers this host again, the next run decides; to install it now, check that the cluster runs ${target.split('.')[0]}.x and run teleport-upgrade force.`
+    );
   }),
 } satisfies Record<Reason, ReasonRule>;

@@ -96,8 +96,15 @@ export type InProgress = z.infer<typeof inProgressSchema>;
 export type LastRun = z.infer<typeof lastRunSchema>;
 
 export const emptyState: State = {
-  version: 5, kind: 'teleport-upgrade-state', unhealthySince: null, badTarget: null, inProgress: null,
-  lastRun: null, lastSuccessAt: null, counters: { upgrades: 0, rollbacks: 0 }, verified: null,
+  version: 5,
+  kind: 'teleport-upgrade-state',
+  unhealthySince: null,
+  badTarget: null,
+  inProgress: null,
+  lastRun: null,
+  lastSuccessAt: null,
+  counters: { upgrades: 0, rollbacks: 0 },
+  verified: null,
 };
 
 /** Parses the state file; a missing file is the empty state, an unreadable one is reported to the caller. */
@@ -119,7 +126,12 @@ export const parseState = (text: string | undefined): State | string => {
   const v2 = stateV2Schema.safeParse(data);
   if (v2.success) {
     const { inProgress } = v2.data;
-    return { ...emptyState, ...v2.data, version: 5, inProgress: inProgress === null ? null : { ...inProgress, purpose: 'upgrade', held: false } };
+    return {
+      ...emptyState,
+      ...v2.data,
+      version: 5,
+      inProgress: inProgress === null ? null : { ...inProgress, purpose: 'upgrade', held: false },
+    };
   }
   const v1 = stateV1Schema.safeParse(data);
   if (v1.success) return { ...emptyState, unhealthySince: v1.data.unhealthySince };

@@ -8,9 +8,17 @@ import type { TimerStatus } from './updater-timer.ts';
 
 export interface StatusFacts {
   readonly updater: string;
-  readonly packages?: { readonly pkg: string; readonly installer: string; readonly installed: string | null; readonly held: boolean | null };
+  readonly packages?: {
+    readonly pkg: string;
+    readonly installer: string;
+    readonly installed: string | null;
+    readonly held: boolean | null;
+  };
   /** The channel's answer; `offline` when it was not asked; `problem` when it could not be had. */
-  readonly channel: { readonly target: string | null; readonly critical: boolean } | { readonly offline: true } | { readonly problem: string };
+  readonly channel:
+    | { readonly target: string | null; readonly critical: boolean }
+    | { readonly offline: true }
+    | { readonly problem: string };
   readonly decision?: { readonly action: string; readonly reason: string; readonly sentence: string };
   readonly windows?: Windows;
   readonly unhealthySince: string | null;
@@ -50,7 +58,9 @@ export const statusJson = (f: StatusFacts): Record<string, unknown> => ({
   inProgress: f.inProgress,
   lastRun: f.lastRun,
   filesVerifiedAt: f.filesVerifiedAt,
-  timer: f.timer.known ? { enabled: f.timer.enabled, active: f.timer.active, nextElapse: f.timer.nextElapse } : { enabled: null, active: null, nextElapse: null, problem: f.timer.problem },
+  timer: f.timer.known
+    ? { enabled: f.timer.enabled, active: f.timer.active, nextElapse: f.timer.nextElapse }
+    : { enabled: null, active: null, nextElapse: null, problem: f.timer.problem },
   lock: f.lock,
   problems: [...('problem' in f.channel ? [`the channel could not be asked: ${f.channel.problem}`] : []), ...f.problems],
 });
@@ -69,19 +79,33 @@ const windowRows = (f: StatusFacts): Array<[string, string]> => {
   const w = f.windows;
   if (w === undefined) return [['window', 'unknown']];
   const at = (date: Date | null, none: string) => (date === null ? none : when(f, date.toISOString()));
-  const rows: Array<[string, string]> = [['window', `${w.exported.state}${w.exported.next === null ? ', no later window' : `, next opens ${at(w.exported.next, '')}`}`]];
+  const rows: Array<[string, string]> = [
+    ['window', `${w.exported.state}${w.exported.next === null ? ', no later window' : `, next opens ${at(w.exported.next, '')}`}`],
+  ];
   if (w.local.state !== 'absent') {
     rows.push(['local window', `${w.local.state} (${w.local.rule}), next opens ${at(w.local.next, 'never in the next 62 days')}`]);
-    rows.push(['all open next', w.nextWorkedOut ? at(w.next, 'not within the windows the agent has exported') : 'not worked out (the local windows are too many or open too often)']);
+    rows.push([
+      'all open next',
+      w.nextWorkedOut
+        ? at(w.next, 'not within the windows the agent has exported')
+        : 'not worked out (the local windows are too many or open too often)',
+    ]);
   }
-  rows.push(['freeze', w.freeze.active ? `in effect (${w.freeze.rule}) until ${w.freeze.until === null ? freezeEnd(w.freeze) : at(w.freeze.until, '')}` : 'none']);
+  rows.push([
+    'freeze',
+    w.freeze.active
+      ? `in effect (${w.freeze.rule}) until ${w.freeze.until === null ? freezeEnd(w.freeze) : at(w.freeze.until, '')}`
+      : 'none',
+  ]);
   return rows;
 };
 
 const channelLine = (f: StatusFacts): string => {
   if ('offline' in f.channel) return 'not asked (--offline)';
   if ('problem' in f.channel) return `unknown: ${f.channel.problem}`;
-  return f.channel.target === null ? 'none (the channel serves no version)' : `${f.channel.target}${f.channel.critical ? ', critical' : ''}`;
+  return f.channel.target === null
+    ? 'none (the channel serves no version)'
+    : `${f.channel.target}${f.channel.critical ? ', critical' : ''}`;
 };
 
 const lastRunLine = (f: StatusFacts, run: LastRun): string =>
@@ -93,24 +117,48 @@ export const statusLines = (f: StatusFacts): string[] => {
   const p = f.packages;
   const rows: Array<[string, string]> = [
     ['updater', `v${f.updater}`],
-    ['package', p === undefined ? 'unknown' : `${p.pkg} ${p.installed ?? 'version unknown'} (${p.installer})${p.held === null ? '' : p.held ? ', held by the v1 version lock' : ', not held'}`],
+    [
+      'package',
+      p === undefined
+        ? 'unknown'
+        : `${p.pkg} ${p.installed ?? 'version unknown'} (${p.installer})${p.held === null ? '' : p.held ? ', held by the v1 version lock' : ', not held'}`,
+    ],
     ['target', channelLine(f)],
-    ['decision', f.decision === undefined ? 'unknown (it needs the channel and the state file)' : `${f.decision.action} (${f.decision.reason}): ${f.decision.sentence}`],
+    [
+      'decision',
+      f.decision === undefined
+        ? 'unknown (it needs the channel and the state file)'
+        : `${f.decision.action} (${f.decision.reason}): ${f.decision.sentence}`,
+    ],
     ...windowRows(f),
     ['unhealthy mark', f.unhealthySince === null ? 'none' : `since ${when(f, f.unhealthySince)}`],
     ['bad target', f.badTarget === null ? 'none' : `${f.badTarget.version}, since ${when(f, f.badTarget.at)}: ${f.badTarget.reason}`],
-    ['in flight', f.inProgress === null ? 'none' : `${f.inProgress.purpose} ${f.inProgress.from} -> ${f.inProgress.to}, started ${when(f, f.inProgress.at)}`],
+    [
+      'in flight',
+      f.inProgress === null
+        ? 'none'
+        : `${f.inProgress.purpose} ${f.inProgress.from} -> ${f.inProgress.to}, started ${when(f, f.inProgress.at)}`,
+    ],
     ['last run', f.lastRun === null ? 'none yet' : lastRunLine(f, f.lastRun)],
-    ['files', f.filesVerifiedAt === null
-      ? 'not checked in full since the last install (the next run checks every file)'
-      : `checked in full at ${when(f, f.filesVerifiedAt)}; again within a day, or at the first change`],
-    ['timer', f.timer.known
-      ? `${f.timer.enabled ? 'enabled' : 'disabled'}, ${f.timer.active ? 'active' : 'inactive'}${f.timer.nextElapse === null ? '' : `, next ${when(f, f.timer.nextElapse)}`}`
-      : f.timer.problem],
+    [
+      'files',
+      f.filesVerifiedAt === null
+        ? 'not checked in full since the last install (the next run checks every file)'
+        : `checked in full at ${when(f, f.filesVerifiedAt)}; again within a day, or at the first change`,
+    ],
+    [
+      'timer',
+      f.timer.known
+        ? `${f.timer.enabled ? 'enabled' : 'disabled'}, ${f.timer.active ? 'active' : 'inactive'}${f.timer.nextElapse === null ? '' : `, next ${when(f, f.timer.nextElapse)}`}`
+        : f.timer.problem,
+    ],
     ['lock', f.lock === null ? 'free' : `held by pid ${f.lock.pid} (${f.lock.command}, since ${f.lock.since}): a run is in progress`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length)) + 1;
   const problems = statusJson(f).problems as string[];
   // The state file, the lock and the channel may hold anything: no control character or bidi override reaches the terminal.
-  return [...rows.map(([k, v]) => `${`${k}:`.padEnd(width)} ${v}`), ...problems.map((problem) => `${'note:'.padEnd(width)} ${problem}`)].map(escapeUnsafe);
+  return [
+    ...rows.map(([k, v]) => `${`${k}:`.padEnd(width)} ${v}`),
+    ...problems.map((problem) => `${'note:'.padEnd(width)} ${problem}`),
+  ].map(escapeUnsafe);
 };

@@ -30,4 +30,7 @@ export const safeJson = (value: unknown): string =>
 export const sanitize = (text: string, max = 500): string => escapeUnsafe(cut(text, max));
 
 /** Truncates, escapes and quotes untrusted text (network bodies, headers, agent-written files) before it reaches a log line. */
-export const quote = (text: string, max = 80): string => `"${cut(text, max).replace(/["\\]/g, (c) => `\\${c}`).replace(UNSAFE, escapeChar)}"`;
+export const quote = (text: string, max = 80): string =>
+  `"${cut(text, max)
+    .replace(/["\\]/g, (c) => `\\${c}`)
+    .replace(UNSAFE, escapeChar)}"`;

@@ -20,7 +20,9 @@ export const parseTimer = (result: CommandResult): TimerStatus => {
     return { known: false, problem: 'systemd is not running' };
   }
   if (result.exitCode !== 0) return { known: false, problem: `systemctl show ${TIMER_UNIT} exited with status ${result.exitCode}` };
-  const values = new Map(result.stdout.split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1).trim()]));
+  const values = new Map(
+    result.stdout.split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1).trim()]),
+  );
   const elapse = /(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) UTC/.exec(values.get('NextElapseUSecRealtime') ?? '');
   return {
     known: true,

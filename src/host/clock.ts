@@ -13,8 +13,22 @@ export interface Clock {
 let local: Intl.DateTimeFormat | undefined;
 
 const localTime = (date: Date): string => {
-  local ??= new Intl.DateTimeFormat('en-GB', { year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short' });
+  local ??= new Intl.DateTimeFormat('en-GB', {
+    year: 'numeric',
+    month: 'short',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+    timeZoneName: 'short',
+  });
   return local.format(date);
 };
 
-export const systemClock: Clock = { now: () => new Date(), sleep: async (ms) => { await wait(ms); }, local: localTime };
+export const systemClock: Clock = {
+  now: () => new Date(),
+  sleep: async (ms) => {
+    await wait(ms);
+  },
+  local: localTime,
+};

@@ -20,8 +20,17 @@ export class FileRefusedError extends Error {
 
 /** What a file-system entry is, in words. */
 export const kindOf = (info: Stats): string =>
-  info.isDirectory() ? 'a directory' : info.isFIFO() ? 'a FIFO (named pipe)' : info.isSymbolicLink() ? 'a symbolic link'
-    : info.isSocket() ? 'a socket' : info.isFile() ? 'a regular file' : 'a device';
+  info.isDirectory()
+    ? 'a directory'
+    : info.isFIFO()
+      ? 'a FIFO (named pipe)'
+      : info.isSymbolicLink()
+        ? 'a symbolic link'
+        : info.isSocket()
+          ? 'a socket'
+          : info.isFile()
+            ? 'a regular file'
+            : 'a device';
 
 /**
  * Reads a small regular file; undefined when it does not exist. With `noFollow`, a symlink is refused
@@ -41,7 +50,8 @@ export const readSmallFile = async (path: string, options: { noFollow?: boolean 
   try {
     const info = await handle.stat();
     if (!info.isFile()) throw new FileRefusedError(`${path} is not a regular file (${kindOf(info)})`, 'not-regular');
-    if (info.size > MAX_FILE_BYTES) throw new FileRefusedError(`${path} is ${info.size} bytes, more than the ${MAX_FILE_BYTES} allowed`, 'too-large');
+    if (info.size > MAX_FILE_BYTES)
+      throw new FileRefusedError(`${path} is ${info.size} bytes, more than the ${MAX_FILE_BYTES} allowed`, 'too-large');
     const buffer = Buffer.alloc(MAX_FILE_BYTES + 1);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
     if (bytesRead > MAX_FILE_BYTES) throw new FileRefusedError(`${path} grew past ${MAX_FILE_BYTES} bytes while being read`, 'too-large');
@@ -96,7 +106,11 @@ export const writeFileAtomic = async (path: string, text: string, options: Atomi
   const { handle: dir } = await openSafely(dirname(path), { kind: 'directory', strict: false });
   try {
     const temporary = options.temporary ?? temporaryName(name);
-    const file = await open(inDir(dir, temporary), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_NONBLOCK, options.mode ?? 0o644);
+    const file = await open(
+      inDir(dir, temporary),
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+      options.mode ?? 0o644,
+    );
     try {
       try {
         await file.writeFile(text);

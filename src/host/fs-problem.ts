@@ -7,7 +7,10 @@ import { PathRefusedError } from './safe-path.ts';
 const MEANINGS: Readonly<Record<string, readonly [meaning: string, remedy: string]>> = {
   ENOSPC: ['no space is left on its file system', 'Free some space there'],
   EDQUOT: ['the disk quota of its file system is exhausted', 'Free some space there'],
-  EROFS: ['its file system is mounted read-only', 'Make it writable, or point --state-dir (TELEPORT_UPGRADE_STATE_DIR) at a writable directory'],
+  EROFS: [
+    'its file system is mounted read-only',
+    'Make it writable, or point --state-dir (TELEPORT_UPGRADE_STATE_DIR) at a writable directory',
+  ],
   EACCES: ['permission is denied', 'Run teleport-upgrade as root (sudo), or fix the permissions'],
   EPERM: ['the operation is not permitted', 'Run teleport-upgrade as root (sudo), and check the file attributes (lsattr)'],
   ENOTDIR: ['a part of the path is a file, not a directory', 'Move that file out of the way'],
@@ -30,13 +33,21 @@ export const errnoOf = (error: unknown): string | undefined => {
  */
 export const unusablePath = (action: string, path: string, error: unknown): unknown => {
   if (error instanceof PathRefusedError) {
-    return new UnusablePathError(`cannot ${action} at ${path}: ${error.reason}. Make sure only root can change the directories on the way, then run teleport-upgrade again.`, error.reason, fields({ path }));
+    return new UnusablePathError(
+      `cannot ${action} at ${path}: ${error.reason}. Make sure only root can change the directories on the way, then run teleport-upgrade again.`,
+      error.reason,
+      fields({ path }),
+    );
   }
   const code = errnoOf(error);
   if (code === undefined) return error;
   const [meaning, remedy] = MEANINGS[code] ?? [(error as Error).message, 'Check the path'];
   const reason = `${meaning} (${code})`;
-  return new UnusablePathError(`cannot ${action} at ${path}: ${reason}. ${remedy}, then run teleport-upgrade again.`, reason, fields({ path }));
+  return new UnusablePathError(
+    `cannot ${action} at ${path}: ${reason}. ${remedy}, then run teleport-upgrade again.`,
+    reason,
+    fields({ path }),
+  );
 };
 
 /** Runs a file-system action on one of the updater's own paths, with unusablePath's errors. */

@@ -4,8 +4,11 @@ import { quote, sanitize } from '../core/text.ts';
 
 /** Certificate errors that mean "not signed by a CA we know", which the OS trust store may still know. */
 const UNTRUSTED = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
 ]);
 
 /** A failure already put in the operator's words; `code` keeps undici from treating it as a socket to retry. */
@@ -65,7 +68,8 @@ export const connectProblem = (error: Error & { code?: string }, timeoutMs: numb
   if (error.code === 'UND_ERR_SOCKET' || error.code === 'UND_ERR_ABORTED') {
     return new FetchProblem(`${at} closed the connection without answering the CONNECT request (${sanitize(error.message, 200)})`);
   }
-  if (error.code === 'UND_ERR_HEADERS_TIMEOUT') return new FetchProblem(`${at} did not answer the CONNECT request within ${seconds(timeoutMs)}`);
+  if (error.code === 'UND_ERR_HEADERS_TIMEOUT')
+    return new FetchProblem(`${at} did not answer the CONNECT request within ${seconds(timeoutMs)}`);
   const problem = describeFailure(error, timeoutMs);
   return new FetchProblem(`${problem.message} (through ${at})`, problem.untrusted);
 };

@@ -57,13 +57,17 @@ export interface Transport {
 
 type Connector = buildConnector.connector;
 
-const request = (dispatcher: DispatcherType, options: DispatcherType.RequestOptions): Promise<DispatcherType.ResponseData> => apiRequest.call(dispatcher, options);
+const request = (dispatcher: DispatcherType, options: DispatcherType.RequestOptions): Promise<DispatcherType.ResponseData> =>
+  apiRequest.call(dispatcher, options);
 
 /** The client a proxy's CONNECT goes through: undici's ProxyAgent asks it for `connect`, which the API module provides. */
 class TunnelClient extends Client {
   override connect(options: DispatcherType.ConnectOptions): Promise<DispatcherType.ConnectData>;
   override connect(options: DispatcherType.ConnectOptions, callback: (err: Error | null, data: DispatcherType.ConnectData) => void): void;
-  override connect(options: DispatcherType.ConnectOptions, callback?: (err: Error | null, data: DispatcherType.ConnectData) => void): Promise<DispatcherType.ConnectData> | undefined {
+  override connect(
+    options: DispatcherType.ConnectOptions,
+    callback?: (err: Error | null, data: DispatcherType.ConnectData) => void,
+  ): Promise<DispatcherType.ConnectData> | undefined {
     return apiConnect.call(this, options, callback);
   }
 }
@@ -73,8 +77,12 @@ class TunnelClient extends Client {
  * connection failures into FetchProblems, which fail the queued requests at once. A connector that undici hands over
  * as a function is ProxyAgent's tunnel through `proxy`; options are a direct connection's.
  */
-const boundedClients = (timeoutMs: number, proxy: string | undefined, onConnected?: () => void) =>
-  (origin: string | URL, { clientFactory: _, ...options }: { connect?: buildConnector.BuildOptions | Connector; clientFactory?: unknown }) => {
+const boundedClients =
+  (timeoutMs: number, proxy: string | undefined, onConnected?: () => void) =>
+  (
+    origin: string | URL,
+    { clientFactory: _, ...options }: { connect?: buildConnector.BuildOptions | Connector; clientFactory?: unknown },
+  ) => {
     const tunnel = typeof options.connect === 'function' ? options.connect : undefined;
     const inner: Connector = tunnel ?? buildConnector({ ...(options.connect as buildConnector.BuildOptions) });
     let attempts = 0;
@@ -105,14 +113,22 @@ const dispatcherFor = (url: URL, { limits, proxies, ca }: Transport, onConnected
   const tls = { rejectUnauthorized: true, ...(ca === undefined ? {} : { ca }) };
   const bounds = { connections: 1, pipelining: 3, headersTimeout: timeoutMs, bodyTimeout: timeoutMs };
   const connect = { timeout: timeoutMs, lookup: loopbackLookup, ...tls };
-  if (url.protocol === 'http:' || isLoopbackHost(url.hostname)) return new Agent({ ...bounds, connect, factory: boundedClients(timeoutMs, undefined, onConnected) });
+  if (url.protocol === 'http:' || isLoopbackHost(url.hostname))
+    return new Agent({ ...bounds, connect, factory: boundedClients(timeoutMs, undefined, onConnected) });
   const proxy = proxies.https || proxies.http || undefined;
   // The proxy's answer to CONNECT gets the same bound as any answer (undici's default is 300 s).
-  const clientFactory = (origin: URL, options: object) => new TunnelClient(origin, { ...options, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  const clientFactory = (origin: URL, options: object) =>
+    new TunnelClient(origin, { ...options, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   return new EnvHttpProxyAgent({
-    ...bounds, connect, factory: boundedClients(timeoutMs, proxy, onConnected), clientFactory,
-    httpsProxy: proxies.https, httpProxy: proxies.http, noProxy: proxies.noProxy,
-    requestTls: { timeout: timeoutMs, ...tls }, proxyTls: { rejectUnauthorized: true },
+    ...bounds,
+    connect,
+    factory: boundedClients(timeoutMs, proxy, onConnected),
+    clientFactory,
+    httpsProxy: proxies.https,
+    httpProxy: proxies.http,
+    noProxy: proxies.noProxy,
+    requestTls: { timeout: timeoutMs, ...tls },
+    proxyTls: { rejectUnauthorized: true },
   });
 };
 
@@ -166,7 +182,8 @@ const answerBound = (timeoutMs: number) => {
   return {
     signal: controller.signal,
     start: () => {
-      if (!over && timer === undefined) timer = setTimeout(() => controller.abort(new FetchProblem(`no complete answer within ${seconds(timeoutMs)}`)), timeoutMs);
+      if (!over && timer === undefined)
+        timer = setTimeout(() => controller.abort(new FetchProblem(`no complete answer within ${seconds(timeoutMs)}`)), timeoutMs);
     },
     stop: () => {
       over = true;
@@ -176,7 +193,8 @@ const answerBound = (timeoutMs: number) => {
 };
 
 /** Rejects with the signal's reason once it aborts: undici holds an aborted request that is not sent yet until it has a connection. */
-const abortion = (signal: AbortSignal): Promise<never> => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+const abortion = (signal: AbortSignal): Promise<never> =>
+  new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
 
 /**
  * GETs the URLs, pipelined on one connection. Each answer has its own bound, started when the connection is ready for
@@ -184,7 +202,10 @@ const abortion = (signal: AbortSignal): Promise<never> => new Promise((_, reject
  * once the answer ahead of it is complete, so that a server answering one request at a time does not starve the last.
  * The whole fetch has a deadline, at which the dispatcher is destroyed and whatever is still open fails.
  */
-export const getPipelined = async (wanted: readonly Wanted[], transport: Transport): Promise<Array<{ fetched: Fetched; untrusted: boolean }>> => {
+export const getPipelined = async (
+  wanted: readonly Wanted[],
+  transport: Transport,
+): Promise<Array<{ fetched: Fetched; untrusted: boolean }>> => {
   const { limits, userAgent } = transport;
   const bounds = wanted.map(() => answerBound(limits.timeoutMs));
   const dispatcher = dispatcherFor(new URL(wanted[0]!.url), transport, () => bounds[0]!.start());
@@ -222,7 +243,12 @@ export type ProbeStatus = (url: string, timeoutMs: number) => Promise<string>;
  * bounded in time and attempts, the body discarded.
  */
 export const probeStatus: ProbeStatus = async (url, timeoutMs) => {
-  const agent = new Agent({ connect: { timeout: timeoutMs, lookup: loopbackLookup }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, factory: boundedClients(timeoutMs, undefined) });
+  const agent = new Agent({
+    connect: { timeout: timeoutMs, lookup: loopbackLookup },
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    factory: boundedClients(timeoutMs, undefined),
+  });
   try {
     const { origin, pathname } = new URL(url);
     const response = await request(agent, { origin, path: pathname, method: 'GET', signal: AbortSignal.timeout(timeoutMs) });

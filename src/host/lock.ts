@@ -66,7 +66,11 @@ const checkLockPath = async (path: string): Promise<void> => {
   const info = await statOrNothing(path);
   if (info === undefined || info.isFile()) return;
   const reason = `it is ${kindOf(info)}, not the updater's lock file`;
-  throw new UnusablePathError(`cannot take the run lock at ${path}: ${reason}, and nothing else may be there. Remove it (rm -r ${path}), then run teleport-upgrade again.`, reason, fields({ path }));
+  throw new UnusablePathError(
+    `cannot take the run lock at ${path}: ${reason}, and nothing else may be there. Remove it (rm -r ${path}), then run teleport-upgrade again.`,
+    reason,
+    fields({ path }),
+  );
 };
 
 /** The lock's directory, created when missing; a file standing in its place is refused. */
@@ -75,7 +79,11 @@ const lockDirectory = async (path: string): Promise<void> => {
   const info = await statOrNothing(dir);
   if (info !== undefined && !info.isDirectory()) {
     const reason = `${dir} is ${kindOf(info)}, not a directory`;
-    throw new UnusablePathError(`cannot take the run lock at ${path}: ${reason}. Move it out of the way (or point --state-dir at a directory), then run teleport-upgrade again.`, reason, fields({ path }));
+    throw new UnusablePathError(
+      `cannot take the run lock at ${path}: ${reason}. Move it out of the way (or point --state-dir at a directory), then run teleport-upgrade again.`,
+      reason,
+      fields({ path }),
+    );
   }
   await mkdir(dir, { recursive: true, mode: 0o755 });
 };
@@ -101,10 +109,16 @@ const ACQUIRE_WAIT_S = 10;
 const oneAcquisitionAtATime = async <T>(path: string, body: () => Promise<T>): Promise<T> => {
   const guard = await open(dirname(path), constants.O_RDONLY | constants.O_DIRECTORY);
   try {
-    const flock = spawnSync('flock', ['--exclusive', '--timeout', String(ACQUIRE_WAIT_S), '3'],
-      { stdio: ['ignore', 'ignore', 'pipe', guard.fd], timeout: (ACQUIRE_WAIT_S + 5) * 1000, encoding: 'utf8' });
+    const flock = spawnSync('flock', ['--exclusive', '--timeout', String(ACQUIRE_WAIT_S), '3'], {
+      stdio: ['ignore', 'ignore', 'pipe', guard.fd],
+      timeout: (ACQUIRE_WAIT_S + 5) * 1000,
+      encoding: 'utf8',
+    });
     if (flock.error !== undefined) throw new Error(`cannot run flock (util-linux) to take ${path}: ${flock.error.message}`);
-    if (flock.status !== 0) throw new Error(`could not lock ${dirname(path)} to take ${path} within ${ACQUIRE_WAIT_S} s: ${flock.stderr.trim() || `flock exited with ${flock.status ?? flock.signal}`}`);
+    if (flock.status !== 0)
+      throw new Error(
+        `could not lock ${dirname(path)} to take ${path} within ${ACQUIRE_WAIT_S} s: ${flock.stderr.trim() || `flock exited with ${flock.status ?? flock.signal}`}`,
+      );
     return await body();
   } finally {
     await guard.close();
@@ -121,7 +135,7 @@ const oneAcquisitionAtATime = async <T>(path: string, body: () => Promise<T>): P
  */
 export const acquireLock = async (path: string, command: string, now: Date): Promise<LockResult> => {
   const start = await processStart(process.pid);
-  if (start === undefined) throw new Error('cannot read this process\'s start time from /proc');
+  if (start === undefined) throw new Error("cannot read this process's start time from /proc");
   const mine: LockHolder = { pid: process.pid, start, command, since: now.toISOString() };
   return onOwnPath('take the run lock', path, async () => {
     await lockDirectory(path);

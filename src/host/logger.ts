@@ -30,15 +30,13 @@ export interface HostLog extends Log {
  * Every line goes to `out`, which waits for a slow reader a bounded time and never throws.
  */
 export const createLogger = (format: LogFormat, least: 'debug' | 'info' | 'warn', journal: boolean, out: Output): HostLog => {
-  const render = (level: number, msg: string, json: string) => `${priorityPrefix(level, journal)}${format === 'json' ? json : renderText(level, msg)}\n`;
+  const render = (level: number, msg: string, json: string) =>
+    `${priorityPrefix(level, journal)}${format === 'json' ? json : renderText(level, msg)}\n`;
   const write = (line: string): void => {
     const record = JSON.parse(line) as { level: number; msg: string };
     out.write(render(record.level, record.msg, line.trimEnd()));
   };
-  const logger = pino(
-    { level: least, base: undefined, timestamp: format === 'json' ? pino.stdTimeFunctions.isoTime : false },
-    { write },
-  );
+  const logger = pino({ level: least, base: undefined, timestamp: format === 'json' ? pino.stdTimeFunctions.isoTime : false }, { write });
   return {
     debug: (message, fields) => logger.debug(fields ?? {}, message),
     info: (message, fields) => logger.info(fields ?? {}, message),

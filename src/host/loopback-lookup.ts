@@ -4,7 +4,10 @@ import { isIP, type LookupFunction } from 'node:net';
 import { isLoopbackHost } from '../config/endpoint.ts';
 
 /** IPv4 first, as curl tries it; ::1 where IPv4 loopback refuses. */
-const LOOPBACK: readonly LookupAddress[] = [{ address: '127.0.0.1', family: 4 }, { address: '::1', family: 6 }];
+const LOOPBACK: readonly LookupAddress[] = [
+  { address: '127.0.0.1', family: 4 },
+  { address: '::1', family: 6 },
+];
 
 /**
  * A `lookup` for net/tls connect options: localhost goes to 127.0.0.1 and ::1 directly, so a host or image without

@@ -36,7 +36,12 @@ const sleepSync = (ms: number): void => {
  * is dropped, and so are the next ones until the reader takes one at once again, so a stalled reader costs one wait,
  * not one per line. A reader that is gone (EPIPE) drops everything, silently. Nothing here ever throws.
  */
-export const output = (fd: number, limits: OutputLimits = LOG_LIMITS, write: typeof writeSync = writeSync, sleep: (ms: number) => void = sleepSync): Output => {
+export const output = (
+  fd: number,
+  limits: OutputLimits = LOG_LIMITS,
+  write: typeof writeSync = writeSync,
+  sleep: (ms: number) => void = sleepSync,
+): Output => {
   let waited = 0;
   let dropped = 0;
   let stalled = false;
@@ -79,7 +84,12 @@ export const output = (fd: number, limits: OutputLimits = LOG_LIMITS, write: typ
     finish: (render) => {
       if (dropped === 0) return;
       const last = lastDropped === undefined ? '' : ` The last of them: ${lastDropped.trimEnd().replace(/^<\d>/, '')}`;
-      put(render(`${dropped} log line(s) were dropped: the reader of this output did not take them in time (waited ${(waited / 1000).toFixed(1)} s in all).${last}`), limits.lineWaitMs);
+      put(
+        render(
+          `${dropped} log line(s) were dropped: the reader of this output did not take them in time (waited ${(waited / 1000).toFixed(1)} s in all).${last}`,
+        ),
+        limits.lineWaitMs,
+      );
     },
   };
 };

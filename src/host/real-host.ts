@@ -53,11 +53,13 @@ const inspectExecutable = async (path: string): Promise<PathInfo> => {
 
 /** lstat with nanoseconds: a symbolic link or anything else but a regular file is no fingerprint of a package file. */
 const fingerprints = (paths: readonly string[]): Promise<Array<Fingerprint | undefined>> =>
-  Promise.all(paths.map(async (path) => {
-    const info = await lstat(path, { bigint: true }).catch(() => undefined);
-    if (info === undefined || !info.isFile()) return undefined;
-    return { path, ino: String(info.ino), size: String(info.size), mtimeNs: String(info.mtimeNs), ctimeNs: String(info.ctimeNs) };
-  }));
+  Promise.all(
+    paths.map(async (path) => {
+      const info = await lstat(path, { bigint: true }).catch(() => undefined);
+      if (info === undefined || !info.isFile()) return undefined;
+      return { path, ino: String(info.ino), size: String(info.size), mtimeNs: String(info.mtimeNs), ctimeNs: String(info.ctimeNs) };
+    }),
+  );
 
 /** fsync of a file, then of its directory. */
 const persist = async (path: string): Promise<void> => {
@@ -90,19 +92,21 @@ export const realHost = (log: Log, userAgent: string, stdout: (text: string) => 
   listDir,
   inspectExecutable,
   hasExecutable,
-  copyFile: (from, to) => onOwnPath('copy a package file', to, async () => {
-    await mkdir(dirname(to), { recursive: true, mode: 0o700 });
-    try {
-      await copyFile(from, to);
-    } catch (error) {
-      await rm(to, { force: true });
-      throw error;
-    }
-  }),
-  resetDir: (path) => onOwnPath('empty the directory', path, async () => {
-    await rm(path, { recursive: true, force: true });
-    await mkdir(path, { recursive: true, mode: 0o700 });
-  }),
+  copyFile: (from, to) =>
+    onOwnPath('copy a package file', to, async () => {
+      await mkdir(dirname(to), { recursive: true, mode: 0o700 });
+      try {
+        await copyFile(from, to);
+      } catch (error) {
+        await rm(to, { force: true });
+        throw error;
+      }
+    }),
+  resetDir: (path) =>
+    onOwnPath('empty the directory', path, async () => {
+      await rm(path, { recursive: true, force: true });
+      await mkdir(path, { recursive: true, mode: 0o700 });
+    }),
   fingerprints,
   persist: (path) => onOwnPath('flush to disk', path, () => persist(path)),
   writeFile: (path, text, { what = 'the state file', foreignDir = false } = {}) =>

@@ -41,7 +41,7 @@ const readOutput = (stream: Readable | null | undefined, tap: ((line: string) =>
   stream?.on('data', (chunk: string) => {
     if (!discard && kept.length < MAX_KEPT_CHARS) kept += chunk.slice(0, MAX_KEPT_CHARS - kept.length);
     if (tap === undefined) return;
-    for (let start = 0; ;) {
+    for (let start = 0; ; ) {
       const end = chunk.indexOf('\n', start);
       const piece = end === -1 ? chunk.slice(start) : chunk.slice(start, end);
       const room = MAX_LINE_CHARS - line.length;
@@ -121,18 +121,22 @@ export const runCommand: Runner = async ({ argv, env, timeoutMs, cwd }, options 
   let timedOut = false;
   if (pgid !== undefined) {
     track(pgid);
-    timers.push(setTimeout(() => {
-      timedOut = true;
-      signalGroup(pgid, 'SIGTERM');
-      timers.push(setTimeout(() => signalGroup(pgid, 'SIGKILL'), KILL_GRACE_MS));
-    }, timeoutMs));
+    timers.push(
+      setTimeout(() => {
+        timedOut = true;
+        signalGroup(pgid, 'SIGTERM');
+        timers.push(setTimeout(() => signalGroup(pgid, 'SIGKILL'), KILL_GRACE_MS));
+      }, timeoutMs),
+    );
     subprocess.once('exit', () => {
-      timers.push(setTimeout(() => {
-        signalGroup(pgid, 'SIGKILL');
-        // A leftover that left the group (a daemon) may still hold the pipes: stop reading them.
-        subprocess.stdout?.destroy();
-        subprocess.stderr?.destroy();
-      }, OUTPUT_GRACE_MS));
+      timers.push(
+        setTimeout(() => {
+          signalGroup(pgid, 'SIGKILL');
+          // A leftover that left the group (a daemon) may still hold the pipes: stop reading them.
+          subprocess.stdout?.destroy();
+          subprocess.stderr?.destroy();
+        }, OUTPUT_GRACE_MS),
+      );
     });
   }
   const result = await subprocess;
@@ -145,7 +149,9 @@ export const runCommand: Runner = async ({ argv, env, timeoutMs, cwd }, options 
   const failure = timedOut
     ? `timed out after ${Number((timeoutMs / 1000).toFixed(1))} s`
     : result.exitCode === undefined
-      ? (result.signal ? `killed by ${result.signal}` : result.originalMessage || result.shortMessage)
+      ? result.signal
+        ? `killed by ${result.signal}`
+        : result.originalMessage || result.shortMessage
       : undefined;
   return {
     exitCode: timedOut ? null : (result.exitCode ?? null),

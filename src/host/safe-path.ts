@@ -74,14 +74,18 @@ export const openSafely = async (path: string, options: OpenOptions): Promise<{ 
       const wantsFile = last && options.kind === 'file';
       let next: FileHandle;
       try {
-        next = await open(inDir(dir, name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | (wantsFile ? 0 : constants.O_DIRECTORY));
+        next = await open(
+          inDir(dir, name),
+          constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | (wantsFile ? 0 : constants.O_DIRECTORY),
+        );
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code !== 'ELOOP' && code !== 'ENOTDIR') throw error;
         const info = await lstat(inDir(dir, name));
         if (!info.isSymbolicLink()) throw new PathRefusedError(`${here} is not a directory`);
         if (last && options.noFinalLink) throw new PathRefusedError(`${here} is a symbolic link, which is not accepted here`);
-        if (!entryIsRoots(dirStats, info)) throw new PathRefusedError(`${here} is a symbolic link in ${where}, which is ${foreignWriter(dirStats)}`);
+        if (!entryIsRoots(dirStats, info))
+          throw new PathRefusedError(`${here} is a symbolic link in ${where}, which is ${foreignWriter(dirStats)}`);
         if (++links > MAX_LINKS) throw new PathRefusedError(`${path} leads through more than ${MAX_LINKS} symbolic links`);
         const target = await readlink(inDir(dir, name));
         queue.unshift(...target.split('/').filter((part) => part !== '' && part !== '.'));

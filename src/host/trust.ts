@@ -3,7 +3,11 @@ import { readdirSync } from 'node:fs';
 import { getCACertificates } from 'node:tls';
 
 /** Where the distributions keep CAs an administrator added: Debian and Ubuntu, the Red Hat family, SUSE. */
-export const LOCAL_ANCHOR_DIRS = ['/usr/local/share/ca-certificates', '/etc/pki/ca-trust/source/anchors', '/etc/pki/trust/anchors'] as const;
+export const LOCAL_ANCHOR_DIRS = [
+  '/usr/local/share/ca-certificates',
+  '/etc/pki/ca-trust/source/anchors',
+  '/etc/pki/trust/anchors',
+] as const;
 
 /**
  * Whether this host trusts CAs of its own: OpenSSL pointed at another store (SSL_CERT_FILE, SSL_CERT_DIR), or a CA
@@ -11,7 +15,8 @@ export const LOCAL_ANCHOR_DIRS = ['/usr/local/share/ca-certificates', '/etc/pki/
  * after a first connection that Node's store alone could not verify.
  */
 export const hostHasOwnTrust = (env: NodeJS.ProcessEnv = process.env, anchorDirs: readonly string[] = LOCAL_ANCHOR_DIRS): boolean =>
-  Boolean(env.SSL_CERT_FILE || env.SSL_CERT_DIR) || anchorDirs.some((dir) => {
+  Boolean(env.SSL_CERT_FILE || env.SSL_CERT_DIR) ||
+  anchorDirs.some((dir) => {
     try {
       return readdirSync(dir).length > 0;
     } catch {

@@ -12,7 +12,11 @@ declare module 'undici/lib/api/api-request.js' {
 
 declare module 'undici/lib/api/api-connect.js' {
   import type { Dispatcher } from 'undici';
-  export default function connect(this: Dispatcher, options: Dispatcher.ConnectOptions, callback?: (err: Error | null, data: Dispatcher.ConnectData) => void): Promise<Dispatcher.ConnectData> | undefined;
+  export default function connect(
+    this: Dispatcher,
+    options: Dispatcher.ConnectOptions,
+    callback?: (err: Error | null, data: Dispatcher.ConnectData) => void,
+  ): Promise<Dispatcher.ConnectData> | undefined;
 }
 
 declare module 'undici/lib/dispatcher/agent.js' {

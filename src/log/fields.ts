@@ -22,4 +22,8 @@ export type FieldName = keyof typeof FIELD_KEYS;
 
 /** Fields under their constant keys: `fields({ target: '1.2.4' })` is `{ target_version: '1.2.4' }`. Undefined values are left out. */
 export const fields = (values: Partial<Record<FieldName, unknown>>): Fields =>
-  Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined).map(([k, v]) => [FIELD_KEYS[k as FieldName], v]));
+  Object.fromEntries(
+    Object.entries(values)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [FIELD_KEYS[k as FieldName], v]),
+  );

@@ -13,4 +13,5 @@ export const priorityPrefix = (level: number, journal: boolean): string => (jour
  * A text line: `[i] an upgrade is available (1.2.3 -> 1.2.4)`. Newlines in the message never split the line, and no
  * control character reaches the terminal or the journal raw, whatever a message quoted.
  */
-export const renderText = (level: number, message: string): string => `${MARKERS[level] ?? '[i]'} ${escapeUnsafe(message.replace(/[\r\n]+/g, ' '))}`;
+export const renderText = (level: number, message: string): string =>
+  `${MARKERS[level] ?? '[i]'} ${escapeUnsafe(message.replace(/[\r\n]+/g, ' '))}`;

@@ -25,7 +25,16 @@ export const parseInstalled = (stdout: string): InstalledPackage[] =>
     const [want, flag, state] = status.split(' ');
     if (state === undefined || state === 'not-installed' || state === 'config-files') return [];
     const needsReinstall = state === 'half-installed' || flag === 'reinstreq' || flag === 'hold-reinstreq';
-    return [{ name, packageVersion: version, semver: debToSemver(version), held: want === 'hold', configured: state === 'installed' && !needsReinstall, ...(needsReinstall ? { needsReinstall } : {}) }];
+    return [
+      {
+        name,
+        packageVersion: version,
+        semver: debToSemver(version),
+        held: want === 'hold',
+        configured: state === 'installed' && !needsReinstall,
+        ...(needsReinstall ? { needsReinstall } : {}),
+      },
+    ];
   });
 
 /** dpkg-query answers 0 (all found) or 1 (some not found); anything else means the database cannot say. */
@@ -65,7 +74,8 @@ const TELEPORT_URI = /teleport/i;
 /** The enabled sources' URIs in a one-line-style (`.list`) or deb822 (`.sources`) file. */
 export const sourceUris = (file: SourceFile): string[] => {
   if (file.path.endsWith('.sources')) {
-    return file.text.split(/\n\s*\n/)
+    return file.text
+      .split(/\n\s*\n/)
       .filter((stanza) => !/^Enabled:\s*no\s*$/im.test(stanza))
       .flatMap((stanza) => (/^URIs:(.*)$/im.exec(stanza)?.[1] ?? '').trim().split(/\s+/).filter(Boolean));
   }
@@ -82,7 +92,8 @@ export const sourceUris = (file: SourceFile): string[] => {
  */
 export const findTeleportSource = (locations: SourceLocations, files: readonly SourceFile[]): string | undefined => {
   const withSources = files.filter((f) => sourceUris(f).length > 0);
-  const found = withSources.find((f) => /\/teleport\.(list|sources)$/.test(f.path)) ??
+  const found =
+    withSources.find((f) => /\/teleport\.(list|sources)$/.test(f.path)) ??
     withSources.find((f) => sourceUris(f).some((uri) => TELEPORT_URI.test(uri)));
   if (found === undefined) return undefined;
   return found.path.startsWith(locations.etc) ? found.path.slice(locations.etc.length) : found.path;
@@ -90,9 +101,10 @@ export const findTeleportSource = (locations: SourceLocations, files: readonly S
 
 /** Refreshes only the Teleport source, keeping other sources' lists; a full update when it was not found. */
 export const refreshStep = (source: string | undefined): Step => ({
-  argv: source === undefined
-    ? ['apt-get', 'update']
-    : ['apt-get', 'update', '-o', `Dir::Etc::sourcelist=${source}`, '-o', 'Dir::Etc::sourceparts=-', '-o', 'APT::Get::List-Cleanup=0'],
+  argv:
+    source === undefined
+      ? ['apt-get', 'update']
+      : ['apt-get', 'update', '-o', `Dir::Etc::sourcelist=${source}`, '-o', 'Dir::Etc::sourceparts=-', '-o', 'APT::Get::List-Cleanup=0'],
   timeoutMs: 5 * MINUTE,
   purpose: source === undefined ? 'refresh all package sources' : `refresh the Teleport package source (${source})`,
   // apt-get update's status is not trusted either way: resolving the exact version afterwards decides.
@@ -102,14 +114,28 @@ export const refreshStep = (source: string | undefined): Step => ({
 export const availableQuery = (pkg: string): Command => ({ argv: ['apt-cache', 'madison', pkg], timeoutMs: QUERY_TIMEOUT });
 
 /** Versions in apt's preference order, from `pkg | version | source` lines. */
-export const parseAvailable = (stdout: string): string[] =>
-  [...new Set(stdout.split('\n').map((line) => line.split('|')[1]?.trim()).filter((v): v is string => !!v))];
+export const parseAvailable = (stdout: string): string[] => [
+  ...new Set(
+    stdout
+      .split('\n')
+      .map((line) => line.split('|')[1]?.trim())
+      .filter((v): v is string => !!v),
+  ),
+];
 
 /** Installs the exact version non-interactively, through a hold if there is one, and puts the hold back. */
-export const installSteps = ({ pkg, packageVersion, held, file, reinstall = false }: Pick<InstallInput, 'pkg' | 'packageVersion' | 'held' | 'file' | 'reinstall'>): Step[] => [
+export const installSteps = ({
+  pkg,
+  packageVersion,
+  held,
+  file,
+  reinstall = false,
+}: Pick<InstallInput, 'pkg' | 'packageVersion' | 'held' | 'file' | 'reinstall'>): Step[] => [
   {
     argv: [
-      'apt-get', 'install', '-y',
+      'apt-get',
+      'install',
+      '-y',
       // Same version over damaged files: apt would otherwise say it is already the newest version.
       ...(reinstall ? ['--reinstall'] : []),
       // The cluster's version is the truth, older or newer.
@@ -117,9 +143,13 @@ export const installSteps = ({ pkg, packageVersion, held, file, reinstall = fals
       // The v1 version lock (apt-mark hold) must not stop the updater itself; the hold is restored below.
       ...(held ? ['--allow-change-held-packages'] : []),
       // Wait for another apt or dpkg to finish rather than failing at once.
-      '-o', `DPkg::Lock::Timeout=${DPKG_LOCK_TIMEOUT_S}`,
+      '-o',
+      `DPkg::Lock::Timeout=${DPKG_LOCK_TIMEOUT_S}`,
       // Keep locally modified config files and take defaults for new ones: never prompt.
-      '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold',
+      '-o',
+      'Dpkg::Options::=--force-confdef',
+      '-o',
+      'Dpkg::Options::=--force-confold',
       // apt 3 reads a local package file as its sandbox user, who cannot enter the root-only state dir.
       ...(file === undefined ? [] : ['-o', 'APT::Sandbox::User=root']),
       // A kept package file is named by its absolute path, which apt installs as a local package.
@@ -137,7 +167,9 @@ export const isPackageFile = (name: string, pkg: string, packageVersion: string)
   name.startsWith(`${pkg}_${packageVersion.replace(':', '%3a')}_`) && name.endsWith('.deb');
 
 /** Puts the v1 version lock (apt-mark hold) back: runs even after a failed install, and again after an interrupted one. */
-export const holdSteps = (pkg: string): Step[] => [{ argv: ['apt-mark', 'hold', pkg], timeoutMs: QUERY_TIMEOUT, purpose: `put the hold on ${pkg} back`, always: true }];
+export const holdSteps = (pkg: string): Step[] => [
+  { argv: ['apt-mark', 'hold', pkg], timeoutMs: QUERY_TIMEOUT, purpose: `put the hold on ${pkg} back`, always: true },
+];
 
 const cacheQuery: Command = { argv: ['apt-config', 'shell', 'CACHE', 'Dir::Cache::archives/d'], timeoutMs: QUERY_TIMEOUT };
 
@@ -145,9 +177,14 @@ const cacheQuery: Command = { argv: ['apt-config', 'shell', 'CACHE', 'Dir::Cache
 const teleportRepo = async (ask: Ask): Promise<string | undefined> => {
   const locations = parseSourceLocations((await ask.run(sourcesQuery)).stdout);
   if (locations === undefined) return undefined;
-  const parts = (await ask.listDir(locations.parts)).filter((name) => name.endsWith('.list') || name.endsWith('.sources')).map((name) => `${locations.parts}${name}`);
+  const parts = (await ask.listDir(locations.parts))
+    .filter((name) => name.endsWith('.list') || name.endsWith('.sources'))
+    .map((name) => `${locations.parts}${name}`);
   const files = await Promise.all([locations.list, ...parts].map(async (path) => ({ path, text: await ask.readFile(path) })));
-  return findTeleportSource(locations, files.filter((f): f is SourceFile => f.text !== undefined));
+  return findTeleportSource(
+    locations,
+    files.filter((f): f is SourceFile => f.text !== undefined),
+  );
 };
 
 /** apt and dpkg as a PackageManager. */
@@ -166,7 +203,9 @@ export const aptManager: PackageManager = {
   available: async (ask, pkg) => {
     const query = availableQuery(pkg);
     const result = await ask.run(query);
-    return result.exitCode === 0 ? { ok: true, versions: parseAvailable(result.stdout) } : { ok: false, problem: queryProblem(query, result) };
+    return result.exitCode === 0
+      ? { ok: true, versions: parseAvailable(result.stdout) }
+      : { ok: false, problem: queryProblem(query, result) };
   },
   // dpkg itself knows a hold: dpkg-query said it.
   held: async (_ask, installed) => installed?.held === true,
@@ -186,7 +225,10 @@ export const aptManager: PackageManager = {
   // apt-get download saves into the working directory, the root-only state dir: its unprivileged _apt user could not
   // write there, and apt would fall back to root with a warning; say so up front.
   downloadStep: async (_ask, { pkg, packageVersion }, dir) => ({
-    argv: ['apt-get', 'download', '-o', 'APT::Sandbox::User=root', `${pkg}=${packageVersion}`], cwd: dir, timeoutMs: 5 * MINUTE, purpose: `keep a copy of ${pkg} ${packageVersion} for a rollback`,
+    argv: ['apt-get', 'download', '-o', 'APT::Sandbox::User=root', `${pkg}=${packageVersion}`],
+    cwd: dir,
+    timeoutMs: 5 * MINUTE,
+    purpose: `keep a copy of ${pkg} ${packageVersion} for a rollback`,
   }),
   refreshStep,
   installSteps,

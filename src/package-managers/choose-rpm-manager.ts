@@ -19,7 +19,11 @@ const RED_HAT = /^(rhel|fedora|centos|rocky|almalinux|amzn|ol|cloudlinux|eurolin
 
 /** ID then ID_LIKE of an os-release file, lower-case, unquoted. */
 export const osIds = (text: string | undefined): string[] => {
-  const field = (name: string) => new RegExp(`^${name}=(.*)$`, 'm').exec(text ?? '')?.[1]?.trim().replace(/^(["'])(.*)\1$/, '$2') ?? '';
+  const field = (name: string) =>
+    new RegExp(`^${name}=(.*)$`, 'm')
+      .exec(text ?? '')?.[1]
+      ?.trim()
+      .replace(/^(["'])(.*)\1$/, '$2') ?? '';
   return [field('ID'), ...field('ID_LIKE').split(/\s+/)].map((id) => id.toLowerCase()).filter(Boolean);
 };
 
@@ -36,12 +40,21 @@ export const chooseRpmManager = ({ has, repo, osRelease }: RpmHostFacts): RpmCho
     return { installer, rule: `${installer === 'zypper' ? 'zypper' : yumTool} is the only rpm package manager installed` };
   }
   if ((repo.yum === undefined) !== (repo.zypper === undefined)) {
-    const [installer, tool, name] = repo.yum !== undefined ? ['yum', yumTool, repo.yum] as const : ['zypper', 'zypper', repo.zypper!] as const;
-    return { installer, rule: `both ${yumTool} and zypper are installed; only ${tool}'s repository configuration has the Teleport repository (${name})` };
+    const [installer, tool, name] =
+      repo.yum !== undefined ? (['yum', yumTool, repo.yum] as const) : (['zypper', 'zypper', repo.zypper!] as const);
+    return {
+      installer,
+      rule: `both ${yumTool} and zypper are installed; only ${tool}'s repository configuration has the Teleport repository (${name})`,
+    };
   }
   for (const id of osIds(osRelease)) {
-    if (SUSE.test(id)) return { installer: 'zypper', rule: `both ${yumTool} and zypper are installed; the distribution is ${id} (/etc/os-release)` };
-    if (RED_HAT.test(id)) return { installer: 'yum', rule: `both ${yumTool} and zypper are installed; the distribution is ${id} (/etc/os-release)` };
+    if (SUSE.test(id))
+      return { installer: 'zypper', rule: `both ${yumTool} and zypper are installed; the distribution is ${id} (/etc/os-release)` };
+    if (RED_HAT.test(id))
+      return { installer: 'yum', rule: `both ${yumTool} and zypper are installed; the distribution is ${id} (/etc/os-release)` };
   }
-  return { installer: 'yum', rule: `both ${yumTool} and zypper are installed and neither their repositories nor /etc/os-release tell which manages Teleport; using ${yumTool} (write zypper to the installer file to choose it)` };
+  return {
+    installer: 'yum',
+    rule: `both ${yumTool} and zypper are installed and neither their repositories nor /etc/os-release tell which manages Teleport; using ${yumTool} (write zypper to the installer file to choose it)`,
+  };
 };

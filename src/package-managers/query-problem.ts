@@ -11,6 +11,10 @@ export type Available = { readonly ok: true; readonly versions: string[] } | { r
  */
 export const queryProblem = (command: Command, result: CommandResult, lines: readonly string[] = result.stderr.split('\n')): string => {
   const status = `${command.argv.join(' ')} ${result.failure ?? `exited with status ${result.exitCode}`}`;
-  const tail = lines.map((line) => line.trim()).filter(Boolean).slice(-4).map((line) => sanitize(line, 300));
+  const tail = lines
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .slice(-4)
+    .map((line) => sanitize(line, 300));
   return tail.length > 0 ? `${status}: ${tail.join(' | ')}` : status;
 };

@@ -27,7 +27,14 @@ export const parseRpmInstalled = (result: CommandResult): InstalledPackage[] | u
   return [...byName].map(([name, versions]) => {
     const newest = versions.reduce((a, b) => (semverOrder(b, a) > 0 ? b : a));
     const stale = versions.filter((v) => v !== newest);
-    return { name, packageVersion: newest, semver: rpmToSemver(newest), held: false, configured: stale.length === 0, ...(stale.length > 0 ? { stale } : {}) };
+    return {
+      name,
+      packageVersion: newest,
+      semver: rpmToSemver(newest),
+      held: false,
+      configured: stale.length === 0,
+      ...(stale.length > 0 ? { stale } : {}),
+    };
   });
 };
 

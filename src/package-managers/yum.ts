@@ -12,7 +12,11 @@ export const YUM_TIMEOUT_MS = 15 * MINUTE;
 
 /** `repo id   repo name   status` rows of `repolist --all`: the id `teleport`, else the first id or name mentioning Teleport. */
 export const parseRepoIds = (stdout: string): string | undefined => {
-  const rows = stdout.split('\n').slice(1).map((line) => line.trim().split(/\s+/)).filter((cols) => cols[0]);
+  const rows = stdout
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((cols) => cols[0]);
   return rows.find((cols) => cols[0] === 'teleport')?.[0] ?? rows.find((cols) => /teleport/i.test(cols.join(' ')))?.[0];
 };
 
@@ -41,13 +45,27 @@ export const repoExcludes = (stdout: string): string[] => {
   const first = lines.findIndex((line) => EXCLUDE.test(line));
   if (first < 0) return [];
   const rest = lines.slice(first + 1);
-  const continued = rest.slice(0, Math.max(0, rest.findIndex((line) => !/^\s+:/.test(line))));
-  return [lines[first]!.replace(EXCLUDE, ''), ...continued.map((line) => line.replace(/^\s*:?/, ''))].join(' ').split(/[\s,]+/).filter(Boolean);
+  const continued = rest.slice(
+    0,
+    Math.max(
+      0,
+      rest.findIndex((line) => !/^\s+:/.test(line)),
+    ),
+  );
+  return [lines[first]!.replace(EXCLUDE, ''), ...continued.map((line) => line.replace(/^\s*:?/, ''))]
+    .join(' ')
+    .split(/[\s,]+/)
+    .filter(Boolean);
 };
 
 /** yum's exclude patterns are shell globs. */
 const globMatches = (pattern: string, name: string): boolean =>
-  new RegExp(`^${pattern.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(name);
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  ).test(name);
 
 /** A repository whose metadata cannot be had is an error, not silently skipped (which reads as "no such version"). */
 const STRICT = '--setopt=skip_if_unavailable=0';
@@ -61,7 +79,10 @@ const NOTHING_MATCHES = /^(Error: )?No match(es found|ing packages to list)\.?$/
  */
 export const parseAvailable = (command: Command, result: CommandResult, pkg: string): Available => {
   if (result.exitCode === 0) return { ok: true, versions: parseListed(result, pkg) };
-  const said = result.stderr.split('\n').map((line) => line.trim()).filter(Boolean);
+  const said = result.stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
   if (result.exitCode === 1 && said.every((line) => NOTHING_MATCHES.test(line))) return { ok: true, versions: [] };
   return { ok: false, problem: queryProblem(command, result) };
 };
@@ -76,7 +97,10 @@ export const yumManager = (tool: 'dnf' | 'yum'): PackageManager => ({
   ...rpmDatabase,
   teleportRepo: async (ask) => parseRepoIds((await ask.run({ argv: [tool, '-q', 'repolist', '--all'], timeoutMs: QUERY_TIMEOUT })).stdout),
   available: async (ask, pkg, repo) => {
-    const query: Command = { argv: [tool, '-q', STRICT, ...scoped(repo), 'list', '--showduplicates', '--available', pkg], timeoutMs: QUERY_TIMEOUT };
+    const query: Command = {
+      argv: [tool, '-q', STRICT, ...scoped(repo), 'list', '--showduplicates', '--available', pkg],
+      timeoutMs: QUERY_TIMEOUT,
+    };
     return parseAvailable(query, await ask.run(query), pkg);
   },
   // The v1 version lock is a repo exclude, which every command bypasses (disable_excludes) and never lifts.
@@ -91,7 +115,13 @@ export const yumManager = (tool: 'dnf' | 'yum'): PackageManager => ({
   downloadStep: async (ask, { pkg, packageVersion, repo }, dir) => {
     const dnf5 = tool === 'dnf' && isDnf5(await ask.run({ argv: ['dnf', '--version'], timeoutMs: QUERY_TIMEOUT }));
     return {
-      argv: [tool, '-y', ...scoped(repo), ...(dnf5 ? ['download', `--destdir=${dir}`] : ['reinstall', '--downloadonly', `--downloaddir=${dir}`]), `${pkg}-${packageVersion}`],
+      argv: [
+        tool,
+        '-y',
+        ...scoped(repo),
+        ...(dnf5 ? ['download', `--destdir=${dir}`] : ['reinstall', '--downloadonly', `--downloaddir=${dir}`]),
+        `${pkg}-${packageVersion}`,
+      ],
       timeoutMs: YUM_TIMEOUT_MS,
       purpose: `keep a copy of ${pkg}-${packageVersion} for a rollback`,
     };
@@ -106,7 +136,13 @@ export const yumManager = (tool: 'dnf' | 'yum'): PackageManager => ({
   installSteps: ({ pkg, packageVersion, downgrade, repo, file, reinstall }) => {
     // Real yum 3 does not downgrade through install; dnf accepts both. A kept package file is named by its path.
     const verb = reinstall ? 'reinstall' : downgrade ? 'downgrade' : 'install';
-    return [{ argv: [tool, '-y', ...scoped(repo), verb, file ?? `${pkg}-${packageVersion}`], timeoutMs: YUM_TIMEOUT_MS, purpose: `${verb} ${pkg}-${packageVersion}` }];
+    return [
+      {
+        argv: [tool, '-y', ...scoped(repo), verb, file ?? `${pkg}-${packageVersion}`],
+        timeoutMs: YUM_TIMEOUT_MS,
+        purpose: `${verb} ${pkg}-${packageVersion}`,
+      },
+    ];
   },
   holdSteps: () => [],
   toSemver: rpmToSemver,

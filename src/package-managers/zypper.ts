@@ -17,17 +17,32 @@ const attribute = (tag: string, name: string): string | undefined => new RegExp(
 export const parseRepoAliases = (xml: string): string | undefined => {
   const repos = [...xml.matchAll(/<repo\s[^>]*>[\s\S]*?<\/repo>/g)].map((m) => m[0]);
   const alias = (repo: string) => attribute(repo, 'alias');
-  return repos.map(alias).find((a) => a === 'teleport') ?? repos.filter((r) => /teleport/i.test(r)).map(alias).find(Boolean);
+  return (
+    repos.map(alias).find((a) => a === 'teleport') ??
+    repos
+      .filter((r) => /teleport/i.test(r))
+      .map(alias)
+      .find(Boolean)
+  );
 };
 
 /** Package names locked in `zypper --xmlout locks`. */
 export const parseLocks = (xml: string): string[] => [...xml.matchAll(/<name>([^<]+)<\/name>/g)].map((m) => m[1]!);
 
 /** Editions of `pkg` in `zypper --xmlout search --details`, as zypper orders them (newest first). */
-export const parseSolvables = (xml: string, pkg: string, repo: string | undefined): string[] =>
-  [...new Set([...xml.matchAll(/<solvable\s[^>]*\/>/g)].map((m) => m[0])
-    .filter((s) => attribute(s, 'name') === pkg && attribute(s, 'kind') !== 'srcpackage' && (repo === undefined || attribute(s, 'repository') === repo))
-    .map((s) => attribute(s, 'edition')!.replace(/^\d+:/, '')))];
+export const parseSolvables = (xml: string, pkg: string, repo: string | undefined): string[] => [
+  ...new Set(
+    [...xml.matchAll(/<solvable\s[^>]*\/>/g)]
+      .map((m) => m[0])
+      .filter(
+        (s) =>
+          attribute(s, 'name') === pkg &&
+          attribute(s, 'kind') !== 'srcpackage' &&
+          (repo === undefined || attribute(s, 'repository') === repo),
+      )
+      .map((s) => attribute(s, 'edition')!.replace(/^\d+:/, '')),
+  ),
+];
 
 /** zypper's exit status when a search found nothing, which is an answer. */
 const ZYPPER_EXIT_NOT_FOUND = 104;
@@ -55,7 +70,12 @@ const ZYPPER_EXIT_LOCKED = 7;
  * zypper waits for its lock silently and names the holder only when it gives up. So the first step that takes the
  * lock asks once without waiting (zypper's answer, logged, names the holder), and only then waits the bounded time.
  */
-const namingTheHolder = (step: Step): Step => ({ ...step, env: { ZYPP_LOCK_TIMEOUT: '0' }, fallback: step, fallbackOn: [ZYPPER_EXIT_LOCKED] });
+const namingTheHolder = (step: Step): Step => ({
+  ...step,
+  env: { ZYPP_LOCK_TIMEOUT: '0' },
+  fallback: step,
+  fallbackOn: [ZYPPER_EXIT_LOCKED],
+});
 
 /**
  * A query that takes the zypp lock, which zypper waits for silently: asked once without waiting, so that when the lock
@@ -83,7 +103,9 @@ export const zypperManager: PackageManager = {
   cachedFile: async () => undefined,
   // --pkg-cache-dir: into a directory of our own (under it, zypper adds the repository alias and the arch).
   downloadStep: async (_ask, { pkg, packageVersion }, dir) => ({
-    argv: zypper('--pkg-cache-dir', dir, 'download', `${pkg}=${packageVersion}`), env: lockEnv, timeoutMs: ZYPPER_TIMEOUT_MS,
+    argv: zypper('--pkg-cache-dir', dir, 'download', `${pkg}=${packageVersion}`),
+    env: lockEnv,
+    timeoutMs: ZYPPER_TIMEOUT_MS,
     purpose: `keep a copy of ${pkg} ${packageVersion} for a rollback`,
   }),
   refreshStep: (repo) => ({
@@ -116,7 +138,15 @@ function steps({ pkg, packageVersion, held, repo, file, reinstall: force = false
       // conflicts only for packages already downloaded; without it a conflicting file is silently overwritten.
       // A kept file was downloaded through the (signature-checked) repository into the root-only state dir; zypper's
       // command-line repository would still refuse it when the repository's packages are unsigned.
-      argv: zypper('install', '--oldpackage', '--download-in-advance', ...(force ? ['--force'] : []), ...(file === undefined ? [] : ['--allow-unsigned-rpm']), ...(repo === undefined || file !== undefined ? [] : ['--repo', repo]), file ?? `${pkg}=${packageVersion}`),
+      argv: zypper(
+        'install',
+        '--oldpackage',
+        '--download-in-advance',
+        ...(force ? ['--force'] : []),
+        ...(file === undefined ? [] : ['--allow-unsigned-rpm']),
+        ...(repo === undefined || file !== undefined ? [] : ['--repo', repo]),
+        file ?? `${pkg}=${packageVersion}`,
+      ),
       env: lockEnv,
       timeoutMs: ZYPPER_TIMEOUT_MS,
       purpose: `${force ? 'reinstall' : 'install'} ${pkg}=${packageVersion}`,

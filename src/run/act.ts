@@ -31,19 +31,28 @@ export const act = async (ctx: RunContext, planned: Planned, state: StateRecord)
   const { host } = ctx;
   const { decision, snapshot, input } = planned;
   const bad = snapshot.state.badTarget;
-  state.apply(...targetEvents(planned), ...(decision.action === 'upgrade' ? [] : [{ type: 'mark', mark: decision.mark } as const]),
-    ...(planned.verified === undefined ? [] : [{ type: 'files-verified', record: planned.verified } as const]));
+  state.apply(
+    ...targetEvents(planned),
+    ...(decision.action === 'upgrade' ? [] : [{ type: 'mark', mark: decision.mark } as const]),
+    ...(planned.verified === undefined ? [] : [{ type: 'files-verified', record: planned.verified } as const]),
+  );
   if (bad !== null && state.current().badTarget === null) {
-    const by = decision.reason === 'forced' ? 'force' : `the new target ${snapshot.target.kind === 'version' ? snapshot.target.version : ''}`;
+    const by =
+      decision.reason === 'forced' ? 'force' : `the new target ${snapshot.target.kind === 'version' ? snapshot.target.version : ''}`;
     host.log.info(`${by} clears the record of ${bad.version} failing its health check.`, fields({ target: bad.version }));
   }
-  if (planned.reinstall !== undefined && input !== undefined) await reinstall(packageContext(ctx, planned, input, state), planned.reinstall);
+  if (planned.reinstall !== undefined && input !== undefined)
+    await reinstall(packageContext(ctx, planned, input, state), planned.reinstall);
   if (decision.action !== 'upgrade' || snapshot.target.kind !== 'version') return;
   const { pkg } = snapshot.packages;
   const target = snapshot.target.version;
   if (actingManager(snapshot.packages) === undefined || planned.upgrade === undefined || input === undefined) {
-    host.log.info(`attempting nop install ${pkg}=${target}... the nop installer changes nothing.`, fields({ installer: 'nop', package: pkg, target }));
-    for (const argv of planned.upgrade === undefined ? [] : planCommands(planned.upgrade)) host.log.info(`nop: would run: ${argv.join(' ')}`, fields({ command: argv.join(' ') }));
+    host.log.info(
+      `attempting nop install ${pkg}=${target}... the nop installer changes nothing.`,
+      fields({ installer: 'nop', package: pkg, target }),
+    );
+    for (const argv of planned.upgrade === undefined ? [] : planCommands(planned.upgrade))
+      host.log.info(`nop: would run: ${argv.join(' ')}`, fields({ command: argv.join(' ') }));
   } else {
     await upgrade(packageContext(ctx, planned, input, state), planned.upgrade);
     host.log.info(`upgrade to ${target} complete.`, fields({ package: pkg, target }));

@@ -21,13 +21,29 @@ export const plannedJson = (planned: Planned, exitStatus: number): string => {
     commands: plannedCommands(planned),
     // When the installed files were last checked in full, and whether this run would check them in full (and why).
     filesVerifiedAt: planned.snapshot.state.verified?.at ?? null,
-    filesCheck: planned.filesCheck === undefined ? null : planned.filesCheck.full ? { full: true, why: planned.filesCheck.why } : { full: false, due: planned.filesCheck.due.toISOString() },
+    filesCheck:
+      planned.filesCheck === undefined
+        ? null
+        : planned.filesCheck.full
+          ? { full: true, why: planned.filesCheck.why }
+          : { full: false, due: planned.filesCheck.due.toISOString() },
   });
 };
 
 /** Another run holds the lock: run would step aside. */
 export const busyJson = (holder: LockHolder): string =>
-  line({ installed: null, target: null, critical: null, window: null, freeze: null, action: 'none', reason: 'busy', exitStatus: ExitStatus.ok, commands: [], lock: holder });
+  line({
+    installed: null,
+    target: null,
+    critical: null,
+    window: null,
+    freeze: null,
+    action: 'none',
+    reason: 'busy',
+    exitStatus: ExitStatus.ok,
+    commands: [],
+    lock: holder,
+  });
 
 /** Error classes as stable reasons scripts can branch on. */
 const REASONS: ReadonlyArray<readonly [new (...args: never[]) => UpdaterError, string]> = [
@@ -44,6 +60,15 @@ export const errorJson = (error: unknown): string => {
   const exitStatus = known === undefined ? ExitStatus.failed : (error as UpdaterError).exitStatus;
   const problem = error instanceof Error ? error.message : String(error);
   return line({
-    installed: null, target: null, critical: null, window: null, freeze: null, action: 'error', reason: known?.[1] ?? 'internal-error', exitStatus, problem, commands: [],
+    installed: null,
+    target: null,
+    critical: null,
+    window: null,
+    freeze: null,
+    action: 'error',
+    reason: known?.[1] ?? 'internal-error',
+    exitStatus,
+    problem,
+    commands: [],
   });
 };

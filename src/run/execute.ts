@@ -40,7 +40,10 @@ export const executeStep = async (host: Host, step: Step): Promise<StepOutcome> 
   const failed = fields({ command, exitCode: result.exitCode, durationMs: host.clock.now().getTime() - started });
   for (const line of lastLines(result.stderr)) host.log.warn(said(line));
   for (const line of lastLines(result.stdout)) host.log.error(said(line));
-  if (step.fallback !== undefined && (step.fallbackOn === undefined || (result.exitCode !== null && step.fallbackOn.includes(result.exitCode)))) {
+  if (
+    step.fallback !== undefined &&
+    (step.fallbackOn === undefined || (result.exitCode !== null && step.fallbackOn.includes(result.exitCode)))
+  ) {
     host.log.warn(`could not ${step.purpose} (${summary(step, result)}); trying to ${step.fallback.purpose} instead.`, failed);
     return executeStep(host, step.fallback);
   }

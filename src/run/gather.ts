@@ -21,10 +21,14 @@ import type { Recovered } from './recover.ts';
 /** The config dir's files, validated; a ConfigError (exit 2) names the file, the value and the fix. */
 export const readConfig = async (host: Host, dir: string): Promise<Config> => {
   const names = [...CONFIG_NAMES, ...POLICY_NAMES];
-  const texts = await Promise.all(names.map((name) => host.readFile(`${dir}/${name}`).catch((error: unknown) => {
-    if (error instanceof FileRefusedError) throw new ConfigError(`${error.message}; make it a small text file.`);
-    throw error;
-  })));
+  const texts = await Promise.all(
+    names.map((name) =>
+      host.readFile(`${dir}/${name}`).catch((error: unknown) => {
+        if (error instanceof FileRefusedError) throw new ConfigError(`${error.message}; make it a small text file.`);
+        throw error;
+      }),
+    ),
+  );
   // The metrics file's directory is node_exporter's, not checked here: its owner could otherwise stop every run, a
   // critical upgrade included. Writing the metrics says what is wrong with it, as a warning.
   return parseConfig(dir, Object.fromEntries(names.map((name, i) => [name, texts[i]])) as ConfigFiles);
@@ -49,16 +53,29 @@ export interface ChannelFacts {
 /** The channel's /version and /critical and the proxy's /webapi/ping; a target that cannot be had is a TargetError. */
 export const fetchChannel = async ({ host, config }: RunContext): Promise<ChannelFacts> => {
   const { base, ping, insecure } = config.endpoint;
-  if (insecure) host.log.warn(`fetching ${base}/version and /critical in insecure mode (not safe for production use).`, fields({ url: base }));
+  if (insecure)
+    host.log.warn(`fetching ${base}/version and /critical in insecure mode (not safe for production use).`, fields({ url: base }));
   const answers = await host.fetchChannel(base, ping);
   if (!answers.version.ok) {
-    throw new TargetError(`failed to get target version from ${base}/version: ${answers.version.problem}. Cannot proceed with update check; check the endpoint file and that this host can reach the proxy.`,
-      fields({ url: `${base}/version` }));
+    throw new TargetError(
+      `failed to get target version from ${base}/version: ${answers.version.problem}. Cannot proceed with update check; check the endpoint file and that this host can reach the proxy.`,
+      fields({ url: `${base}/version` }),
+    );
   }
   const target = parseTargetBody(answers.version.body);
-  if (typeof target === 'string') throw new TargetError(`${target}; not upgrading. Check that ${base} is a Teleport version channel.`, fields({ url: `${base}/version` }));
-  if (!answers.critical.ok) host.log.warn(`could not fetch ${base}/critical (${answers.critical.problem}); treating the upgrade as not critical.`, fields({ url: `${base}/critical` }));
-  const cluster: Cluster = answers.ping.ok ? parsePingBody(answers.ping.body) : { kind: 'unknown', problem: `${ping}: ${answers.ping.problem}` };
+  if (typeof target === 'string')
+    throw new TargetError(
+      `${target}; not upgrading. Check that ${base} is a Teleport version channel.`,
+      fields({ url: `${base}/version` }),
+    );
+  if (!answers.critical.ok)
+    host.log.warn(
+      `could not fetch ${base}/critical (${answers.critical.problem}); treating the upgrade as not critical.`,
+      fields({ url: `${base}/critical` }),
+    );
+  const cluster: Cluster = answers.ping.ok
+    ? parsePingBody(answers.ping.body)
+    : { kind: 'unknown', problem: `${ping}: ${answers.ping.problem}` };
   return { target, critical: answers.critical.ok && parseCriticalBody(answers.critical.body), cluster };
 };
 
@@ -77,7 +94,10 @@ export const gather = async (ctx: RunContext, recovered: Recovered, state: State
   const [fetched, schedule] = await Promise.all([channel, readSchedule(ctx.host, ctx.options.configDir)]);
   const { packages } = recovered;
   if (packages.semver === null && fetched.target.kind === 'version') {
-    ctx.host.log.info(`failed to detect current version, assuming ${fetched.target.version} to be valid target.`, fields({ package: packages.pkg, target: fetched.target.version }));
+    ctx.host.log.info(
+      `failed to detect current version, assuming ${fetched.target.version} to be valid target.`,
+      fields({ package: packages.pkg, target: fetched.target.version }),
+    );
   }
   const now = ctx.host.clock.now();
   for (const warning of policyWarnings(schedule, ctx.config, now, `${ctx.options.configDir}/window`)) ctx.host.log.warn(warning);
@@ -89,12 +109,19 @@ export const gatherForPlan = async ({ host }: RunContext, snapshot: Snapshot, fa
   const { packages } = snapshot;
   const { manager, installed } = packages;
   if (manager === undefined) return {};
-  if (decision.action === 'upgrade' && snapshot.target.kind === 'version') return { input: await gatherPlanInput(host, manager, packages, snapshot.target.version) };
+  if (decision.action === 'upgrade' && snapshot.target.kind === 'version')
+    return { input: await gatherPlanInput(host, manager, packages, snapshot.target.version) };
   if (!wantsVerify(snapshot, facts, decision) || installed === undefined || packages.semver === null) return {};
-  const { filesCheck: check, damaged, verified } = await checkFiles(host, manager, packages.pkg, installed.packageVersion, snapshot.state.verified);
+  const {
+    filesCheck: check,
+    damaged,
+    verified,
+  } = await checkFiles(host, manager, packages.pkg, installed.packageVersion, snapshot.state.verified);
   if (damaged.length === 0) return { filesCheck: check, damaged, ...(verified === undefined ? {} : { verified }) };
-  host.log.warn(`${packages.pkg} ${installed.packageVersion} is damaged: ${sanitize(damaged.slice(0, 5).join(', '), 300)} no longer match the package database; the same version is reinstalled.`,
-    fields({ package: packages.pkg, installed: packages.semver }));
+  host.log.warn(
+    `${packages.pkg} ${installed.packageVersion} is damaged: ${sanitize(damaged.slice(0, 5).join(', '), 300)} no longer match the package database; the same version is reinstalled.`,
+    fields({ package: packages.pkg, installed: packages.semver }),
+  );
   return { filesCheck: check, damaged, input: await gatherPlanInput(host, manager, packages, packages.semver) };
 };
 
@@ -104,19 +131,30 @@ export const gatherForPlan = async ({ host }: RunContext, snapshot: Snapshot, fa
  * that finds them intact yields the record of what they looked like, fingerprinted before they were hashed, so that a
  * change during the check shows at the next run.
  */
-const checkFiles = async (host: Host, manager: PackageManager, pkg: string, packageVersion: string, record: FilesRecord | null): Promise<{ filesCheck: FilesCheck; damaged: string[]; verified?: FilesRecord }> => {
+const checkFiles = async (
+  host: Host,
+  manager: PackageManager,
+  pkg: string,
+  packageVersion: string,
+  record: FilesRecord | null,
+): Promise<{ filesCheck: FilesCheck; damaged: string[]; verified?: FilesRecord }> => {
   const current = record === null ? [] : await host.fingerprints(record.files.map((file) => file.path));
   const at = host.clock.now();
   const check = filesCheck(record, { pkg, packageVersion }, current, at);
   if (!check.full) {
-    host.log.debug(`${pkg}'s files are as they were at their full check at ${check.since.toISOString()}; the next full check is due at ${check.due.toISOString()}.`, fields({ package: pkg }));
+    host.log.debug(
+      `${pkg}'s files are as they were at their full check at ${check.since.toISOString()}; the next full check is due at ${check.due.toISOString()}.`,
+      fields({ package: pkg }),
+    );
     return { filesCheck: check, damaged: [] };
   }
   host.log.debug(`checking every file of ${pkg} against the package database: ${check.why}.`, fields({ package: pkg }));
   const listed = await manager.files(askOf(host), pkg);
   const prints = listed === undefined ? undefined : (await host.fingerprints(listed)).filter((print) => print !== undefined);
   const damaged = await damagedFiles(host, manager, pkg);
-  const verified: FilesRecord | undefined = damaged.length === 0 && prints !== undefined && prints.length <= MAX_RECORDED_FILES
-    ? { pkg, packageVersion, at: at.toISOString(), files: prints } : undefined;
+  const verified: FilesRecord | undefined =
+    damaged.length === 0 && prints !== undefined && prints.length <= MAX_RECORDED_FILES
+      ? { pkg, packageVersion, at: at.toISOString(), files: prints }
+      : undefined;
   return { filesCheck: check, damaged, ...(verified === undefined ? {} : { verified }) };
 };

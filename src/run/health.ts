@@ -1,5 +1,14 @@
 // Judging the agent after an install: systemd samples over the settle period, and /readyz when the agent serves it.
-import { agentShowQuery, observe, observeReady, parseAgentSample, SAMPLE_EVERY_MS, startWatch, verdict, type AgentSample } from '../agent/agent-health.ts';
+import {
+  agentShowQuery,
+  observe,
+  observeReady,
+  parseAgentSample,
+  SAMPLE_EVERY_MS,
+  startWatch,
+  verdict,
+  type AgentSample,
+} from '../agent/agent-health.ts';
 import { AGENT_UNIT } from '../agent/agent-service.ts';
 import { SECOND } from '../core/command.ts';
 import type { Host } from '../host/host.ts';
@@ -14,15 +23,21 @@ export const sampleAgent = async (host: Host): Promise<AgentSample | undefined> 
 export const checkHealth = async ({ host, config }: RunContext, baselineRestarts: number): Promise<string | undefined> => {
   const path = config.teleportConfig;
   const text = await host.readFile(path).catch((error: unknown) => {
-    host.log.warn(`cannot read ${path} for the agent's /readyz (${error instanceof Error ? error.message : String(error)}); judging by systemd alone.`, fields({ path }));
+    host.log.warn(
+      `cannot read ${path} for the agent's /readyz (${error instanceof Error ? error.message : String(error)}); judging by systemd alone.`,
+      fields({ path }),
+    );
     return undefined;
   });
   // The YAML parser loads only here, for the one run in many that installs.
   const { readyzUrl } = await import('../agent/agent-config.ts');
   const ready = readyzUrl(text);
-  if (ready.problem !== undefined) host.log.warn(`cannot use ${path} for the agent's /readyz: ${ready.problem}; judging by systemd alone.`, fields({ path }));
-  host.log.info(`checking that ${AGENT_UNIT} stays healthy for ${config.settleMs / SECOND} s${ready.url === undefined ? '' : ` and that ${ready.url} answers 200`}...`,
-    fields({ durationMs: config.settleMs, url: ready.url }));
+  if (ready.problem !== undefined)
+    host.log.warn(`cannot use ${path} for the agent's /readyz: ${ready.problem}; judging by systemd alone.`, fields({ path }));
+  host.log.info(
+    `checking that ${AGENT_UNIT} stays healthy for ${config.settleMs / SECOND} s${ready.url === undefined ? '' : ` and that ${ready.url} answers 200`}...`,
+    fields({ durationMs: config.settleMs, url: ready.url }),
+  );
   let watch = startWatch(baselineRestarts, ready.url !== undefined);
   const started = host.clock.now().getTime();
   for (;;) {

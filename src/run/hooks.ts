@@ -47,24 +47,31 @@ const runHook = async ({ host }: RunContext, dir: string, name: string, facts: F
   try {
     info = await host.inspectExecutable(path);
   } catch (error) {
-    if (error instanceof PathRefusedError) host.log.warn(`not running hook ${path}: ${error.reason}; only root may be able to change a hook.`, fields({ path }));
+    if (error instanceof PathRefusedError)
+      host.log.warn(`not running hook ${path}: ${error.reason}; only root may be able to change a hook.`, fields({ path }));
     // Otherwise gone since the directory was listed: nothing to run.
     return;
   }
   const verdict = hookVerdict(info);
   if (!verdict.run) {
-    if (verdict.why !== undefined) host.log.warn(`not running hook ${path}: ${verdict.why}; only root may be able to change a hook.`, fields({ path }));
+    if (verdict.why !== undefined)
+      host.log.warn(`not running hook ${path}: ${verdict.why}; only root may be able to change a hook.`, fields({ path }));
     return;
   }
   host.log.info(`running hook ${name} for ${facts.event}.`, fields({ path, reason: facts.event }));
   const started = host.clock.now().getTime();
   const output = hookOutput(host.log, name);
   const env = hookEnvironment({ ...facts, hostname: host.hostname() });
-  const result = await host.run({ argv: [path], env, timeoutMs: HOOK_TIMEOUT_MS }, { onStdout: output.onStdout, onStderr: output.onStderr, discard: true });
+  const result = await host.run(
+    { argv: [path], env, timeoutMs: HOOK_TIMEOUT_MS },
+    { onStdout: output.onStdout, onStderr: output.onStderr, discard: true },
+  );
   output.summary();
   if (result.exitCode !== 0) {
-    host.log.warn(`hook ${name} ${result.failure ?? `exited with status ${result.exitCode}`}; the run's outcome stands.`,
-      fields({ path, exitCode: result.exitCode, durationMs: host.clock.now().getTime() - started }));
+    host.log.warn(
+      `hook ${name} ${result.failure ?? `exited with status ${result.exitCode}`}; the run's outcome stands.`,
+      fields({ path, exitCode: result.exitCode, durationMs: host.clock.now().getTime() - started }),
+    );
   }
 };
 
@@ -75,7 +82,10 @@ export const runHooks = async (ctx: RunContext, facts: Facts): Promise<void> => 
   try {
     names = await ctx.host.listDir(dir, { rootOnly: true });
   } catch (error) {
-    const why = error instanceof PathRefusedError ? `${error.reason}; only root may be able to change what runs as root` : `it cannot be read (${(error as Error).message})`;
+    const why =
+      error instanceof PathRefusedError
+        ? `${error.reason}; only root may be able to change what runs as root`
+        : `it cannot be read (${(error as Error).message})`;
     ctx.host.log.warn(`not running the hooks in ${dir}: ${why}.`, fields({ path: dir }));
     return;
   }

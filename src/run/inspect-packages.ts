@@ -31,7 +31,11 @@ const rpmManager = async (host: Host): Promise<{ manager: PackageManager; knownR
   const yumLike = yumManager(dnf ? 'dnf' : 'yum');
   const both = zypper && (dnf || yum);
   const [repoYum, repoZypper, osRelease] = both
-    ? await Promise.all([yumLike.teleportRepo(askOf(host)), zypperManager.teleportRepo(askOf(host)), host.readFile('/etc/os-release').catch(() => undefined)])
+    ? await Promise.all([
+        yumLike.teleportRepo(askOf(host)),
+        zypperManager.teleportRepo(askOf(host)),
+        host.readFile('/etc/os-release').catch(() => undefined),
+      ])
     : [];
   const choice = chooseRpmManager({ has: { dnf, yum, zypper }, repo: { yum: repoYum, zypper: repoZypper }, osRelease });
   const manager = choice.installer === 'zypper' ? zypperManager : yumLike;
@@ -63,7 +67,9 @@ export const inspectPackages = async (config: Config, configDir: string, host: H
     manager = managerFor(config.installer, await host.hasExecutable('dnf'));
     const answer = await query(host, manager, candidates);
     if (answer === null) {
-      throw new ConfigError(`${configDir}/installer says ${config.installer}, but the ${manager.database} database on this host cannot be read. Check that ${manager.database} works, or correct ${configDir}/installer.`);
+      throw new ConfigError(
+        `${configDir}/installer says ${config.installer}, but the ${manager.database} database on this host cannot be read. Check that ${manager.database} works, or correct ${configDir}/installer.`,
+      );
     }
     found = answer;
   } else {
@@ -78,13 +84,20 @@ export const inspectPackages = async (config: Config, configDir: string, host: H
   }
   const pkg = config.package ?? found?.name;
   if (pkg === undefined) {
-    throw new ConfigError(`cannot detect the Teleport package: none of ${TELEPORT_PACKAGES.join(', ')} is installed. Write your package's name to ${configDir}/package.`);
+    throw new ConfigError(
+      `cannot detect the Teleport package: none of ${TELEPORT_PACKAGES.join(', ')} is installed. Write your package's name to ${configDir}/package.`,
+    );
   }
   let semver = found?.semver ?? null;
-  if (found !== undefined && semver === null) host.log.warn(`${pkg}'s package version ${quote(found.packageVersion)} does not map to a semantic version.`, fields({ package: pkg }));
+  if (found !== undefined && semver === null)
+    host.log.warn(`${pkg}'s package version ${quote(found.packageVersion)} does not map to a semantic version.`, fields({ package: pkg }));
   if (found === undefined) {
     semver = (await binaryVersion(host)) ?? null;
-    if (semver !== null) host.log.warn(`${pkg} is not in the package database; the teleport binary says it is ${semver}.`, fields({ package: pkg, installed: semver }));
+    if (semver !== null)
+      host.log.warn(
+        `${pkg} is not in the package database; the teleport binary says it is ${semver}.`,
+        fields({ package: pkg, installed: semver }),
+      );
   }
   return { installer, manager, pkg, installed: found, semver, ...(knownRepo === undefined ? {} : { knownRepo }) };
 };

@@ -12,14 +12,21 @@ import { installedSemver } from './queries.ts';
 import { rollBack } from './rollback.ts';
 
 /** Runs the plan's restart steps (daemon-reload, then reload with try-restart to fall back on); nothing without systemd. */
-export const restartAgent = async ({ run: { host }, packages, input }: PackageContext, restart: readonly Step[], target: string, before: string): Promise<void> => {
+export const restartAgent = async (
+  { run: { host }, packages, input }: PackageContext,
+  restart: readonly Step[],
+  target: string,
+  before: string,
+): Promise<void> => {
   if (input.agent === 'no-systemd') {
     host.log.warn(`systemd is not running on this host, so teleport was not restarted; restart it to run ${target}.`, fields({ target }));
     return;
   }
   host.log.info('gracefully restarting Teleport (if already running)');
   if (!(await executeSteps(host, restart))) {
-    throw new InstallError(`${packages.pkg} ${target} is installed, but teleport.service could not be reloaded or restarted; the agent may still run ${before}. Check: systemctl status teleport.service`);
+    throw new InstallError(
+      `${packages.pkg} ${target} is installed, but teleport.service could not be reloaded or restarted; the agent may still run ${before}. Check: systemctl status teleport.service`,
+    );
   }
 };
 
@@ -37,7 +44,11 @@ const judgeInstall = async (pc: PackageContext, progress: InProgress, baselineRe
   };
   if (!progress.agentWasActive) {
     // Without systemd the restart step has already said why nothing was restarted.
-    if (pc.input.agent !== 'no-systemd') host.log.info(`${AGENT_UNIT} was not running before the upgrade (stopped on purpose?), so it was not started and its health is not judged.`, versions);
+    if (pc.input.agent !== 'no-systemd')
+      host.log.info(
+        `${AGENT_UNIT} was not running before the upgrade (stopped on purpose?), so it was not started and its health is not judged.`,
+        versions,
+      );
     return ended({ type: 'upgraded' });
   }
   const problem = restartProblem ?? (await checkHealth(run, baselineRestarts));
@@ -61,7 +72,12 @@ const judgeInstall = async (pc: PackageContext, progress: InProgress, baselineRe
 };
 
 /** Reloads the agent onto the new version, then judges it; a reload that fails counts against it when the agent was running. */
-export const restartAndJudge = async (pc: PackageContext, progress: InProgress, baselineRestarts: number, restart: readonly Step[]): Promise<void> => {
+export const restartAndJudge = async (
+  pc: PackageContext,
+  progress: InProgress,
+  baselineRestarts: number,
+  restart: readonly Step[],
+): Promise<void> => {
   let restartProblem: string | undefined;
   try {
     await restartAgent(pc, restart, progress.to, progress.from);
@@ -77,16 +93,27 @@ export const restartAndJudge = async (pc: PackageContext, progress: InProgress, 
  * network); otherwise the half-done install is rolled back. Neither marks the target bad: it was not judged.
  */
 export const afterFailedInstall = async (pc: PackageContext, progress: InProgress, possible: boolean): Promise<void> => {
-  const { run: { host }, manager, packages, state } = pc;
+  const {
+    run: { host },
+    manager,
+    packages,
+    state,
+  } = pc;
   const installedNow = await installedSemver(host, manager, packages.pkg);
   const left = `the failed install left ${packages.pkg} ${installedNow === undefined ? 'half-installed' : `at ${installedNow}`}`;
   if (installedNow === progress.from) {
-    host.log.info(`${packages.pkg} is still ${progress.from}: the failed install changed nothing.`, fields({ package: packages.pkg, installed: installedNow }));
+    host.log.info(
+      `${packages.pkg} is still ${progress.from}: the failed install changed nothing.`,
+      fields({ package: packages.pkg, installed: installedNow }),
+    );
   } else if (possible) {
     host.log.error(`${left}.`, fields({ package: packages.pkg, installed: installedNow }));
     await rollBack(pc, progress);
   } else {
-    host.log.error(`${left}, and ${progress.from} cannot be reinstalled automatically; the next run finishes the interrupted transaction.`, fields({ package: packages.pkg, installed: installedNow }));
+    host.log.error(
+      `${left}, and ${progress.from} cannot be reinstalled automatically; the next run finishes the interrupted transaction.`,
+      fields({ package: packages.pkg, installed: installedNow }),
+    );
   }
   state.apply({ type: 'install-ended' });
   await state.write();

@@ -13,13 +13,16 @@ export const BUSY_FILE = 'busy.json';
 export const takeLock = async ({ host, options }: RunContext): Promise<{ release: () => Promise<void> } | undefined> => {
   const lock = await host.lock(options.lockPath, `teleport-upgrade ${options.mode}`);
   if (!lock.acquired) {
-    host.log.info(`another teleport-upgrade is in progress: ${describeHolder(lock.holder)} holds ${options.lockPath}; leaving it to finish. Nothing was done.`,
-      fields({ pid: lock.holder.pid, path: options.lockPath }));
+    host.log.info(
+      `another teleport-upgrade is in progress: ${describeHolder(lock.holder)} holds ${options.lockPath}; leaving it to finish. Nothing was done.`,
+      fields({ pid: lock.holder.pid, path: options.lockPath }),
+    );
     const note = { at: host.clock.now().toISOString(), command: options.mode, holder: lock.holder };
     await host.writeFile(`${options.stateDir}/${BUSY_FILE}`, `${JSON.stringify(note)}\n`, { what: 'the busy note' }).catch(() => undefined);
     return undefined;
   }
-  if (lock.tookOver !== undefined) host.log.warn(`took over ${options.lockPath} from ${lock.tookOver}.`, fields({ path: options.lockPath }));
+  if (lock.tookOver !== undefined)
+    host.log.warn(`took over ${options.lockPath} from ${lock.tookOver}.`, fields({ path: options.lockPath }));
   return lock;
 };
 
@@ -27,8 +30,10 @@ export const takeLock = async ({ host, options }: RunContext): Promise<{ release
 export const runInProgress = async ({ host, options }: RunContext): Promise<LockHolder | undefined> => {
   const holder = await host.lockHolder(options.lockPath);
   if (holder !== undefined) {
-    host.log.info(`another teleport-upgrade is in progress: ${describeHolder(holder)} holds ${options.lockPath}; run would leave it to finish and do nothing now.`,
-      fields({ pid: holder.pid, path: options.lockPath }));
+    host.log.info(
+      `another teleport-upgrade is in progress: ${describeHolder(holder)} holds ${options.lockPath}; run would leave it to finish and do nothing now.`,
+      fields({ pid: holder.pid, path: options.lockPath }),
+    );
   }
   return holder;
 };

@@ -24,14 +24,25 @@ export const knownOrTeleportRepo = async (host: Host, manager: PackageManager, f
 
 const findRepo = async (host: Host, manager: PackageManager, facts: PackageFacts): Promise<string | undefined> => {
   const repo = await knownOrTeleportRepo(host, manager, facts);
-  if (repo === undefined) host.log.warn(`no ${manager.tool} repository for Teleport was found; all repositories will be refreshed and searched.`, fields({ installer: manager.name }));
+  if (repo === undefined)
+    host.log.warn(
+      `no ${manager.tool} repository for Teleport was found; all repositories will be refreshed and searched.`,
+      fields({ installer: manager.name }),
+    );
   return repo;
 };
 
 /** The package versions the repositories offer, or why the package manager could not say (shown, never read as "none"). */
-export const availableVersions = async (host: Host, manager: PackageManager, pkg: string, repo: string | undefined): Promise<{ versions: string[]; problem?: string }> => {
+export const availableVersions = async (
+  host: Host,
+  manager: PackageManager,
+  pkg: string,
+  repo: string | undefined,
+): Promise<{ versions: string[]; problem?: string }> => {
   const answer = await manager.available(askOf(host), pkg, repo);
-  return answer.ok ? { versions: answer.versions } : { versions: [], problem: `could not list the versions the ${manager.name} repositories offer: ${answer.problem}` };
+  return answer.ok
+    ? { versions: answer.versions }
+    : { versions: [], problem: `could not list the versions the ${manager.name} repositories offer: ${answer.problem}` };
 };
 
 /** Whether the v1 version lock holds the package back: an apt hold, a zypper lock, a yum exclude in the Teleport repository. */
@@ -51,7 +62,15 @@ export const gatherPlanInput = async (host: Host, manager: PackageManager, facts
   const held = await isHeld(host, manager, facts, repo);
   const agent = await asking;
   if (available.problem !== undefined) host.log.warn(`${available.problem}.`, fields({ package: facts.pkg }));
-  return { pkg: facts.pkg, target, downgrade: direction(facts.semver, target) === 'downgrade', available: available.versions, repo, held, agent };
+  return {
+    pkg: facts.pkg,
+    target,
+    downgrade: direction(facts.semver, target) === 'downgrade',
+    available: available.versions,
+    repo,
+    held,
+    agent,
+  };
 };
 
 /** The installed version as semver, when the package is fully installed and configured. */
@@ -67,11 +86,20 @@ export const damagedFiles = (host: Host, manager: PackageManager, pkg: string): 
  * says is installed now (configured) and whether the steps all succeeded; a failure that the database contradicts is a
  * warning.
  */
-export const installJudgedByDatabase = async (host: Host, manager: PackageManager, pkg: string, steps: readonly Step[], want: string): Promise<{ now: string | undefined; stepsOk: boolean }> => {
+export const installJudgedByDatabase = async (
+  host: Host,
+  manager: PackageManager,
+  pkg: string,
+  steps: readonly Step[],
+  want: string,
+): Promise<{ now: string | undefined; stepsOk: boolean }> => {
   const stepsOk = await executeSteps(host, steps);
   const now = await installedSemver(host, manager, pkg);
   if (!stepsOk && now === want) {
-    host.log.warn(`${manager.tool} reported a failure, but the package database says ${pkg} ${want} is installed, which is what counts.`, fields({ package: pkg, installed: now }));
+    host.log.warn(
+      `${manager.tool} reported a failure, but the package database says ${pkg} ${want} is installed, which is what counts.`,
+      fields({ package: pkg, installed: now }),
+    );
   }
   return { now, stepsOk };
 };

@@ -23,7 +23,11 @@ const lastRunOf = (ctx: RunContext, learned: Learned, state: StateRecord, starte
     at: ended.toISOString(),
     command: ctx.options.mode === 'force' ? 'force' : 'run',
     outcome: outcomeOf({
-      busy: false, reason: decision?.reason, exitStatus, refused: error instanceof RefusedError, ...doneBy(state.events()),
+      busy: false,
+      reason: decision?.reason,
+      exitStatus,
+      refused: error instanceof RefusedError,
+      ...doneBy(state.events()),
       repaired: learned.repaired || (learned.planned?.reinstall !== undefined && error === undefined),
     }),
     exitStatus,
@@ -43,9 +47,16 @@ const writeMetrics = async (ctx: RunContext, learned: Learned, lastRun: LastRun,
   // What is installed now: the target after an upgrade, else what the run found (rolled back to, when it came to that).
   const installed = lastRun.outcome === 'upgraded' ? lastRun.to : (packages?.semver ?? null);
   const text = renderMetrics({
-    updater: UPDATER_VERSION, lastRun, state,
+    updater: UPDATER_VERSION,
+    lastRun,
+    state,
     ...(packages === undefined ? {} : { packages: { pkg: packages.pkg, installer: packages.installer, installed } }),
-    ...(snapshot === undefined ? {} : { channel: { target: snapshot.target.kind === 'version' ? snapshot.target.version : null, critical: snapshot.critical }, windows: snapshot.windows }),
+    ...(snapshot === undefined
+      ? {}
+      : {
+          channel: { target: snapshot.target.kind === 'version' ? snapshot.target.version : null, critical: snapshot.critical },
+          windows: snapshot.windows,
+        }),
   });
   // The textfile directory is another account's: whatever it holds or lacks is that account's doing, never the run's failure.
   await ctx.host.writeFile(path, text, { what: 'the metrics file', foreignDir: true }).catch((error: unknown) => {
@@ -61,12 +72,20 @@ const writeMetrics = async (ctx: RunContext, learned: Learned, lastRun: LastRun,
 export const record = async (ctx: RunContext, state: StateRecord, learned: Learned, started: Date, error: unknown): Promise<void> => {
   const lastRun = lastRunOf(ctx, learned, state, started, error);
   state.apply({ type: 'run-finished', lastRun });
-  const written = await state.write().then(() => undefined, (e: unknown) => e);
+  const written = await state.write().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   await writeMetrics(ctx, learned, lastRun, state.current());
   const event = hookEventOf(lastRun.outcome, lastRun.exitStatus);
   if (event !== undefined) {
     const { planned } = learned;
-    const reason = error instanceof Error ? error.message : planned === undefined ? lastRun.outcome : explain(planned.decision, planned.facts, ctx.options.configDir);
+    const reason =
+      error instanceof Error
+        ? error.message
+        : planned === undefined
+          ? lastRun.outcome
+          : explain(planned.decision, planned.facts, ctx.options.configDir);
     await runHooks(ctx, { event, from: lastRun.from, to: lastRun.to, reason, exitStatus: lastRun.exitStatus });
   }
   if (error !== undefined) throw error;

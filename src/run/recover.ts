@@ -37,23 +37,42 @@ const keptCopyOf = async ({ host }: RunContext, state: StateRecord, packageVersi
  * leaves the package half-way still fails the run, with the commands to run by hand: the manager would refuse all
  * other work on the host until then.
  */
-const finishTransaction = async (ctx: RunContext, packages: PackageFacts, state: StateRecord, inspect: () => Promise<PackageFacts>): Promise<{ repair: readonly Step[]; packages: PackageFacts }> => {
+const finishTransaction = async (
+  ctx: RunContext,
+  packages: PackageFacts,
+  state: StateRecord,
+  inspect: () => Promise<PackageFacts>,
+): Promise<{ repair: readonly Step[]; packages: PackageFacts }> => {
   const { installed, pkg } = packages;
   const manager = actingManager(packages);
   if (manager === undefined || installed === undefined || installed.configured) return { repair: [], packages };
-  const repair = manager.repairSteps(installed, installed.needsReinstall ? await keptCopyOf(ctx, state, installed.packageVersion) : undefined);
+  const repair = manager.repairSteps(
+    installed,
+    installed.needsReinstall ? await keptCopyOf(ctx, state, installed.packageVersion) : undefined,
+  );
   if (repair.length === 0) return { repair, packages };
   const [would, doing] = installed.needsReinstall ? [`install it again`, 'installing it again'] : ['finish it', 'finishing it'];
-  ctx.host.log.warn(`${pkg} ${installed.packageVersion} was left half-installed by an interrupted package transaction; ${isDryRun(ctx) ? `run would ${would}` : doing} first.`, fields({ package: pkg }));
+  ctx.host.log.warn(
+    `${pkg} ${installed.packageVersion} was left half-installed by an interrupted package transaction; ${isDryRun(ctx) ? `run would ${would}` : doing} first.`,
+    fields({ package: pkg }),
+  );
   if (isDryRun(ctx)) return { repair, packages };
-  const byHand = repair.map((step) => `${step.argv.join(' ')}${step.fallback === undefined ? '' : ` (or ${step.fallback.argv.join(' ')})`}`).join('; then ');
+  const byHand = repair
+    .map((step) => `${step.argv.join(' ')}${step.fallback === undefined ? '' : ` (or ${step.fallback.argv.join(' ')})`}`)
+    .join('; then ');
   if (!(await executeSteps(ctx.host, repair))) {
-    throw new InstallError(`could not finish the interrupted package transaction of ${pkg}; the package manager's own error lines are above. Nothing else was attempted. Fix it by hand (${byHand}), then run teleport-upgrade again.`, fields({ package: pkg }));
+    throw new InstallError(
+      `could not finish the interrupted package transaction of ${pkg}; the package manager's own error lines are above. Nothing else was attempted. Fix it by hand (${byHand}), then run teleport-upgrade again.`,
+      fields({ package: pkg }),
+    );
   }
   state.apply({ type: 'files-changed' });
   const repaired = await inspect();
   if (repaired.installed !== undefined && !repaired.installed.configured) {
-    throw new InstallError(`${pkg} ${repaired.installed.packageVersion} is still half-installed after the repair, and the package manager refuses other work until it is fixed. Nothing else was attempted. Fix it by hand (${byHand}), then run teleport-upgrade again.`, fields({ package: pkg }));
+    throw new InstallError(
+      `${pkg} ${repaired.installed.packageVersion} is still half-installed after the repair, and the package manager refuses other work until it is fixed. Nothing else was attempted. Fix it by hand (${byHand}), then run teleport-upgrade again.`,
+      fields({ package: pkg }),
+    );
   }
   return { repair, packages: repaired };
 };
@@ -62,9 +81,14 @@ const finishTransaction = async (ctx: RunContext, packages: PackageFacts, state:
 const restoreHold = async ({ run: { host }, manager, packages }: PackageContext, progress: InProgress): Promise<void> => {
   const steps = progress.held ? manager.holdSteps(packages.pkg) : [];
   if (steps.length === 0) return;
-  host.log.info(`${packages.pkg} was held (the v1 version lock) before the interrupted run; putting the hold back.`, fields({ package: packages.pkg }));
+  host.log.info(
+    `${packages.pkg} was held (the v1 version lock) before the interrupted run; putting the hold back.`,
+    fields({ package: packages.pkg }),
+  );
   if (!(await executeSteps(host, steps))) {
-    throw new InstallError(`could not put the v1 version lock on ${packages.pkg} back; the package manager's own error lines are above. Nothing else was attempted; the next run tries again.`);
+    throw new InstallError(
+      `could not put the v1 version lock on ${packages.pkg} back; the package manager's own error lines are above. Nothing else was attempted; the next run tries again.`,
+    );
   }
 };
 
@@ -82,11 +106,17 @@ const concludeInterrupted = async (ctx: RunContext, packages: PackageFacts, stat
   if (isDryRun(ctx)) {
     const hold = progress.held && manager.holdSteps(pkg).length > 0 ? `put the v1 version lock on ${pkg} back, then ` : '';
     const then = progress.purpose === 'reinstall' ? 'close its record' : 'judge the agent and roll back if it is unhealthy';
-    ctx.host.log.warn(`a previous run was interrupted while ${interruptedWork(pkg, progress)}; run would first ${hold}${then}.`, fields({ package: pkg, from: progress.from, to: progress.to }));
+    ctx.host.log.warn(
+      `a previous run was interrupted while ${interruptedWork(pkg, progress)}; run would first ${hold}${then}.`,
+      fields({ package: pkg, from: progress.from, to: progress.to }),
+    );
     return false;
   }
   const pc: PackageContext = { run: ctx, manager, packages, input: await gatherPlanInput(ctx.host, manager, packages, progress.to), state };
-  ctx.host.log.warn(`a previous run was interrupted while ${interruptedWork(pkg, progress)} (started ${progress.at}).`, fields({ package: pkg, from: progress.from, to: progress.to }));
+  ctx.host.log.warn(
+    `a previous run was interrupted while ${interruptedWork(pkg, progress)} (started ${progress.at}).`,
+    fields({ package: pkg, from: progress.from, to: progress.to }),
+  );
   await restoreHold(pc, progress);
   if (progress.purpose === 'upgrade' && packages.semver === progress.to) {
     ctx.host.log.info(`${progress.to} got installed; restarting the agent and judging it now.`, fields({ installed: progress.to }));
@@ -94,7 +124,11 @@ const concludeInterrupted = async (ctx: RunContext, packages: PackageFacts, stat
     await restartAndJudge(pc, progress, before?.restarts ?? 0, restartSteps(pc.input.agent));
     return true;
   }
-  if (progress.purpose === 'upgrade') ctx.host.log.info(`${pkg} is ${packages.semver ?? 'unknown'}; the interrupted upgrade did not get through, so there is nothing to judge.`, fields({ package: pkg, installed: packages.semver }));
+  if (progress.purpose === 'upgrade')
+    ctx.host.log.info(
+      `${pkg} is ${packages.semver ?? 'unknown'}; the interrupted upgrade did not get through, so there is nothing to judge.`,
+      fields({ package: pkg, installed: packages.semver }),
+    );
   state.apply({ type: 'install-ended' });
   await state.write();
   return true;

@@ -8,14 +8,21 @@ import { isDryRun, type RunContext } from './context.ts';
 
 /** The facts a decision's log lines carry as fields. */
 const aboutDecision = ({ decision, facts, snapshot }: Planned) =>
-  fields({ package: snapshot.packages.pkg, installed: facts.installed, target: facts.target.kind === 'version' ? facts.target.version : null, reason: decision.reason });
+  fields({
+    package: snapshot.packages.pkg,
+    installed: facts.installed,
+    target: facts.target.kind === 'version' ? facts.target.version : null,
+    reason: decision.reason,
+  });
 
 /**
  * A decision that refuses (its reason's exit status is 1) as the run's error, which the run ends with and the log says
  * once; undefined for any other.
  */
 export const refusalOf = (ctx: RunContext, planned: Planned): RefusedError | undefined =>
-  planned.decision.exitStatus === 0 ? undefined : new RefusedError(explain(planned.decision, planned.facts, ctx.options.configDir), aboutDecision(planned));
+  planned.decision.exitStatus === 0
+    ? undefined
+    : new RefusedError(explain(planned.decision, planned.facts, ctx.options.configDir), aboutDecision(planned));
 
 /**
  * Logs what is available and the sentence that explains the decision, at its reason's level, with its facts as fields
@@ -45,8 +52,10 @@ export const announce = (ctx: RunContext, planned: Planned): void => {
 export const reportDryRun = ({ host }: RunContext, planned: Planned): void => {
   const { upgrade, input, snapshot } = planned;
   if (upgrade !== undefined && input !== undefined && planned.reinstall === undefined && !upgrade.resolved) {
-    host.log.warn(`the package manager's current metadata does not offer ${snapshot.packages.pkg} ${input.target}; run refreshes the Teleport repository first and fails if it is still not offered.`,
-      fields({ package: snapshot.packages.pkg, target: input.target }));
+    host.log.warn(
+      `the package manager's current metadata does not offer ${snapshot.packages.pkg} ${input.target}; run refreshes the Teleport repository first and fails if it is still not offered.`,
+      fields({ package: snapshot.packages.pkg, target: input.target }),
+    );
   }
   for (const argv of plannedCommands(planned)) host.log.info(`dry run: would run: ${argv.join(' ')}`, fields({ command: argv.join(' ') }));
 };

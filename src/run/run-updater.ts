@@ -73,4 +73,5 @@ const dryRun = async (options: RunOptions, host: Host): Promise<number> => {
   }
 };
 
-export const runUpdater = (options: RunOptions & { readonly mode: UpdateMode }, host: Host): Promise<number> => (options.mode === 'dry-run' ? dryRun(options, host) : run(options, host));
+export const runUpdater = (options: RunOptions & { readonly mode: UpdateMode }, host: Host): Promise<number> =>
+  options.mode === 'dry-run' ? dryRun(options, host) : run(options, host);

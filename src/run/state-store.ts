@@ -31,7 +31,8 @@ export const stateRecord = (ctx: RunContext, onDisk: State): StateRecord => {
     write: async () => {
       if (serializeState(current) === serializeState(written)) return;
       await ctx.host.writeFile(`${ctx.options.stateDir}/${STATE_FILE}`, serializeState(current));
-      if (current.unhealthySince !== written.unhealthySince) ctx.host.log.debug(`${current.unhealthySince === null ? 'cleared the unhealthy mark' : 'marked the agent unhealthy'}.`);
+      if (current.unhealthySince !== written.unhealthySince)
+        ctx.host.log.debug(`${current.unhealthySince === null ? 'cleared the unhealthy mark' : 'marked the agent unhealthy'}.`);
       written = current;
     },
   };

@@ -58,7 +58,19 @@ const readRecords = async (ctx: RunContext, problems: string[]): Promise<{ state
   }
   const last = state?.lastRun ?? null;
   if (busy !== undefined && (last === null || busy.at > last.at)) {
-    return { state, lastRun: { at: busy.at, command: busy.command, outcome: 'busy', exitStatus: 0, reason: null, durationSeconds: 0, from: null, to: null } };
+    return {
+      state,
+      lastRun: {
+        at: busy.at,
+        command: busy.command,
+        outcome: 'busy',
+        exitStatus: 0,
+        reason: null,
+        durationSeconds: 0,
+        from: null,
+        to: null,
+      },
+    };
   }
   return { state, lastRun: last };
 };
@@ -73,7 +85,11 @@ const askChannel = async (ctx: RunContext, offline: boolean): Promise<ChannelFac
 };
 
 export const showStatus = async (options: StatusOptions, host: Host): Promise<number> => {
-  const ctx = await runContext({ mode: 'status', configDir: options.configDir, stateDir: options.stateDir, json: options.json, lockPath: options.lockPath }, host, true);
+  const ctx = await runContext(
+    { mode: 'status', configDir: options.configDir, stateDir: options.stateDir, json: options.json, lockPath: options.lockPath },
+    host,
+    true,
+  );
   const problems: string[] = [];
   const [records, packages, channel, schedule, timer, lock] = await Promise.all([
     readRecords(ctx, problems),
@@ -89,7 +105,8 @@ export const showStatus = async (options: StatusOptions, host: Host): Promise<nu
   const now = host.clock.now();
   problems.push(...policyWarnings(schedule, ctx.config, now, `${options.configDir}/window`));
   // What the next run would decide, assembled and decided as a run does, when the channel answered and the state was read.
-  const snapshot = 'target' in channel && state !== undefined ? snapshotOf({ config: ctx.config, ...channel, packages, schedule, state }, now) : undefined;
+  const snapshot =
+    'target' in channel && state !== undefined ? snapshotOf({ config: ctx.config, ...channel, packages, schedule, state }, now) : undefined;
   const windows = snapshot?.windows ?? windowsAt(schedule, ctx.config, now);
   let decision: StatusFacts['decision'];
   if (snapshot !== undefined) {
@@ -100,7 +117,10 @@ export const showStatus = async (options: StatusOptions, host: Host): Promise<nu
   const facts: StatusFacts = {
     updater: UPDATER_VERSION,
     packages: { pkg: packages.pkg, installer: packages.installer, installed: packages.semver, held },
-    channel: 'target' in channel ? { target: channel.target.kind === 'version' ? channel.target.version : null, critical: channel.critical } : channel,
+    channel:
+      'target' in channel
+        ? { target: channel.target.kind === 'version' ? channel.target.version : null, critical: channel.critical }
+        : channel,
     ...(decision === undefined ? {} : { decision }),
     windows,
     unhealthySince: state?.unhealthySince ?? null,

@@ -15,14 +15,22 @@ import { afterFailedInstall, restartAgent, restartAndJudge } from './judge.ts';
  * Refreshes the Teleport repository and plans again from the versions it offers now: the plan that runs is built by
  * the same pure function as the one dry-run prints. Throws InstallError when the target is still not offered.
  */
-const refreshAndPlan = async ({ run: { host }, manager, packages, input }: PackageContext, printed: UpgradePlan): Promise<{ plan: UpgradePlan; available: string[] }> => {
+const refreshAndPlan = async (
+  { run: { host }, manager, packages, input }: PackageContext,
+  printed: UpgradePlan,
+): Promise<{ plan: UpgradePlan; available: string[] }> => {
   const { pkg } = packages;
-  host.log.info(`attempting ${manager.name} install ${pkg}=${printed.packageVersion}...`, fields({ installer: manager.name, package: pkg, target: input.target }));
+  host.log.info(
+    `attempting ${manager.name} install ${pkg}=${printed.packageVersion}...`,
+    fields({ installer: manager.name, package: pkg, target: input.target }),
+  );
   await executeStep(host, printed.refresh);
   const { versions: available, problem } = await availableVersions(host, manager, pkg, input.repo);
   if (problem !== undefined) {
-    throw new InstallError(`upgrade attempt failed for ${pkg}=${input.target}: ${problem}. Nothing was installed; fix the package manager's error above, then run teleport-upgrade again.`,
-      fields({ package: pkg, target: input.target }));
+    throw new InstallError(
+      `upgrade attempt failed for ${pkg}=${input.target}: ${problem}. Nothing was installed; fix the package manager's error above, then run teleport-upgrade again.`,
+      fields({ package: pkg, target: input.target }),
+    );
   }
   const plan = planUpgrade(manager, { ...input, available });
   if (!plan.resolved) {
@@ -40,36 +48,59 @@ const install = async ({ run: { host }, manager, packages, input }: PackageConte
   const { pkg } = packages;
   const { now: installedNow, stepsOk } = await installJudgedByDatabase(host, manager, pkg, plan.install, input.target);
   if (!stepsOk && installedNow !== input.target) {
-    throw new InstallError(`upgrade attempt failed for ${pkg}=${plan.packageVersion}; ${pkg} is ${installedNow === undefined ? 'not fully installed' : `still at ${installedNow}`}. The package manager's own error lines are above.`,
-      fields({ package: pkg, target: input.target, installed: installedNow }));
+    throw new InstallError(
+      `upgrade attempt failed for ${pkg}=${plan.packageVersion}; ${pkg} is ${installedNow === undefined ? 'not fully installed' : `still at ${installedNow}`}. The package manager's own error lines are above.`,
+      fields({ package: pkg, target: input.target, installed: installedNow }),
+    );
   }
   if (installedNow !== input.target) {
-    throw new InstallError(`${manager.tool} reported success but ${pkg} is ${installedNow ?? 'not installed'} instead of ${input.target}; nothing was restarted.`,
-      fields({ package: pkg, target: input.target, installed: installedNow }));
+    throw new InstallError(
+      `${manager.tool} reported success but ${pkg} is ${installedNow ?? 'not installed'} instead of ${input.target}; nothing was restarted.`,
+      fields({ package: pkg, target: input.target, installed: installedNow }),
+    );
   }
-  host.log.info(`${pkg} ${packages.semver ?? 'unknown'} -> ${input.target} installed.`, fields({ package: pkg, from: packages.semver, to: input.target }));
+  host.log.info(
+    `${pkg} ${packages.semver ?? 'unknown'} -> ${input.target} installed.`,
+    fields({ package: pkg, from: packages.semver, to: input.target }),
+  );
 };
 
 /** The whole upgrade; throws InstallError on failure (after settling it, or rolling it back). */
 export const upgrade = async (pc: PackageContext, printed: UpgradePlan): Promise<void> => {
-  const { run: { host }, packages, input, state } = pc;
+  const {
+    run: { host },
+    packages,
+    input,
+    state,
+  } = pc;
   const { plan, available } = await refreshAndPlan(pc, printed);
   const previous = packages.installed;
   const before = input.agent === 'active' ? await sampleAgent(host) : undefined;
   if (previous === undefined || packages.semver === null) {
-    host.log.warn(`the installed ${packages.pkg} version is unknown, so a failed upgrade cannot be rolled back.`, fields({ package: packages.pkg }));
+    host.log.warn(
+      `the installed ${packages.pkg} version is unknown, so a failed upgrade cannot be rolled back.`,
+      fields({ package: packages.pkg }),
+    );
     await install(pc, plan);
     state.apply({ type: 'upgraded' });
     return restartAgent(pc, plan.restart, input.target, 'unknown');
   }
   const secured = await secureRollback(pc, previous.packageVersion, available);
   if (!secured.possible) {
-    host.log.warn(`neither the repositories nor the package cache hold ${packages.pkg} ${previous.packageVersion} any more: if ${input.target} turns out unhealthy it cannot be rolled back automatically.`,
-      fields({ package: packages.pkg, target: input.target }));
+    host.log.warn(
+      `neither the repositories nor the package cache hold ${packages.pkg} ${previous.packageVersion} any more: if ${input.target} turns out unhealthy it cannot be rolled back automatically.`,
+      fields({ package: packages.pkg, target: input.target }),
+    );
   }
   const progress: InProgress = {
-    purpose: 'upgrade', from: packages.semver, fromExact: previous.packageVersion, to: input.target, agentWasActive: input.agent === 'active',
-    held: input.held, rollbackFile: secured.file ?? null, at: host.clock.now().toISOString(),
+    purpose: 'upgrade',
+    from: packages.semver,
+    fromExact: previous.packageVersion,
+    to: input.target,
+    agentWasActive: input.agent === 'active',
+    held: input.held,
+    rollbackFile: secured.file ?? null,
+    at: host.clock.now().toISOString(),
   };
   state.apply({ type: 'install-started', progress });
   await state.write();

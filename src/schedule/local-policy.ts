@@ -55,7 +55,10 @@ const validTimeZone = (zone: string): boolean => {
 
 /** The meaningful lines with their numbers: comments (`#`) and blank lines left out, CRLF tolerated. */
 const numberedLines = (text: string): Array<{ line: number; text: string }> =>
-  text.split('\n').map((raw, i) => ({ line: i + 1, text: raw.replace(/\r$/, '').trim() })).filter((l) => l.text !== '' && !l.text.startsWith('#'));
+  text
+    .split('\n')
+    .map((raw, i) => ({ line: i + 1, text: raw.replace(/\r$/, '').trim() }))
+    .filter((l) => l.text !== '' && !l.text.startsWith('#'));
 
 /** Why a `CRON DURATION [TZ]` line is wrong, or the rule. */
 const cronRule = (line: number, text: string): CronRule | string => {
@@ -83,16 +86,28 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d
 
 /** A calendar date and time that exist (Date would read 2026-02-30 as March 2); the offset is at most ±23:59. */
 const realTime = (text: string): Date | undefined => {
-  const [y, mo, d, h, mi, s] = text.split(/[-T:.Z+]/).slice(0, 6).map(Number) as [number, number, number, number, number, number];
+  const [y, mo, d, h, mi, s] = text
+    .split(/[-T:.Z+]/)
+    .slice(0, 6)
+    .map(Number) as [number, number, number, number, number, number];
   const offset = /([+-])(\d{2}):(\d{2})$/.exec(text);
   const daysInMonth = new Date(Date.UTC(y, mo, 0)).getUTCDate();
-  const valid = mo >= 1 && mo <= 12 && d >= 1 && d <= daysInMonth && h <= 23 && mi <= 59 && s <= 59 && (offset === null || (Number(offset[2]) <= 23 && Number(offset[3]) <= 59));
+  const valid =
+    mo >= 1 &&
+    mo <= 12 &&
+    d >= 1 &&
+    d <= daysInMonth &&
+    h <= 23 &&
+    mi <= 59 &&
+    s <= 59 &&
+    (offset === null || (Number(offset[2]) <= 23 && Number(offset[3]) <= 59));
   return valid ? new Date(text) : undefined;
 };
 
 const rangeRule = (line: number, text: string): RangeRule | string => {
   const [from, to, ...rest] = text.split(/\s+/);
-  if (rest.length > 0 || from === undefined || to === undefined) return 'it is neither two RFC 3339 times nor a cron expression, a duration and a time zone';
+  if (rest.length > 0 || from === undefined || to === undefined)
+    return 'it is neither two RFC 3339 times nor a cron expression, a duration and a time zone';
   if (!RFC3339.test(from) || !RFC3339.test(to)) return 'a time is not RFC 3339 with an offset, e.g. 2026-12-20T00:00:00Z';
   const [start, end] = [realTime(from), realTime(to)];
   if (start === undefined || end === undefined) return 'a time is not a real date and time';
@@ -116,4 +131,11 @@ export const parseWindowFile = (path: string, text: string | undefined): CronRul
 
 /** `freeze`: change freezes, absolute ranges or recurring; empty when the file is absent. */
 export const parseFreezeFile = (path: string, text: string | undefined): FreezeRule[] =>
-  text === undefined ? [] : parseLines(path, text, (line, content) => (RFC3339.test(content.split(/\s+/)[0] ?? '') ? rangeRule(line, content) : cronRule(line, content)), FREEZE_EXAMPLES);
+  text === undefined
+    ? []
+    : parseLines(
+        path,
+        text,
+        (line, content) => (RFC3339.test(content.split(/\s+/)[0] ?? '') ? rangeRule(line, content) : cronRule(line, content)),
+        FREEZE_EXAMPLES,
+      );

@@ -96,7 +96,8 @@ const nextStartAfter = (rules: readonly FreezeRule[], x: number): { at: number; 
 };
 
 /** The first rule whose period covers x. */
-const coveringAt = (rules: readonly FreezeRule[], x: number): FreezeRule | undefined => rules.find((rule) => pointOf(rule, x).covering !== undefined);
+const coveringAt = (rules: readonly FreezeRule[], x: number): FreezeRule | undefined =>
+  rules.find((rule) => pointOf(rule, x).covering !== undefined);
 
 export type LocalState = 'open' | 'closed' | 'absent';
 
@@ -113,7 +114,11 @@ export const localWindowStatus = (rules: readonly CronRule[] | undefined, now: D
   const t = now.getTime();
   const open = coveringAt(rules, t);
   const upcoming = nextStartAfter(rules, t);
-  return { state: open === undefined ? 'closed' : 'open', next: upcoming === undefined ? null : new Date(upcoming.at), rule: (open ?? upcoming?.rule ?? rules[0])?.text };
+  return {
+    state: open === undefined ? 'closed' : 'open',
+    next: upcoming === undefined ? null : new Date(upcoming.at),
+    rule: (open ?? upcoming?.rule ?? rules[0])?.text,
+  };
 };
 
 export interface FreezeStatus {
@@ -264,7 +269,11 @@ const projected = (windows: readonly Window[], t: number): Array<{ start: number
  * when one is open), for a warning (the agent would fall behind its cluster). Undefined when they meet, when either is
  * absent, or when the schedule is too large or the policy too costly to judge (it only loses a warning).
  */
-export const missedOverlap = (schedule: Schedule, local: readonly CronRule[] | undefined, now: Date): { exported: Date; local: Date | null } | undefined => {
+export const missedOverlap = (
+  schedule: Schedule,
+  local: readonly CronRule[] | undefined,
+  now: Date,
+): { exported: Date; local: Date | null } | undefined => {
   const t = now.getTime();
   const live = liveWindows(schedule, t);
   if (schedule.kind !== 'windows' || local === undefined || live.length === 0) return undefined;

@@ -29,7 +29,8 @@ export const parseSchedule = (text: string | undefined): Schedule => {
   const lines = valueLines(text);
   if (lines.length === 0) return { kind: 'missing' };
   if (lines.length === 1 && lines[0] === 'nop') return { kind: 'nop' };
-  if (lines.length > MAX_WINDOWS) return { kind: 'invalid', problem: `it holds ${lines.length} windows, more than the ${MAX_WINDOWS} allowed` };
+  if (lines.length > MAX_WINDOWS)
+    return { kind: 'invalid', problem: `it holds ${lines.length} windows, more than the ${MAX_WINDOWS} allowed` };
   const windows: Window[] = [];
   for (const [index, line] of lines.entries()) {
     const fields = windowLine.safeParse(line.split(/\s+/));

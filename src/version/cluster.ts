@@ -19,7 +19,8 @@ export const parsePingBody = (body: string): Cluster => {
   const parsed = pingSchema.safeParse(data);
   if (!parsed.success) return { kind: 'unknown', problem: 'the /webapi/ping answer has no server_version' };
   const version = strictSemver(parsed.data.server_version.trim().replace(/^v/, ''));
-  if (version === undefined) return { kind: 'unknown', problem: `the cluster's server_version is not a semantic version: ${quote(parsed.data.server_version)}` };
+  if (version === undefined)
+    return { kind: 'unknown', problem: `the cluster's server_version is not a semantic version: ${quote(parsed.data.server_version)}` };
   return { kind: 'version', version };
 };
 

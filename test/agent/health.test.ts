@@ -6,11 +6,20 @@ import { readyzUrl } from '../../src/agent/agent-config.ts';
 import { observe, observeReady, parseAgentSample, startWatch, verdict, type AgentSample } from '../../src/agent/agent-health.ts';
 
 const show = (stdout: string, exitCode = 0) => ({ exitCode, stdout, stderr: '' });
-const sample = (over: Partial<AgentSample> = {}): AgentSample => ({ activeState: 'active', subState: 'running', mainPid: 100, restarts: 0, ...over });
+const sample = (over: Partial<AgentSample> = {}): AgentSample => ({
+  activeState: 'active',
+  subState: 'running',
+  mainPid: 100,
+  restarts: 0,
+  ...over,
+});
 
 describe('parseAgentSample', () => {
   it('reads systemctl show output, and nothing from a failed or partial answer', () => {
-    assert.deepEqual(parseAgentSample(show('ActiveState=active\nSubState=running\nMainPID=4242\nNRestarts=2\n')), sample({ mainPid: 4242, restarts: 2 }));
+    assert.deepEqual(
+      parseAgentSample(show('ActiveState=active\nSubState=running\nMainPID=4242\nNRestarts=2\n')),
+      sample({ mainPid: 4242, restarts: 2 }),
+    );
     assert.equal(parseAgentSample(show('ActiveState=active\n', 0)), undefined);
     assert.equal(parseAgentSample(show('', 1)), undefined);
     assert.equal(parseAgentSample(show('ActiveState=active\nSubState=running\nMainPID=-3\nNRestarts=0\n')), undefined);
@@ -59,9 +68,17 @@ describe('readyzUrl', () => {
     assert.match(readyzUrl('teleport:\n  diag_addr: "127.0.0.1:99999"\n').problem ?? '', /is not host:port/);
   });
   it('never throws, and only ever builds a loopback-or-named http URL ending in /readyz', () => {
-    fc.assert(fc.property(fc.oneof(fc.string({ maxLength: 300 }), fc.string({ maxLength: 40 }).map((a) => `teleport:\n  diag_addr: ${JSON.stringify(a)}\n`)), (text) => {
-      const result = readyzUrl(text);
-      if (result.url !== undefined) assert.match(result.url, /^http:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}\/readyz$/);
-    }));
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 300 }),
+          fc.string({ maxLength: 40 }).map((a) => `teleport:\n  diag_addr: ${JSON.stringify(a)}\n`),
+        ),
+        (text) => {
+          const result = readyzUrl(text);
+          if (result.url !== undefined) assert.match(result.url, /^http:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}\/readyz$/);
+        },
+      ),
+    );
   });
 });

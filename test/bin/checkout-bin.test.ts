@@ -15,7 +15,8 @@ const run = (launcher: string, args: string[]) => execa(launcher, args, { env, e
 describe('the checkout bin', () => {
   let root: string;
   const at = (path: string) => join(root, path);
-  const stamp = (path: string, secondsAgo: number) => utimes(at(path), new Date(Date.now() - secondsAgo * 1000), new Date(Date.now() - secondsAgo * 1000));
+  const stamp = (path: string, secondsAgo: number) =>
+    utimes(at(path), new Date(Date.now() - secondsAgo * 1000), new Date(Date.now() - secondsAgo * 1000));
 
   before(async () => {
     // A checkout in miniature: the real launcher, and stand-ins that say which of them ran and with which flags.
@@ -63,7 +64,9 @@ describe('the checkout bin', () => {
   });
 
   it("is this package's bin, and answers from this checkout", async () => {
-    const manifest = JSON.parse(await readFile(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { bin: Record<string, string> };
+    const manifest = JSON.parse(await readFile(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as {
+      bin: Record<string, string>;
+    };
     assert.equal(manifest.bin['teleport-upgrade'], 'bin/teleport-upgrade.ts');
     const result = await run(LAUNCHER, ['version', '--raw']);
     assert.equal(result.exitCode, 0, result.stderr);

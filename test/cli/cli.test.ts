@@ -28,7 +28,12 @@ describe('teleport-upgrade CLI', () => {
     await writeFile(join(conf, 'installer'), 'nop\n');
     await writeFile(join(conf, 'package'), 'teleport-ent\n');
     // An empty dpkg database of our own, so nothing is read from the host's.
-    env = { DPKG_ADMINDIR: admin, HOME: dir, TELEPORT_UPGRADE_STATE_DIR: join(dir, 'state'), PATH: `${join(dir, 'nobin')}:${process.env.PATH}` };
+    env = {
+      DPKG_ADMINDIR: admin,
+      HOME: dir,
+      TELEPORT_UPGRADE_STATE_DIR: join(dir, 'state'),
+      PATH: `${join(dir, 'nobin')}:${process.env.PATH}`,
+    };
   });
   after(async () => {
     await server.close();
@@ -52,7 +57,10 @@ describe('teleport-upgrade CLI', () => {
   });
   it('accepts options before and after the command, and the config dir from the environment', async () => {
     const missing = join(dir, 'no-such-dir');
-    for (const args of [['--config-dir', missing, 'run'], ['run', '--config-dir', missing]]) {
+    for (const args of [
+      ['--config-dir', missing, 'run'],
+      ['run', '--config-dir', missing],
+    ]) {
       const r = await runCli(args);
       assert.equal(r.exitCode, 2);
       assert.match(r.stderr, new RegExp(`${missing}/endpoint is missing`));
@@ -66,8 +74,17 @@ describe('teleport-upgrade CLI', () => {
     assert.equal(r.exitCode, 0, r.stderr);
     assert.match(r.stderr, /^\[!\] fetching http:\/\/127\.0\.0\.1:\d+\/.* in insecure mode \(not safe for production use\)\.$/m);
     assert.deepEqual(JSON.parse(r.stdout), {
-      installed: null, target: '1.2.4', critical: true, window: { state: 'missing', next: null, local: { state: 'absent', next: null } },
-      freeze: { active: false, until: null }, action: 'upgrade', reason: 'critical', exitStatus: 0, commands: [], filesVerifiedAt: null, filesCheck: null,
+      installed: null,
+      target: '1.2.4',
+      critical: true,
+      window: { state: 'missing', next: null, local: { state: 'absent', next: null } },
+      freeze: { active: false, until: null },
+      action: 'upgrade',
+      reason: 'critical',
+      exitStatus: 0,
+      commands: [],
+      filesVerifiedAt: null,
+      filesCheck: null,
     });
   });
   it('dry-run --json prints exactly one JSON object also when fetching fails, the config is wrong or the decision refuses', async () => {
@@ -84,7 +101,14 @@ describe('teleport-upgrade CLI', () => {
 
     const misconfigured = await runCli(['dry-run', '--json', '--config-dir', join(dir, 'no-such-dir')], env);
     assert.equal(misconfigured.exitCode, 2);
-    assert.deepEqual(Object.entries(one(misconfigured.stdout)).filter(([k]) => ['action', 'reason', 'exitStatus'].includes(k)), [['action', 'error'], ['reason', 'config-error'], ['exitStatus', 2]]);
+    assert.deepEqual(
+      Object.entries(one(misconfigured.stdout)).filter(([k]) => ['action', 'reason', 'exitStatus'].includes(k)),
+      [
+        ['action', 'error'],
+        ['reason', 'config-error'],
+        ['exitStatus', 2],
+      ],
+    );
 
     server.answer('v1.3.0-beta.1');
     const refused = await runCli(['dry-run', '--json', '--config-dir', conf], env);
@@ -111,7 +135,10 @@ describe('teleport-upgrade CLI', () => {
     server.answer('v1.2.4', 'no');
     const r = await runCli(['dry-run', '--json', '--log-format', 'json', '--config-dir', conf], env);
     assert.equal(r.exitCode, 0, r.stderr);
-    const lines = r.stderr.trim().split('\n').map((line) => JSON.parse(line) as { level: number; msg: string; time: string });
+    const lines = r.stderr
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { level: number; msg: string; time: string });
     assert.ok(lines.some((l) => l.level === 40 && /insecure mode/.test(l.msg)));
     assert.ok(lines.every((l) => typeof l.time === 'string'));
     assert.equal(JSON.parse(r.stdout).reason, 'marked-unhealthy');
@@ -123,7 +150,8 @@ describe('teleport-upgrade CLI', () => {
     server.answer({ status: 500 });
     // The child's fd 2 must be this very file, as systemd hands a service its journal socket.
     const child = spawn(process.execPath, [bin(), 'run', '--config-dir', conf], {
-      env: cleanEnv({ ...env, JOURNAL_STREAM: `${dev}:${ino}` }), stdio: ['ignore', 'ignore', fd],
+      env: cleanEnv({ ...env, JOURNAL_STREAM: `${dev}:${ino}` }),
+      stdio: ['ignore', 'ignore', fd],
     });
     const [exitCode] = (await once(child, 'exit')) as [number];
     closeSync(fd);

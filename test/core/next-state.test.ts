@@ -8,24 +8,54 @@ const now = new Date('2026-11-23T01:02:03.000Z');
 const earlier = '2026-11-20T00:00:00.000Z';
 const bad = { version: '1.2.4', reason: 'systemd restarted teleport.service 3 time(s)', at: earlier };
 const progress: InProgress = {
-  purpose: 'upgrade', from: '1.2.3', fromExact: '1.2.3', to: '1.2.4', agentWasActive: true, held: true, rollbackFile: null, at: earlier,
+  purpose: 'upgrade',
+  from: '1.2.3',
+  fromExact: '1.2.3',
+  to: '1.2.4',
+  agentWasActive: true,
+  held: true,
+  rollbackFile: null,
+  at: earlier,
 };
 const state = (over: Partial<State> = {}): State => ({ ...emptyState, ...over });
 
 const cases: Array<[string, State, StateEvent, State]> = [
   ['set marks an unmarked agent now', state(), { type: 'mark', mark: 'set' }, state({ unhealthySince: now.toISOString() })],
-  ['set keeps the time an agent was first marked', state({ unhealthySince: earlier }), { type: 'mark', mark: 'set' }, state({ unhealthySince: earlier })],
+  [
+    'set keeps the time an agent was first marked',
+    state({ unhealthySince: earlier }),
+    { type: 'mark', mark: 'set' },
+    state({ unhealthySince: earlier }),
+  ],
   ['clear removes the mark', state({ unhealthySince: earlier }), { type: 'mark', mark: 'clear' }, state()],
   ['keep changes nothing', state({ unhealthySince: earlier }), { type: 'mark', mark: 'keep' }, state({ unhealthySince: earlier })],
   ['a different target clears a bad one', state({ badTarget: bad }), { type: 'target-served', target: '1.2.5' }, state()],
   ['the same target keeps it', state({ badTarget: bad }), { type: 'target-served', target: '1.2.4' }, state({ badTarget: bad })],
   ['force clears it', state({ badTarget: bad }), { type: 'forced' }, state()],
-  ['an install started is on record', state({ unhealthySince: earlier }), { type: 'install-started', progress }, state({ unhealthySince: earlier, inProgress: progress })],
-  ['an install that is over is off record, the rest kept', state({ badTarget: bad, inProgress: progress }), { type: 'install-ended' }, state({ badTarget: bad })],
-  ['a failed target is recorded with its reason and the time', state({ inProgress: progress }), { type: 'target-failed', target: '1.2.4', reason: 'crash-looping' },
-    state({ inProgress: progress, badTarget: { version: '1.2.4', reason: 'crash-looping', at: now.toISOString() } })],
-  ['a failed target replaces an older record', state({ badTarget: { ...bad, version: '1.2.2' } }), { type: 'target-failed', target: '1.2.4', reason: 'x' },
-    state({ badTarget: { version: '1.2.4', reason: 'x', at: now.toISOString() } })],
+  [
+    'an install started is on record',
+    state({ unhealthySince: earlier }),
+    { type: 'install-started', progress },
+    state({ unhealthySince: earlier, inProgress: progress }),
+  ],
+  [
+    'an install that is over is off record, the rest kept',
+    state({ badTarget: bad, inProgress: progress }),
+    { type: 'install-ended' },
+    state({ badTarget: bad }),
+  ],
+  [
+    'a failed target is recorded with its reason and the time',
+    state({ inProgress: progress }),
+    { type: 'target-failed', target: '1.2.4', reason: 'crash-looping' },
+    state({ inProgress: progress, badTarget: { version: '1.2.4', reason: 'crash-looping', at: now.toISOString() } }),
+  ],
+  [
+    'a failed target replaces an older record',
+    state({ badTarget: { ...bad, version: '1.2.2' } }),
+    { type: 'target-failed', target: '1.2.4', reason: 'x' },
+    state({ badTarget: { version: '1.2.4', reason: 'x', at: now.toISOString() } }),
+  ],
 ];
 
 describe('nextState', () => {

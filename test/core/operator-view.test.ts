@@ -11,7 +11,16 @@ import { repoExcludes, yumManager } from '../../src/package-managers/yum.ts';
 import type { Windows } from '../../src/schedule/windows.ts';
 import { windowsOf } from '../support/windows.ts';
 
-const end = (over: Partial<RunEnd>): RunEnd => ({ busy: false, reason: undefined, exitStatus: 0, refused: false, rolledBack: false, upgraded: false, repaired: false, ...over });
+const end = (over: Partial<RunEnd>): RunEnd => ({
+  busy: false,
+  reason: undefined,
+  exitStatus: 0,
+  refused: false,
+  rolledBack: false,
+  upgraded: false,
+  repaired: false,
+  ...over,
+});
 
 describe('the outcome of a run', () => {
   const rows: Array<[string, Partial<RunEnd>, string, string | undefined]> = [
@@ -47,23 +56,60 @@ describe('the state file, version 5', () => {
     const v3 = { version: 3, kind: 'teleport-upgrade-state', unhealthySince: null, badTarget: null, inProgress: null };
     assert.deepEqual(parseState(JSON.stringify(v3)), emptyState);
     const now = new Date('2026-11-23T01:00:00.000Z');
-    const lastRun = { at: now.toISOString(), command: 'run', outcome: 'upgraded', exitStatus: 0, reason: 'critical', durationSeconds: 3.1, from: '1.2.3', to: '1.2.4' } as const;
-    const after = [{ type: 'upgraded' } as const, { type: 'rolled-back' } as const, { type: 'run-finished', lastRun } as const].reduce((s, e) => nextState(s, e, now), emptyState);
+    const lastRun = {
+      at: now.toISOString(),
+      command: 'run',
+      outcome: 'upgraded',
+      exitStatus: 0,
+      reason: 'critical',
+      durationSeconds: 3.1,
+      from: '1.2.3',
+      to: '1.2.4',
+    } as const;
+    const after = [{ type: 'upgraded' } as const, { type: 'rolled-back' } as const, { type: 'run-finished', lastRun } as const].reduce(
+      (s, e) => nextState(s, e, now),
+      emptyState,
+    );
     assert.deepEqual([after.counters, after.lastRun, after.lastSuccessAt], [{ upgrades: 1, rollbacks: 1 }, lastRun, now.toISOString()]);
-    const failed = nextState(after, { type: 'run-finished', lastRun: { ...lastRun, at: '2026-11-23T02:00:00.000Z', outcome: 'failed', exitStatus: 1 } }, now);
+    const failed = nextState(
+      after,
+      { type: 'run-finished', lastRun: { ...lastRun, at: '2026-11-23T02:00:00.000Z', outcome: 'failed', exitStatus: 1 } },
+      now,
+    );
     assert.equal(failed.lastSuccessAt, now.toISOString(), 'a failure keeps the last success');
   });
 });
 
 describe('the metrics text', () => {
-  const lastRun = { at: '2026-11-23T01:00:00.000Z', command: 'run', outcome: 'upgraded', exitStatus: 0, reason: 'critical', durationSeconds: 3.1, from: '1.2.3', to: '1.2.4' } as const;
+  const lastRun = {
+    at: '2026-11-23T01:00:00.000Z',
+    command: 'run',
+    outcome: 'upgraded',
+    exitStatus: 0,
+    reason: 'critical',
+    durationSeconds: 3.1,
+    from: '1.2.3',
+    to: '1.2.4',
+  } as const;
   it('escapes label values as the exposition format requires', () => {
     assert.equal(escapeLabel('a\\b"c\nd'), 'a\\\\b\\"c\\nd');
-    const text = renderMetrics({ updater: '0.1.0', lastRun, state: emptyState, packages: { pkg: 'tele"port\\x', installer: 'apt', installed: '1.2.4' } });
-    assert.match(text, /^teleport_upgrade_info\{updater="0\.1\.0",package="tele\\"port\\\\x",installer="apt",installed="1\.2\.4",target=""\} 1$/m);
+    const text = renderMetrics({
+      updater: '0.1.0',
+      lastRun,
+      state: emptyState,
+      packages: { pkg: 'tele"port\\x', installer: 'apt', installed: '1.2.4' },
+    });
+    assert.match(
+      text,
+      /^teleport_upgrade_info\{updater="0\.1\.0",package="tele\\"port\\\\x",installer="apt",installed="1\.2\.4",target=""\} 1$/m,
+    );
   });
   it('gives every series HELP and TYPE, and leaves out what the run could not learn', () => {
-    const text = renderMetrics({ updater: '0.1.0', lastRun, state: { ...emptyState, badTarget: { version: '1.2.5', reason: 'x', at: lastRun.at } } });
+    const text = renderMetrics({
+      updater: '0.1.0',
+      lastRun,
+      state: { ...emptyState, badTarget: { version: '1.2.5', reason: 'x', at: lastRun.at } },
+    });
     for (const name of text.match(/^teleport_upgrade_\w+/gm) ?? []) {
       assert.match(text, new RegExp(`^# HELP ${name} \\S`, 'm'));
       assert.match(text, new RegExp(`^# TYPE ${name} (gauge|counter)$`, 'm'));
@@ -73,7 +119,14 @@ describe('the metrics text', () => {
     assert.match(text, /^teleport_upgrade_last_run_timestamp_seconds 1795395600$/m);
   });
   it('says an upgrade is available when the target differs from what is installed', () => {
-    const with_ = (installed: string) => renderMetrics({ updater: '0.1.0', lastRun, state: emptyState, packages: { pkg: 'p', installer: 'apt', installed }, channel: { target: '1.2.4', critical: true } });
+    const with_ = (installed: string) =>
+      renderMetrics({
+        updater: '0.1.0',
+        lastRun,
+        state: emptyState,
+        packages: { pkg: 'p', installer: 'apt', installed },
+        channel: { target: '1.2.4', critical: true },
+      });
     assert.match(with_('1.2.3'), /^teleport_upgrade_upgrade_available 1$/m);
     assert.match(with_('1.2.4'), /^teleport_upgrade_upgrade_available 0$/m);
     assert.match(with_('1.2.4'), /^teleport_upgrade_critical 1$/m);
@@ -84,13 +137,17 @@ describe('the metrics text', () => {
     assert.match(text(insideButLocalClosed), /^teleport_upgrade_window_open 0$/m);
     assert.match(text(insideButLocalClosed), /^teleport_upgrade_next_window_timestamp_seconds 1795827600$/m);
     assert.match(text(insideButLocalClosed), /^teleport_upgrade_frozen 0$/m);
-    assert.match(text(windowsOf({ state: 'inside', local: 'open', frozen: true })), /^teleport_upgrade_window_open 1\n[\s\S]*^teleport_upgrade_frozen 1$/m);
+    assert.match(
+      text(windowsOf({ state: 'inside', local: 'open', frozen: true })),
+      /^teleport_upgrade_window_open 1\n[\s\S]*^teleport_upgrade_frozen 1$/m,
+    );
     assert.match(text(windowsOf({ state: 'missing', local: 'open' })), /^teleport_upgrade_window_open 1$/m);
   });
 });
 
 describe('which hooks may run', () => {
-  const file = (over: Partial<{ uid: number; mode: number; kind: 'file' | 'directory' | 'other' }> = {}) => ({ kind: 'file', uid: 0, mode: 0o755, ...over } as const);
+  const file = (over: Partial<{ uid: number; mode: number; kind: 'file' | 'directory' | 'other' }> = {}) =>
+    ({ kind: 'file', uid: 0, mode: 0o755, ...over }) as const;
   it('runs root-owned executables; refuses others with why; leaves files that are no hook alone, silently', () => {
     assert.deepEqual(hookVerdict(file()), { run: true });
     assert.deepEqual(hookVerdict(file({ mode: 0o775 })), { run: false, why: 'the file is writable by group or others (mode 0775)' });
@@ -101,17 +158,27 @@ describe('which hooks may run', () => {
     assert.deepEqual(hookVerdict(file({ kind: 'other' })), { run: false });
   });
   it('tells a hook the facts in its environment, empty where unknown', () => {
-    assert.deepEqual(hookEnvironment({ event: 'failed', from: '1.2.3', to: null, reason: 'x', exitStatus: 1, hostname: 'h'}), {
-      TELEPORT_UPGRADE_EVENT: 'failed', TELEPORT_UPGRADE_FROM: '1.2.3', TELEPORT_UPGRADE_TO: '', TELEPORT_UPGRADE_REASON: 'x', TELEPORT_UPGRADE_EXIT_STATUS: '1', TELEPORT_UPGRADE_HOSTNAME: 'h',
+    assert.deepEqual(hookEnvironment({ event: 'failed', from: '1.2.3', to: null, reason: 'x', exitStatus: 1, hostname: 'h' }), {
+      TELEPORT_UPGRADE_EVENT: 'failed',
+      TELEPORT_UPGRADE_FROM: '1.2.3',
+      TELEPORT_UPGRADE_TO: '',
+      TELEPORT_UPGRADE_REASON: 'x',
+      TELEPORT_UPGRADE_EXIT_STATUS: '1',
+      TELEPORT_UPGRADE_HOSTNAME: 'h',
     });
   });
 });
 
 describe('the yum exclude as the v1 version lock', () => {
   it('reads the exclude list of dnf 4 and dnf5 repoinfo (captured) and matches its globs', async () => {
-    const repoinfo = 'Repo-id            : teleport\nRepo-exclude       : teleport-ent, tctl*, teleport-foo\nRepo-filename      : /etc/yum.repos.d/teleport.repo\n';
+    const repoinfo =
+      'Repo-id            : teleport\nRepo-exclude       : teleport-ent, tctl*, teleport-foo\nRepo-filename      : /etc/yum.repos.d/teleport.repo\n';
     assert.deepEqual(repoExcludes(repoinfo), ['teleport-ent', 'tctl*', 'teleport-foo']);
-    assert.deepEqual(repoExcludes('Repo-exclude       : a, b,\n                   : c\nRepo-filename      : x\n'), ['a', 'b', 'c'], 'a list dnf continued on the next line');
+    assert.deepEqual(
+      repoExcludes('Repo-exclude       : a, b,\n                   : c\nRepo-filename      : x\n'),
+      ['a', 'b', 'c'],
+      'a list dnf continued on the next line',
+    );
     const dnf = yumManager('dnf');
     const asked = answering({ stdout: 'Repo-exclude       : teleport-*\n' });
     assert.equal(await dnf.held(asked, undefined, 'teleport-ent', 'teleport'), true);
@@ -122,6 +189,10 @@ describe('the yum exclude as the v1 version lock', () => {
     const held = (stdout: string) => dnf.held(answering({ stdout }), undefined, 'teleport-ent', 'teleport');
     assert.equal(await held('Repo-exclude       : teleport-ent-fips\n'), false);
     assert.equal(await held('Repo-id            : teleport\n'), false);
-    assert.equal(await held('Repo ID              : teleport\nExclude packages     : teleport-*\nMetadata expire      : 172800 seconds\n'), true, 'dnf5 (captured)');
+    assert.equal(
+      await held('Repo ID              : teleport\nExclude packages     : teleport-*\nMetadata expire      : 172800 seconds\n'),
+      true,
+      'dnf5 (captured)',
+    );
   });
 });

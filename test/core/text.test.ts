@@ -16,18 +16,22 @@ describe('untrusted text in log lines', () => {
     assert.equal(quote(`https://evil.example/${'a'.repeat(6000)}\u0085`, 200).length, 203);
   });
   it('a rendered line never holds a raw control character or a line break, whatever the message (fast-check)', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 300 }), fc.constantFrom(20, 30, 40, 50), (message, level) => {
-      const line = renderText(level, `header: ${message}`);
-      assert.doesNotMatch(line, RAW_CONTROL);
-      assert.ok(!line.includes('\n'));
-    }));
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 300 }), fc.constantFrom(20, 30, 40, 50), (message, level) => {
+        const line = renderText(level, `header: ${message}`);
+        assert.doesNotMatch(line, RAW_CONTROL);
+        assert.ok(!line.includes('\n'));
+      }),
+    );
   });
   it('quote keeps the text recognisable and bounded (fast-check)', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 400 }), (text) => {
-      const quoted = quote(text, 80);
-      assert.doesNotMatch(quoted, RAW_CONTROL);
-      assert.ok(quoted.startsWith('"') && quoted.endsWith('"'));
-      assert.ok(quoted.length <= 2 + 81 * 6);
-    }));
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 400 }), (text) => {
+        const quoted = quote(text, 80);
+        assert.doesNotMatch(quoted, RAW_CONTROL);
+        assert.ok(quoted.startsWith('"') && quoted.endsWith('"'));
+        assert.ok(quoted.length <= 2 + 81 * 6);
+      }),
+    );
   });
 });

@@ -23,7 +23,10 @@ describe('decisions against real apt', { skip: missing, concurrency: 2 }, () => 
       assert.equal(await s.status(), 'install ok installed\t1.2.4');
       assert.match(r.stderr, /^\[i\] an upgrade is available \(1\.2\.3 -> 1\.2\.4\)$/m);
       assert.match(r.stderr, /^\[i\] within maintenance window, upgrade will be attempted\.$/m);
-      assert.match(r.stderr, /running: apt-get update -o Dir::Etc::sourcelist=sources.list.d\/teleport.list -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0/);
+      assert.match(
+        r.stderr,
+        /running: apt-get update -o Dir::Etc::sourcelist=sources.list.d\/teleport.list -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0/,
+      );
       assert.match(r.stderr, /^\[i\] upgrade to 1\.2\.4 complete\.$/m);
     }));
 
@@ -82,11 +85,39 @@ describe('decisions against real apt', { skip: missing, concurrency: 2 }, () => 
       assert.equal(r.exitCode, 0, r.stderr);
       const out = JSON.parse(r.stdout);
       assert.deepEqual(
-        { installed: out.installed, target: out.target, critical: out.critical, state: out.window.state, action: out.action, reason: out.reason },
+        {
+          installed: out.installed,
+          target: out.target,
+          critical: out.critical,
+          state: out.window.state,
+          action: out.action,
+          reason: out.reason,
+        },
         { installed: '1.2.3', target: '1.2.4', critical: false, state: 'inside', action: 'upgrade', reason: 'maintenance-window' },
       );
-      assert.deepEqual(out.commands[0], ['apt-get', 'update', '-o', 'Dir::Etc::sourcelist=sources.list.d/teleport.list', '-o', 'Dir::Etc::sourceparts=-', '-o', 'APT::Get::List-Cleanup=0']);
-      assert.deepEqual(out.commands[1], ['apt-get', 'install', '-y', '--allow-downgrades', '-o', 'DPkg::Lock::Timeout=120', '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold', 'teleport-ent=1.2.4']);
+      assert.deepEqual(out.commands[0], [
+        'apt-get',
+        'update',
+        '-o',
+        'Dir::Etc::sourcelist=sources.list.d/teleport.list',
+        '-o',
+        'Dir::Etc::sourceparts=-',
+        '-o',
+        'APT::Get::List-Cleanup=0',
+      ]);
+      assert.deepEqual(out.commands[1], [
+        'apt-get',
+        'install',
+        '-y',
+        '--allow-downgrades',
+        '-o',
+        'DPkg::Lock::Timeout=120',
+        '-o',
+        'Dpkg::Options::=--force-confdef',
+        '-o',
+        'Dpkg::Options::=--force-confold',
+        'teleport-ent=1.2.4',
+      ]);
       assert.equal(await readFile(statusFile, 'utf8'), before);
       assert.equal(existsSync(join(s.stateDir, 'state.json')), false, 'no state is written');
       assert.equal(existsSync(join(s.stateDir, 'lock')), false, 'the lock is released');
@@ -137,8 +168,16 @@ describe('decisions against real apt', { skip: missing, concurrency: 2 }, () => 
       assert.match(r.stderr, /Managed Updates v2 agent/);
       assert.equal(await s.status(), 'install ok installed\t1.2.3');
       // Its own state records only that it stood down (for status and the metrics): no mark, nothing in flight.
-      const state = await sandboxState(s) as unknown as { unhealthySince: unknown; inProgress: unknown; badTarget: unknown; lastRun: { outcome: string; reason: string } };
-      assert.deepEqual([state.unhealthySince, state.inProgress, state.badTarget, state.lastRun.outcome, state.lastRun.reason], [null, null, null, 'waiting', 'managed-by-v2']);
+      const state = (await sandboxState(s)) as unknown as {
+        unhealthySince: unknown;
+        inProgress: unknown;
+        badTarget: unknown;
+        lastRun: { outcome: string; reason: string };
+      };
+      assert.deepEqual(
+        [state.unhealthySince, state.inProgress, state.badTarget, state.lastRun.outcome, state.lastRun.reason],
+        [null, null, null, 'waiting', 'managed-by-v2'],
+      );
       assert.equal(existsSync(join(s.stateDir, 'lock')), false, 'the lock is released');
     }));
 
@@ -177,12 +216,22 @@ describe('decisions against real apt', { skip: missing, concurrency: 2 }, () => 
         for (const command of ['run', 'force']) {
           const r = await s.cli([command]);
           assert.equal(r.exitCode, 0, r.stderr);
-          assert.match(r.stderr, new RegExp(`another teleport-upgrade is in progress: pid ${holder.pid} \\(teleport-upgrade run, since 2026-11-22T10:00:00.000Z\\) holds .*/lock; leaving it to finish`));
+          assert.match(
+            r.stderr,
+            new RegExp(
+              `another teleport-upgrade is in progress: pid ${holder.pid} \\(teleport-upgrade run, since 2026-11-22T10:00:00.000Z\\) holds .*/lock; leaving it to finish`,
+            ),
+          );
           assert.doesNotMatch(r.stderr, /upgrade is available/, 'it stops before asking the proxy');
         }
         const dry = await s.cli(['dry-run']);
         assert.equal(dry.exitCode, 0, dry.stderr);
-        assert.match(dry.stderr, new RegExp(`another teleport-upgrade is in progress: pid ${holder.pid} \\(teleport-upgrade run, since 2026-11-22T10:00:00.000Z\\) holds .*/lock; run would leave it to finish and do nothing now`));
+        assert.match(
+          dry.stderr,
+          new RegExp(
+            `another teleport-upgrade is in progress: pid ${holder.pid} \\(teleport-upgrade run, since 2026-11-22T10:00:00.000Z\\) holds .*/lock; run would leave it to finish and do nothing now`,
+          ),
+        );
         assert.equal(await s.status(), 'install ok installed\t1.2.3');
         assert.equal(await readFile(lock, 'utf8'), held, 'the holder keeps its lock');
 
@@ -190,7 +239,10 @@ describe('decisions against real apt', { skip: missing, concurrency: 2 }, () => 
         await once(holder, 'exit');
         const r = await s.cli(['run']);
         assert.equal(r.exitCode, 0, r.stderr);
-        assert.match(r.stderr, new RegExp(`^\\[!\\] took over .*/lock from the lock of pid ${holder.pid} .*, which is no longer running\\.$`, 'm'));
+        assert.match(
+          r.stderr,
+          new RegExp(`^\\[!\\] took over .*/lock from the lock of pid ${holder.pid} .*, which is no longer running\\.$`, 'm'),
+        );
         assert.equal(await s.status(), 'install ok installed\t1.2.4');
         assert.equal(existsSync(lock), false, 'released at the end');
       } finally {
@@ -204,7 +256,10 @@ describe('decisions against real apt', { skip: missing, concurrency: 2 }, () => 
       s.server.ping({ body: pingBody('1.9.0') });
       const refused = await s.cli(['force']);
       assert.equal(refused.exitCode, 1, refused.stderr);
-      assert.match(refused.stderr, /^\[!\] refusing to install 2\.0\.0: the cluster runs 1\.9\.0, and an agent must never run a newer major version than its cluster/m);
+      assert.match(
+        refused.stderr,
+        /^\[!\] refusing to install 2\.0\.0: the cluster runs 1\.9\.0, and an agent must never run a newer major version than its cluster/m,
+      );
       assert.equal(await s.status(), 'install ok installed\t1.2.3');
       const dry = await s.cli(['dry-run', '--json']);
       assert.equal(dry.exitCode, 1);
@@ -214,7 +269,10 @@ describe('decisions against real apt', { skip: missing, concurrency: 2 }, () => 
       s.server.ping({ status: 404, body: 'not found' });
       const r = await s.cli(['run']);
       assert.equal(r.exitCode, 0, r.stderr);
-      assert.match(r.stderr, /^\[!\] could not learn the cluster's version \(https:\/\/127\.0\.0\.1:\d+\/webapi\/ping: HTTP 404\); installing without the version-skew check\.$/m);
+      assert.match(
+        r.stderr,
+        /^\[!\] could not learn the cluster's version \(https:\/\/127\.0\.0\.1:\d+\/webapi\/ping: HTTP 404\); installing without the version-skew check\.$/m,
+      );
       assert.equal(await s.status(), 'install ok installed\t1.2.4');
     }));
 });

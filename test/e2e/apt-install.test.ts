@@ -40,7 +40,9 @@ describe('installs against real apt', { skip: missing, concurrency: 2 }, () => {
   it('waits for a dpkg lock held by another process, then installs', () =>
     withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
       // Held until the updater says it is waiting for it, so the test does not depend on timing.
-      const holder = execa(join(FIXTURE_BIN, 'hold-fcntl-lock.pl'), [join(s.apt.root, 'var/lib/dpkg/lock-frontend'), '120'], { reject: false });
+      const holder = execa(join(FIXTURE_BIN, 'hold-fcntl-lock.pl'), [join(s.apt.root, 'var/lib/dpkg/lock-frontend'), '120'], {
+        reject: false,
+      });
       await new Promise<void>((resolve) => holder.stdout?.once('data', () => resolve()));
       const r = await runWhileLocked(s, ['run', '--debug'], holder, /Waiting for cache lock: Could not get lock .*lock-frontend/);
       assert.equal(r.released, true, r.stderr);
@@ -53,7 +55,10 @@ describe('installs against real apt', { skip: missing, concurrency: 2 }, () => {
       await rm(join(s.configDir, 'endpoint'));
       const r = await s.cli(['run']);
       assert.equal(r.exitCode, 2);
-      assert.match(r.stderr, new RegExp(`no endpoint is configured: ${s.configDir}/endpoint is missing\\. Write your proxy's version channel to it`));
+      assert.match(
+        r.stderr,
+        new RegExp(`no endpoint is configured: ${s.configDir}/endpoint is missing\\. Write your proxy's version channel to it`),
+      );
     }));
 
   it('detects the installer and the package (OSS teleport) from the dpkg database', () =>
@@ -97,7 +102,10 @@ describe('installs against real apt', { skip: missing, concurrency: 2 }, () => {
       s.server.ping({ body: pingBody('9.9.9') });
       const r = await s.cli(['run']);
       assert.equal(r.exitCode, 1);
-      assert.match(r.stderr, /upgrade attempt failed for teleport-ent=9\.9\.9: the apt repositories do not offer that version \(they offer 1\.3\.0~beta\.1, 1\.2\.9, 1\.2\.7, 1\.2\.6, 1\.2\.5-1, 1\.2\.4, 1\.2\.3\)/);
+      assert.match(
+        r.stderr,
+        /upgrade attempt failed for teleport-ent=9\.9\.9: the apt repositories do not offer that version \(they offer 1\.3\.0~beta\.1, 1\.2\.9, 1\.2\.7, 1\.2\.6, 1\.2\.5-1, 1\.2\.4, 1\.2\.3\)/,
+      );
       assert.equal(await s.status(), 'install ok installed\t1.2.3');
     }));
 
@@ -107,7 +115,13 @@ describe('installs against real apt', { skip: missing, concurrency: 2 }, () => {
       assert.equal(r.exitCode, 0, r.stderr);
       assert.match(r.stderr, /gracefully restarting Teleport/);
       const show = 'show teleport.service --property=ActiveState,SubState,MainPID,NRestarts';
-      assert.deepEqual((await readFile(s.systemctlLog, 'utf8')).trim().split('\n'), ['is-active teleport.service', show, 'daemon-reload', 'reload teleport.service', show]);
+      assert.deepEqual((await readFile(s.systemctlLog, 'utf8')).trim().split('\n'), [
+        'is-active teleport.service',
+        show,
+        'daemon-reload',
+        'reload teleport.service',
+        show,
+      ]);
       assert.match(r.stderr, /^\[i\] teleport\.service is healthy on 1\.2\.4\.$/m);
     }));
 
@@ -132,7 +146,10 @@ describe('installs against real apt', { skip: missing, concurrency: 2 }, () => {
       s.server.answer('v1.2.4', 'yes');
       const r = await s.cli(['run'], { SSL_CERT_FILE: '/nonexistent', NODE_TLS_REJECT_UNAUTHORIZED: '0' });
       assert.equal(r.exitCode, 1);
-      assert.match(r.stderr, /failed to get target version from https:\/\/127\.0\.0\.1:\d+\/v1\/webapi\/automaticupgrades\/channel\/default\/version: the server's certificate is not signed by a CA this host trusts \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN)\)\. .*update-ca-certificates .*SSL_CERT_FILE/);
+      assert.match(
+        r.stderr,
+        /failed to get target version from https:\/\/127\.0\.0\.1:\d+\/v1\/webapi\/automaticupgrades\/channel\/default\/version: the server's certificate is not signed by a CA this host trusts \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN)\)\. .*update-ca-certificates .*SSL_CERT_FILE/,
+      );
       assert.doesNotMatch(r.stderr, /use-system-ca|NODE_TLS_REJECT_UNAUTHORIZED/);
       assert.equal(await s.status(), 'install ok installed\t1.2.3');
     }));

@@ -45,7 +45,9 @@ describe('leftover processes (real apt)', { skip: missing, concurrency: true }, 
   it('an apt-get update that leaves a child holding its output does not stall the run; the child is killed', () =>
     withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
       const pidFile = join(s.dir, 'leftover.pid');
-      const PATH = await shims(s, { 'apt-get': `if [ "$1" = update ]; then sleep 300 & echo $! > ${pidFile}; fi\nexec /usr/bin/apt-get "$@"` });
+      const PATH = await shims(s, {
+        'apt-get': `if [ "$1" = update ]; then sleep 300 & echo $! > ${pidFile}; fi\nexec /usr/bin/apt-get "$@"`,
+      });
       const started = Date.now();
       const r = await s.cli(['run'], { ...active, PATH });
       assert.equal(r.exitCode, 0, r.stderr);
@@ -62,7 +64,8 @@ describe('leftover processes (real apt)', { skip: missing, concurrency: true }, 
       const r = await s.cli(['dry-run', '--json'], { PATH });
       assert.equal(r.exitCode, 0, r.stderr);
       assert.equal(JSON.parse(r.stdout).installed, null, 'the version could not be read');
-      for (const pid of (await readFile(pidFile, 'utf8')).trim().split(' ').map(Number)) assert.equal(await alive(pid), false, `pid ${pid} is gone`);
+      for (const pid of (await readFile(pidFile, 'utf8')).trim().split(' ').map(Number))
+        assert.equal(await alive(pid), false, `pid ${pid} is gone`);
     }));
 });
 
@@ -75,7 +78,13 @@ describe('the lock path and the state dir (real apt)', { skip: missing, concurre
       execFileSync('mkfifo', [join(s.stateDir, 'lock')]);
       const r = await s.cli(['run']);
       assert.equal(r.exitCode, 2, r.stderr);
-      assertClearError(r.stderr, new RegExp(`^\\[!\\] cannot take the run lock at ${s.stateDir}/lock: it is a FIFO \\(named pipe\\), not the updater's lock file, and nothing else may be there\\. Remove it`, 'm'));
+      assertClearError(
+        r.stderr,
+        new RegExp(
+          `^\\[!\\] cannot take the run lock at ${s.stateDir}/lock: it is a FIFO \\(named pipe\\), not the updater's lock file, and nothing else may be there\\. Remove it`,
+          'm',
+        ),
+      );
     }));
 
   it('a directory at the lock path: exit 2, naming it', () =>
@@ -92,14 +101,22 @@ describe('the lock path and the state dir (real apt)', { skip: missing, concurre
       await writeFile(s.stateDir, 'not a directory\n');
       const r = await s.cli(['run']);
       assert.equal(r.exitCode, 2, r.stderr);
-      assertClearError(r.stderr, new RegExp(`cannot take the run lock at ${s.stateDir}/lock: ${s.stateDir} is a regular file, not a directory`));
+      assertClearError(
+        r.stderr,
+        new RegExp(`cannot take the run lock at ${s.stateDir}/lock: ${s.stateDir} is a regular file, not a directory`),
+      );
     }));
 
   it('a dry-run during a live run says a run is in progress and who holds the lock, not that a transaction was interrupted', () =>
     withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
       s.server.answer('v1.2.7');
       await writeFile(join(s.apt.root, 'slow-postinst'), '');
-      const live = execa(process.execPath, [bin(), 'run'], { env: cleanEnv(s.env(active)), extendEnv: false, reject: false, stdin: 'ignore' });
+      const live = execa(process.execPath, [bin(), 'run'], {
+        env: cleanEnv(s.env(active)),
+        extendEnv: false,
+        reject: false,
+        stdin: 'ignore',
+      });
       try {
         for (let i = 0; !(await s.status()).includes('half-configured'); i++) {
           assert.ok(i < 600, 'the live run reaches its postinst');
@@ -107,7 +124,13 @@ describe('the lock path and the state dir (real apt)', { skip: missing, concurre
         }
         const r = await s.cli(['dry-run', '--json'], active);
         assert.equal(r.exitCode, 0, r.stderr);
-        assert.match(r.stderr, new RegExp(`^\\[i\\] another teleport-upgrade is in progress: pid ${live.pid} \\(teleport-upgrade run, since [^)]+\\) holds .*/lock; run would leave it to finish and do nothing now\\.$`, 'm'));
+        assert.match(
+          r.stderr,
+          new RegExp(
+            `^\\[i\\] another teleport-upgrade is in progress: pid ${live.pid} \\(teleport-upgrade run, since [^)]+\\) holds .*/lock; run would leave it to finish and do nothing now\\.$`,
+            'm',
+          ),
+        );
         assert.doesNotMatch(r.stderr, /half-installed|interrupted/);
         const report = JSON.parse(r.stdout);
         assert.deepEqual([report.action, report.reason, report.lock.pid], ['none', 'busy', live.pid]);
@@ -124,7 +147,10 @@ describe('the lock path and the state dir (real apt)', { skip: missing, concurre
       await writeFile(join(s.apt.root, 'var/lib/apt/lists/_srv_other_._Packages'), 'Package: x\nVersion: 1\nDepends: ((((\n');
       const r = await s.cli(['run'], active);
       assert.equal(r.exitCode, 1, r.stderr);
-      assert.match(r.stderr, /^\[!\] upgrade attempt failed for teleport-ent=1\.2\.4: could not list the versions the apt repositories offer: apt-cache madison teleport-ent exited with status 100: .*E: The package lists or status file could not be parsed or opened\./m);
+      assert.match(
+        r.stderr,
+        /^\[!\] upgrade attempt failed for teleport-ent=1\.2\.4: could not list the versions the apt repositories offer: apt-cache madison teleport-ent exited with status 100: .*E: The package lists or status file could not be parsed or opened\./m,
+      );
       assert.doesNotMatch(r.stderr, /do not offer that version/);
       assert.equal(await s.status(), 'install ok installed\t1.2.3');
     }));
@@ -138,7 +164,13 @@ describe('a full or read-only state dir (real apt, in a mount namespace)', { ski
       const env = { ...s.env(active), STATE: s.stateDir };
       const r = await cliInNamespace(['run'], env, 'mkdir -p "$STATE"\nmount -t tmpfs -o ro,size=64k tmpfs "$STATE"');
       assert.equal(r.exitCode, 2, r.stderr);
-      assertClearError(r.stderr, new RegExp(`^\\[!\\] cannot take the run lock at ${s.stateDir}/lock: its file system is mounted read-only \\(EROFS\\)\\. Make it writable`, 'm'));
+      assertClearError(
+        r.stderr,
+        new RegExp(
+          `^\\[!\\] cannot take the run lock at ${s.stateDir}/lock: its file system is mounted read-only \\(EROFS\\)\\. Make it writable`,
+          'm',
+        ),
+      );
       assert.equal(await s.status(), 'install ok installed\t1.2.3');
     }));
 
@@ -146,11 +178,20 @@ describe('a full or read-only state dir (real apt, in a mount namespace)', { ski
     withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
       const listing = join(s.dir, 'listing');
       const env = { ...s.env(active), STATE: s.stateDir, LISTING: listing };
-      const r = await cliInNamespace(['run'], env,
+      const r = await cliInNamespace(
+        ['run'],
+        env,
         'mkdir -p "$STATE"\nmount -t tmpfs -o size=64k tmpfs "$STATE"\ndd if=/dev/zero of="$STATE/filler" bs=4k 2>/dev/null || true',
-        'ls -A "$STATE" > "$LISTING"');
+        'ls -A "$STATE" > "$LISTING"',
+      );
       assert.equal(r.exitCode, 2, r.stderr);
-      assertClearError(r.stderr, new RegExp(`^\\[!\\] cannot take the run lock at ${s.stateDir}/lock: no space is left on its file system \\(ENOSPC\\)\\. Free some space there`, 'm'));
+      assertClearError(
+        r.stderr,
+        new RegExp(
+          `^\\[!\\] cannot take the run lock at ${s.stateDir}/lock: no space is left on its file system \\(ENOSPC\\)\\. Free some space there`,
+          'm',
+        ),
+      );
       assert.equal((await readFile(listing, 'utf8')).trim(), 'filler', 'nothing but the filler: no lock.PID.new litter');
     }));
 
@@ -163,9 +204,20 @@ describe('a full or read-only state dir (real apt, in a mount namespace)', { ski
       await writeFile(join(cache, 'teleport-ent_1.2.3_amd64.deb'), Buffer.alloc(1024 * 1024, 7), { flag: 'a' });
       const listing = join(s.dir, 'listing');
       const env = { ...s.env(active), STATE: s.stateDir, LISTING: listing };
-      const r = await cliInNamespace(['run'], env, 'mkdir -p "$STATE"\nmount -t tmpfs -o size=256k tmpfs "$STATE"', 'ls -AR "$STATE" > "$LISTING"');
+      const r = await cliInNamespace(
+        ['run'],
+        env,
+        'mkdir -p "$STATE"\nmount -t tmpfs -o size=256k tmpfs "$STATE"',
+        'ls -AR "$STATE" > "$LISTING"',
+      );
       assert.equal(r.exitCode, 0, r.stderr);
-      assert.match(r.stderr, new RegExp(`^\\[!\\] could not keep a copy of teleport-ent 1\\.2\\.3 in ${s.stateDir}/rollback: no space is left on its file system \\(ENOSPC\\); a rollback would reinstall it from the repository\\. The upgrade goes on\\.$`, 'm'));
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^\\[!\\] could not keep a copy of teleport-ent 1\\.2\\.3 in ${s.stateDir}/rollback: no space is left on its file system \\(ENOSPC\\); a rollback would reinstall it from the repository\\. The upgrade goes on\\.$`,
+          'm',
+        ),
+      );
       assert.doesNotMatch(r.stderr, /internal error/);
       assert.equal(await s.status(), 'install ok installed\t1.2.4');
       assert.doesNotMatch(await readFile(listing, 'utf8'), /\.deb/, 'no partial copy is left');

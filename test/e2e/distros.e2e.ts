@@ -41,7 +41,16 @@ const host = async (kind: Kind, tree: string, fixtures: Fixtures, server: Versio
   await sh('cp', ['-a', repo, join(view.upper, 'srv/repo')]);
   if (kind.manager === 'apt') {
     await view.write('/etc/apt/sources.list.d/teleport.list', 'deb [trusted=yes] file:/srv/repo ./\n');
-    await view.exec(['apt-get', 'update', '-o', 'Dir::Etc::sourcelist=sources.list.d/teleport.list', '-o', 'Dir::Etc::sourceparts=-', '-o', 'APT::Get::List-Cleanup=0']);
+    await view.exec([
+      'apt-get',
+      'update',
+      '-o',
+      'Dir::Etc::sourcelist=sources.list.d/teleport.list',
+      '-o',
+      'Dir::Etc::sourceparts=-',
+      '-o',
+      'APT::Get::List-Cleanup=0',
+    ]);
     await view.exec(['apt-get', 'install', '-y', `teleport-ent=${installed}`]);
   } else if (kind.manager === 'dnf') {
     await view.write('/etc/yum.repos.d/teleport.repo', '[teleport]\nname=Teleport\nbaseurl=file:///srv/repo\ngpgcheck=0\nenabled=1\n');
@@ -55,16 +64,21 @@ const host = async (kind: Kind, tree: string, fixtures: Fixtures, server: Versio
   await view.write(`${CONFIG}/health-settle`, '0\n');
   await view.write(`${CONFIG}/schedule`, openWindow());
   const env = (extra: Record<string, string> = {}) => ({
-    SSL_CERT_FILE: CA, FAKE_SYSTEMCTL_MODE: 'active', FAKE_SYSTEMCTL_LOG: '/var/log/systemctl.log', FAKE_AGENT_BIN: '/usr/local/bin/teleport', ...extra,
+    SSL_CERT_FILE: CA,
+    FAKE_SYSTEMCTL_MODE: 'active',
+    FAKE_SYSTEMCTL_LOG: '/var/log/systemctl.log',
+    FAKE_AGENT_BIN: '/usr/local/bin/teleport',
+    ...extra,
   });
   return {
     view,
     cli: (args: readonly string[], extra?: Record<string, string>, options?: { record?: boolean }) => view.cli(args, env(extra), options),
     /** The installed version (apt: the Debian version; rpm: version-release), '' when not installed. */
     installed: async () => {
-      const r = kind.manager === 'apt'
-        ? await view.exec(['dpkg-query', '-W', '-f', '${Status} ${Version}', 'teleport-ent'], { reject: false })
-        : await view.exec(['rpm', '-q', '--qf', '%{VERSION}-%{RELEASE}', 'teleport-ent'], { reject: false });
+      const r =
+        kind.manager === 'apt'
+          ? await view.exec(['dpkg-query', '-W', '-f', '${Status} ${Version}', 'teleport-ent'], { reject: false })
+          : await view.exec(['rpm', '-q', '--qf', '%{VERSION}-%{RELEASE}', 'teleport-ent'], { reject: false });
       return r.exitCode === 0 ? r.stdout.replace(/^install ok installed /, '').replace(/^hold ok installed /, '') : '';
     },
   };
@@ -76,7 +90,11 @@ type Host = Awaited<ReturnType<typeof host>>;
 const lock = async (kind: Kind, h: Host): Promise<void> => {
   if (kind.manager === 'apt') await h.view.exec(['apt-mark', 'hold', 'teleport-ent']);
   else if (kind.manager === 'zypper') await h.view.exec(['zypper', '--non-interactive', '--quiet', 'addlock', 'teleport-ent']);
-  else await h.view.write('/etc/yum.repos.d/teleport.repo', '[teleport]\nname=Teleport\nbaseurl=file:///srv/repo\ngpgcheck=0\nenabled=1\nexclude=teleport-*\n');
+  else
+    await h.view.write(
+      '/etc/yum.repos.d/teleport.repo',
+      '[teleport]\nname=Teleport\nbaseurl=file:///srv/repo\ngpgcheck=0\nenabled=1\nexclude=teleport-*\n',
+    );
 };
 
 /** Whether the v1 version lock is still in place, asked of the manager itself. */
@@ -122,7 +140,11 @@ for (const kind of KINDS) {
       assert.equal(r.exitCode, 0, r.stderr);
       assert.equal(await h.installed(), rpmVersion(kind, '1.2.4'));
       assert.deepEqual(executedChanges((await h.view.exec(['cat', '/var/log/argv.log'])).stdout), printed);
-      assert.deepEqual(r.stderr.split('\n').filter((line) => line.startsWith('[!]')), [], 'a successful run leaves no warning');
+      assert.deepEqual(
+        r.stderr.split('\n').filter((line) => line.startsWith('[!]')),
+        [],
+        'a successful run leaves no warning',
+      );
       assert.equal(await stillLocked(kind, h), true, 'the v1 version lock is in place');
       const status = await h.cli(['status', '--json']);
       assert.equal(status.exitCode, 0, status.stderr);
@@ -145,7 +167,10 @@ for (const kind of KINDS) {
       const broken = await h.cli(['run']);
       assert.equal(broken.exitCode, 1, broken.stderr);
       // With the metadata still cached the managers find the version and fail to fetch it; without, they fail to list it.
-      assert.match(broken.stderr, /^\[!\] (upgrade attempt failed for teleport-ent=1\.2\.4.*; teleport-ent is still at 1\.2\.3\.|could not list the versions the (apt|yum|zypper) repositories offer: .*exited with status)/m);
+      assert.match(
+        broken.stderr,
+        /^\[!\] (upgrade attempt failed for teleport-ent=1\.2\.4.*; teleport-ent is still at 1\.2\.3\.|could not list the versions the (apt|yum|zypper) repositories offer: .*exited with status)/m,
+      );
       assert.equal(await h.installed(), rpmVersion(kind, '1.2.3'));
     });
 
@@ -157,9 +182,16 @@ for (const kind of KINDS) {
       assert.match(r.stderr, /kept a copy of teleport-ent 1\.2\.3(-1)? for a rollback/);
       assert.match(r.stderr, /^\[i\] teleport-ent 1\.2\.4 -> 1\.2\.3 rolled back\.$/m);
       assert.equal(await h.installed(), rpmVersion(kind, '1.2.3'));
-      assert.equal((await h.view.exec(['test', '-e', '/srv/repo'], { reject: false })).exitCode, 1, 'the repository was gone during the rollback');
+      assert.equal(
+        (await h.view.exec(['test', '-e', '/srv/repo'], { reject: false })).exitCode,
+        1,
+        'the repository was gone during the rollback',
+      );
       assert.match((await h.view.exec(['cat', '/var/log/systemctl.log'])).stdout, /^restart teleport\.service$/m);
-      assert.equal((JSON.parse((await h.view.exec(['cat', '/var/lib/teleport-upgrade/state.json'])).stdout) as { inProgress: unknown }).inProgress, null);
+      assert.equal(
+        (JSON.parse((await h.view.exec(['cat', '/var/lib/teleport-upgrade/state.json'])).stdout) as { inProgress: unknown }).inProgress,
+        null,
+      );
     });
 
     it('checks every file once, then only their metadata while nothing changed; finds every kind of change; checks in full daily and after a change by hand', async () => {
@@ -182,7 +214,10 @@ for (const kind of KINDS) {
         ['truncated', `: > ${BIN}`],
         ['replaced by a rename, same size', `printf '%s' "$1" > ${BIN}.new && chmod 755 ${BIN}.new && mv ${BIN}.new ${BIN}`],
         ['removed', `rm ${BIN}`],
-        ['written, its old mtime put back with touch -r', `touch -r ${BIN} /tmp/mtime && printf '%s' "$1" > ${BIN} && touch -r /tmp/mtime ${BIN}`],
+        [
+          'written, its old mtime put back with touch -r',
+          `touch -r ${BIN} /tmp/mtime && printf '%s' "$1" > ${BIN} && touch -r /tmp/mtime ${BIN}`,
+        ],
       ];
       for (const [what, script] of damages) {
         await h.view.exec(['sh', '-c', script, 'sh', sameSize]);
@@ -193,8 +228,13 @@ for (const kind of KINDS) {
         assert.match(await run(), FULL, `${what}: after the reinstall, a full check records the files again`);
       }
       // Reinstalled by hand: new files, so a full check.
-      await h.view.exec(kind.manager === 'apt' ? ['apt-get', 'install', '-y', '--reinstall', 'teleport-ent=1.2.4']
-        : kind.manager === 'dnf' ? ['dnf', '-y', '-q', 'reinstall', 'teleport-ent-1.2.4-1'] : ['zypper', '--non-interactive', '--quiet', 'install', '--force', 'teleport-ent=1.2.4-1']);
+      await h.view.exec(
+        kind.manager === 'apt'
+          ? ['apt-get', 'install', '-y', '--reinstall', 'teleport-ent=1.2.4']
+          : kind.manager === 'dnf'
+            ? ['dnf', '-y', '-q', 'reinstall', 'teleport-ent-1.2.4-1']
+            : ['zypper', '--non-interactive', '--quiet', 'install', '--force', 'teleport-ent=1.2.4-1'],
+      );
       assert.match(await run(), /checking every file .*: \/usr\/local\/bin\/teleport changed since the last full check\.$/m);
       // A day after the last full check (its record moved back 25 hours, as the clock would move on).
       const state = JSON.parse((await h.view.exec(['cat', '/var/lib/teleport-upgrade/state.json'])).stdout) as { verified: { at: string } };
@@ -203,8 +243,13 @@ for (const kind of KINDS) {
       assert.match(await run(), /checking every file .*: the daily full check is due/);
       // Another version installed by hand.
       server.answer('v1.2.3');
-      await h.view.exec(kind.manager === 'apt' ? ['apt-get', 'install', '-y', '--allow-downgrades', 'teleport-ent=1.2.3']
-        : kind.manager === 'dnf' ? ['dnf', '-y', '-q', 'downgrade', 'teleport-ent-1.2.3-1'] : ['zypper', '--non-interactive', '--quiet', 'install', '--oldpackage', 'teleport-ent=1.2.3-1']);
+      await h.view.exec(
+        kind.manager === 'apt'
+          ? ['apt-get', 'install', '-y', '--allow-downgrades', 'teleport-ent=1.2.3']
+          : kind.manager === 'dnf'
+            ? ['dnf', '-y', '-q', 'downgrade', 'teleport-ent-1.2.3-1']
+            : ['zypper', '--non-interactive', '--quiet', 'install', '--oldpackage', 'teleport-ent=1.2.3-1'],
+      );
       assert.match(await run(), /checking every file .*: the last full check was of teleport-ent 1\.2\.4/);
       const status = JSON.parse((await h.cli(['status', '--json'])).stdout) as { filesVerifiedAt: string | null };
       assert.ok(status.filesVerifiedAt !== null && Date.now() - Date.parse(status.filesVerifiedAt) < 600_000, 'status says when');
@@ -218,7 +263,13 @@ for (const kind of KINDS) {
       assert.equal(r.exitCode, 0, r.stderr);
       assert.match(r.stderr, /teleport-ent 1\.2\.4(-1)? is damaged/);
       assert.match((await h.view.exec(['cat', '/usr/local/bin/teleport'])).stdout, /1\.2\.4/);
-      assert.deepEqual(r.stderr.split('\n').filter((line) => line.startsWith('[!]')).filter((line) => !/is damaged/.test(line)), []);
+      assert.deepEqual(
+        r.stderr
+          .split('\n')
+          .filter((line) => line.startsWith('[!]'))
+          .filter((line) => !/is damaged/.test(line)),
+        [],
+      );
     });
   });
 }

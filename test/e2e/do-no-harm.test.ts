@@ -47,10 +47,16 @@ describe('do no harm: health check and rollback against real apt', { skip: missi
       const broken = { ...active, FAKE_BROKEN_VERSIONS: '1.2.4' };
       const r = await s.cli(['run'], broken);
       assert.equal(r.exitCode, 1, r.stderr);
-      assert.match(r.stderr, /^\[!\] teleport 1\.2\.4 is unhealthy after the upgrade: systemd restarted teleport\.service 3 time\(s\) since the install \(it keeps crashing\)\.$/m);
+      assert.match(
+        r.stderr,
+        /^\[!\] teleport 1\.2\.4 is unhealthy after the upgrade: systemd restarted teleport\.service 3 time\(s\) since the install \(it keeps crashing\)\.$/m,
+      );
       assert.match(r.stderr, /^\[!\] rolling back teleport-ent to 1\.2\.3\.$/m);
       assert.match(r.stderr, /^\[i\] teleport-ent 1\.2\.4 -> 1\.2\.3 rolled back\.$/m);
-      assert.match(r.stderr, /^\[!\] teleport 1\.2\.4 failed its health check \(.*\) and was rolled back to 1\.2\.3, which is healthy again\. 1\.2\.4 will not be installed again while the channel serves it; teleport-upgrade force overrides that\.$/m);
+      assert.match(
+        r.stderr,
+        /^\[!\] teleport 1\.2\.4 failed its health check \(.*\) and was rolled back to 1\.2\.3, which is healthy again\. 1\.2\.4 will not be installed again while the channel serves it; teleport-upgrade force overrides that\.$/m,
+      );
       assert.equal(await s.status(), 'install ok installed\t1.2.3');
       assert.ok((await systemctlCalls(s)).includes('restart teleport.service'), 'the broken agent is restarted onto the old version');
       const recorded = await state(s);
@@ -92,12 +98,20 @@ describe('do no harm: health check and rollback against real apt', { skip: missi
       const readyz = await startReadyz();
       try {
         const yaml = join(s.dir, 'teleport.yaml');
-        await writeFile(yaml, `version: v3\nteleport:\n  nodename: test\n  diag_addr: "0.0.0.0:${readyz.port}"\nssh_service:\n  enabled: true\n`);
+        await writeFile(
+          yaml,
+          `version: v3\nteleport:\n  nodename: test\n  diag_addr: "0.0.0.0:${readyz.port}"\nssh_service:\n  enabled: true\n`,
+        );
         await s.write('teleport-config', `${yaml}\n`);
         readyz.answer(503);
         const r = await s.cli(['run'], active);
         assert.equal(r.exitCode, 1, r.stderr);
-        assert.match(r.stderr, new RegExp(`checking that teleport\\.service stays healthy for 2 s and that http://127\\.0\\.0\\.1:${readyz.port}/readyz answers 200`));
+        assert.match(
+          r.stderr,
+          new RegExp(
+            `checking that teleport\\.service stays healthy for 2 s and that http://127\\.0\\.0\\.1:${readyz.port}/readyz answers 200`,
+          ),
+        );
         assert.match(r.stderr, /unhealthy after the upgrade: the agent's \/readyz did not answer HTTP 200 within 2 s \(last: HTTP 503\)/);
         assert.equal(await s.status(), 'install ok installed\t1.2.3');
         // The settle period is sampled about once a second.
@@ -117,10 +131,16 @@ describe('do no harm: health check and rollback against real apt', { skip: missi
     withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
       const r = await s.cli(['run'], { ...active, FAKE_AGENT_STOPPED: '1', FAKE_BROKEN_VERSIONS: '1.2.4' });
       assert.equal(r.exitCode, 0, r.stderr);
-      assert.match(r.stderr, /teleport\.service was not running before the upgrade \(stopped on purpose\?\), so it was not started and its health is not judged/);
+      assert.match(
+        r.stderr,
+        /teleport\.service was not running before the upgrade \(stopped on purpose\?\), so it was not started and its health is not judged/,
+      );
       assert.equal(await s.status(), 'install ok installed\t1.2.4');
       const calls = await systemctlCalls(s);
-      assert.ok(!calls.includes(SHOW) && !calls.includes('restart teleport.service') && !calls.includes('start teleport.service'), calls.join('\n'));
+      assert.ok(
+        !calls.includes(SHOW) && !calls.includes('restart teleport.service') && !calls.includes('start teleport.service'),
+        calls.join('\n'),
+      );
     }));
 
   it('an install that fails before changing anything is not rolled back and marks nothing bad', () =>
@@ -200,7 +220,10 @@ describe('do no harm: health check and rollback against real apt', { skip: missi
       await dropFromRepository(s);
       const r = await s.cli(['run'], active);
       assert.equal(r.exitCode, 0, r.stderr);
-      assert.match(r.stderr, /^\[!\] neither the repositories nor the package cache hold teleport-ent 1\.2\.3 any more: if 1\.2\.4 turns out unhealthy it cannot be rolled back automatically\.$/m);
+      assert.match(
+        r.stderr,
+        /^\[!\] neither the repositories nor the package cache hold teleport-ent 1\.2\.3 any more: if 1\.2\.4 turns out unhealthy it cannot be rolled back automatically\.$/m,
+      );
       assert.equal(await s.status(), 'install ok installed\t1.2.4');
     }));
 });

@@ -30,15 +30,46 @@ interface NetworkFault {
 }
 
 const NETWORK: readonly NetworkFault[] = [
-  { name: 'connection refused', arrange: async (s) => { await s.write('endpoint', '127.0.0.1:1/v1/webapi/automaticupgrades/channel/default\n'); return {}; }, says: /failed to get target version from .*: (ECONNREFUSED|connect ECONNREFUSED)/ },
-  { name: 'connection reset', answer: { fault: 'reset' }, says: /failed to get target version from .*\/version: .*(socket|ECONNRESET|other side closed)/i },
+  {
+    name: 'connection refused',
+    arrange: async (s) => {
+      await s.write('endpoint', '127.0.0.1:1/v1/webapi/automaticupgrades/channel/default\n');
+      return {};
+    },
+    says: /failed to get target version from .*: (ECONNREFUSED|connect ECONNREFUSED)/,
+  },
+  {
+    name: 'connection reset',
+    answer: { fault: 'reset' },
+    says: /failed to get target version from .*\/version: .*(socket|ECONNRESET|other side closed)/i,
+  },
   { name: 'no answer (hang)', answer: { fault: 'hang' }, says: /failed to get target version from .*: no complete answer within 10 s/ },
-  { name: 'a slow drip that never ends', answer: { fault: 'drip' }, says: /failed to get target version from .*: (no complete answer within 10 s|the answer is larger than 4096 bytes)/ },
+  {
+    name: 'a slow drip that never ends',
+    answer: { fault: 'drip' },
+    says: /failed to get target version from .*: (no complete answer within 10 s|the answer is larger than 4096 bytes)/,
+  },
   { name: 'a huge body', answer: { fault: 'giant' }, says: /failed to get target version from .*: the answer is larger than 4096 bytes/ },
-  { name: 'an HTML page', answer: '<!doctype html><html><body>Teleport login</body></html>', says: /the proxy's \/version answer is not a semantic version: "<!doctype html><html><body>Teleport login/ },
-  { name: 'HTTP 503', answer: { status: 503, body: 'unavailable' }, says: /failed to get target version from .*\/version: HTTP 503\. Cannot proceed/ },
-  { name: 'a redirect', answer: { status: 302, headers: { location: 'https://evil.example.com/version' } }, says: /HTTP 302 redirecting to "https:\/\/evil\.example\.com\/version" \(redirects are not followed\)/ },
-  { name: 'an untrusted certificate', arrange: async () => ({ SSL_CERT_FILE: '/nonexistent' }), says: /failed to get target version from https:.*: the server's certificate is not signed by a CA this host trusts \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED)/ },
+  {
+    name: 'an HTML page',
+    answer: '<!doctype html><html><body>Teleport login</body></html>',
+    says: /the proxy's \/version answer is not a semantic version: "<!doctype html><html><body>Teleport login/,
+  },
+  {
+    name: 'HTTP 503',
+    answer: { status: 503, body: 'unavailable' },
+    says: /failed to get target version from .*\/version: HTTP 503\. Cannot proceed/,
+  },
+  {
+    name: 'a redirect',
+    answer: { status: 302, headers: { location: 'https://evil.example.com/version' } },
+    says: /HTTP 302 redirecting to "https:\/\/evil\.example\.com\/version" \(redirects are not followed\)/,
+  },
+  {
+    name: 'an untrusted certificate',
+    arrange: async () => ({ SSL_CERT_FILE: '/nonexistent' }),
+    says: /failed to get target version from https:.*: the server's certificate is not signed by a CA this host trusts \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED)/,
+  },
   { name: 'a version with shell metacharacters', answer: 'v1.2.4; rm -rf /', says: /not a semantic version: "v1\.2\.4; rm -rf \/"/ },
 ];
 
@@ -100,9 +131,15 @@ describe('fault suite: the package manager (real apt)', { skip: missing }, () =>
       await writeFile(join(s.apt.root, 'etc/apt/sources.list.d/teleport.list'), 'deb [trusted=yes] file:/nonexistent/teleport-repo ./\n');
       const r = await s.cli(['--log-format', 'json', 'run'], active);
       assert.equal(r.exitCode, 1, r.stderr);
-      const lines = r.stderr.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+      const lines = r.stderr
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
       const decision = lines.find((l) => /within maintenance window/.test(String(l.msg)));
-      assert.deepEqual([decision?.reason, decision?.installed_version, decision?.target_version, decision?.package], ['maintenance-window', '1.2.3', '1.2.4', 'teleport-ent']);
+      assert.deepEqual(
+        [decision?.reason, decision?.installed_version, decision?.target_version, decision?.package],
+        ['maintenance-window', '1.2.3', '1.2.4', 'teleport-ent'],
+      );
       const refresh = lines.find((l) => /^could not refresh the Teleport package source/.test(String(l.msg)));
       assert.match(String(refresh?.command), /^apt-get update -o Dir::Etc::sourcelist=sources\.list\.d\/teleport\.list/);
       assert.equal(refresh?.exit_code, 100);
@@ -124,7 +161,10 @@ describe('fault suite: the package manager (real apt)', { skip: missing }, () =>
     withSandbox({ installed: 'teleport-ent=1.2.3', config: window }, async (s) => {
       s.server.answer('v1.2.7');
       await writeFile(join(s.apt.root, 'fail-postinst'), '');
-      await execa('apt-get', ['install', '-y', '-qq', 'teleport-ent=1.2.7'], { env: { ...s.apt.env, DEBIAN_FRONTEND: 'noninteractive' }, reject: false });
+      await execa('apt-get', ['install', '-y', '-qq', 'teleport-ent=1.2.7'], {
+        env: { ...s.apt.env, DEBIAN_FRONTEND: 'noninteractive' },
+        reject: false,
+      });
       assert.match(await s.status(), /half-configured\t1\.2\.7/);
       await execa('rm', [join(s.apt.root, 'fail-postinst')]);
       const r = await s.cli(['run'], active);
@@ -135,7 +175,8 @@ describe('fault suite: the package manager (real apt)', { skip: missing }, () =>
 
   it('two runs started together: one upgrades, the other sees it in progress and exits 0', () =>
     withSandbox({ installed: 'teleport-ent=1.2.3', config: window }, async (s) => {
-      const start = () => execa(process.execPath, [bin(), 'run'], { env: cleanEnv(s.env(active)), extendEnv: false, reject: false, stdin: 'ignore' });
+      const start = () =>
+        execa(process.execPath, [bin(), 'run'], { env: cleanEnv(s.env(active)), extendEnv: false, reject: false, stdin: 'ignore' });
       const [a, b] = await Promise.all([start(), start()]);
       assert.equal(a.exitCode, 0, a.stderr);
       assert.equal(b.exitCode, 0, b.stderr);

@@ -47,7 +47,10 @@ describe('proxies (real apt)', { skip: missing, concurrency: true }, () => {
           separate.mode(mode);
           const r = await s.cli(['run'], { ...active, HTTPS_PROXY: separate.url });
           assert.equal(r.exitCode, 1, r.stderr);
-          assert.match(r.stderr, new RegExp(`^\\[!\\] failed to get target version from https://updates\\.test:\\d+/.*/version: ${says.source}`, 'm'));
+          assert.match(
+            r.stderr,
+            new RegExp(`^\\[!\\] failed to get target version from https://updates\\.test:\\d+/.*/version: ${says.source}`, 'm'),
+          );
           assert.doesNotMatch(r.stderr, /no complete answer within/);
           assert.ok(separate.connections() <= 3, `${separate.connections()} connections to the proxy (a storm is thousands)`);
           assert.equal(await s.status(), 'install ok installed\t1.2.3');
@@ -81,7 +84,10 @@ describe('the cluster version cannot be learned (real apt)', { skip: missing, co
       s.server.ping({ status: 503, body: 'busy' });
       const r = await s.cli(['run'], active);
       assert.equal(r.exitCode, 1, r.stderr);
-      assert.match(r.stderr, /^\[!\] refusing to install 2\.0\.0 over 1\.2\.3: it is another major version, and the cluster's version could not be learned \(https:\/\/127\.0\.0\.1:\d+\/webapi\/ping: HTTP 503\)/m);
+      assert.match(
+        r.stderr,
+        /^\[!\] refusing to install 2\.0\.0 over 1\.2\.3: it is another major version, and the cluster's version could not be learned \(https:\/\/127\.0\.0\.1:\d+\/webapi\/ping: HTTP 503\)/m,
+      );
       assert.equal(await s.status(), 'install ok installed\t1.2.3');
       const dry = await s.cli(['dry-run', '--json'], active);
       assert.equal(dry.exitCode, 1);
@@ -131,8 +137,11 @@ describe('a host without /etc/hosts (real apt, in a mount namespace)', { skip: m
       const empty = join(s.dir, 'empty');
       await writeFile(empty, '');
       // Like debootstrap's minbase or a container image: no /etc/hosts, and no resolver that knows localhost.
-      const r = await cliInNamespace(['run'], { ...s.env(active), EMPTY: empty },
-        'mount --bind "$EMPTY" /etc/hosts\nmount --bind "$EMPTY" /etc/resolv.conf\nif getent hosts localhost; then echo "localhost still resolves" >&2; exit 99; fi');
+      const r = await cliInNamespace(
+        ['run'],
+        { ...s.env(active), EMPTY: empty },
+        'mount --bind "$EMPTY" /etc/hosts\nmount --bind "$EMPTY" /etc/resolv.conf\nif getent hosts localhost; then echo "localhost still resolves" >&2; exit 99; fi',
+      );
       assert.equal(r.exitCode, 0, r.stderr);
       assert.match(r.stderr, /checking that teleport\.service stays healthy for 1 s and that http:\/\/localhost:\d+\/readyz answers 200/);
       assert.match(r.stderr, /teleport\.service is healthy on 1\.2\.4/);

@@ -69,7 +69,11 @@ for (const kind of ['dnf', 'zypper'] as const) {
         const record = (await sandboxState(s)).inProgress as { held: boolean } | null;
         // Held either way: zypper lifts its lock for the install; yum's exclude is bypassed, never lifted.
         assert.equal(record?.held, true);
-        assert.equal(await locked(kind, s), kind === 'dnf', kind === 'zypper' ? 'the kill left the lock off' : 'the exclude was never touched');
+        assert.equal(
+          await locked(kind, s),
+          kind === 'dnf',
+          kind === 'zypper' ? 'the kill left the lock off' : 'the exclude was never touched',
+        );
 
         const r = await s.cli(['run'], active);
         assert.equal(r.exitCode, 0, r.stderr);

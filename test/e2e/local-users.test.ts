@@ -42,11 +42,18 @@ const runWithPlanted = async (s: Sandbox, dir: string, kind: 'link' | 'fifo' | '
       $kind eq 'link' ? symlink($victim, $p) : $kind eq 'fifo' ? POSIX::mkfifo($p, 0666) : mkdir($p); }`;
   // The shell's pid is the CLI's: exec keeps it.
   const script = 'runuser -u nobody -- perl -e "$1" "$$" "$2" "$3" "$4" && shift 4 && exec "$@"';
-  return execa('sh', ['-c', script, 'sh', plant, dir, kind, victim, process.execPath, bin(), 'run'],
-    { env: cleanEnv(s.env(active)), extendEnv: false, reject: false, stdin: 'ignore', timeout: 60_000 });
+  return execa('sh', ['-c', script, 'sh', plant, dir, kind, victim, process.execPath, bin(), 'run'], {
+    env: cleanEnv(s.env(active)),
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+    timeout: 60_000,
+  });
 };
 
-describe('the metrics textfile directory belongs to another user (real apt)', { skip: (await aptMissing()) ?? (await localUsersMissing()) }, () => {
+describe('the metrics textfile directory belongs to another user (real apt)', {
+  skip: (await aptMissing()) ?? (await localUsersMissing()),
+}, () => {
   const { withSandbox } = sandboxPerTest({ before, after });
 
   it('links, FIFOs and directories at every predictable temporary name change nothing: the victim is intact, no run hangs or fails', () =>
@@ -75,12 +82,15 @@ describe('the metrics textfile directory belongs to another user (real apt)', { 
       const r = await s.cli(['run'], active);
       assert.equal(r.exitCode, 0, r.stderr);
       assert.equal(await s.status(), 'install ok installed\t1.2.4');
-      assert.match(r.stderr, /^\[!\] could not write the metrics to .*\/node-exporter\/teleport-upgrade\.prom: a directory on the way does not exist \(ENOENT\); the run's outcome stands\.$/m);
+      assert.match(
+        r.stderr,
+        /^\[!\] could not write the metrics to .*\/node-exporter\/teleport-upgrade\.prom: a directory on the way does not exist \(ENOENT\); the run's outcome stands\.$/m,
+      );
       const dry = await s.cli(['dry-run'], active);
       assert.equal(dry.exitCode, 0, dry.stderr);
     }));
 
-  it('a textfile directory its owner replaced with a link is not followed, even to a directory of root\'s', () =>
+  it("a textfile directory its owner replaced with a link is not followed, even to a directory of root's", () =>
     withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
       const dir = await nobodysTextfileDir(s);
       const rootsDir = join(s.dir, 'roots');
@@ -89,11 +99,14 @@ describe('the metrics textfile directory belongs to another user (real apt)', { 
       await asNobody(['ln', '-s', rootsDir, dir]);
       const r = await s.cli(['run'], active);
       assert.equal(r.exitCode, 0, r.stderr);
-      assert.match(r.stderr, /^\[!\] could not write the metrics to .*: .*\/node-exporter is a symbolic link in .*\/prometheus, which is owned by uid 65534; the run's outcome stands\.$/m);
+      assert.match(
+        r.stderr,
+        /^\[!\] could not write the metrics to .*: .*\/node-exporter is a symbolic link in .*\/prometheus, which is owned by uid 65534; the run's outcome stands\.$/m,
+      );
       assert.deepEqual(await readdir(rootsDir), []);
     }));
 
-  it('a directory at the metrics file\'s own name is a warning; the run keeps its exit status', () =>
+  it("a directory at the metrics file's own name is a warning; the run keeps its exit status", () =>
     withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
       const dir = await nobodysTextfileDir(s);
       await asNobody(['mkdir', join(dir, 'teleport-upgrade.prom')]);
@@ -118,7 +131,8 @@ describe('the metrics textfile directory belongs to another user (real apt)', { 
 /** A hook that records that it ran, in $HOOK_OUT/ran. */
 const RECORDS = '#!/bin/sh\necho "$(basename "$0")" >> "$HOOK_OUT/ran"\n';
 
-const ran = async (out: string): Promise<string[]> => (await readFile(join(out, 'ran'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
+const ran = async (out: string): Promise<string[]> =>
+  (await readFile(join(out, 'ran'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
 
 /** Root's own directory of programs, standing in for /usr/sbin. */
 const rootsPrograms = async (s: Sandbox): Promise<string> => {
@@ -148,7 +162,7 @@ describe('hooks: only root decides what runs as root (real apt)', { skip: (await
     return { out, hooks };
   };
 
-  it('a hooks.d the agent\'s group swapped for a link to a directory of root\'s programs runs nothing, and says why', () =>
+  it("a hooks.d the agent's group swapped for a link to a directory of root's programs runs nothing, and says why", () =>
     withSandbox({ installed: 'teleport-ent=1.2.3' }, async (s) => {
       const { out, hooks } = await setUp(s);
       const programs = await rootsPrograms(s);
@@ -159,10 +173,13 @@ describe('hooks: only root decides what runs as root (real apt)', { skip: (await
       await asNobody(['ln', '-s', programs, hooks]);
       const r = await failingRun(s, out);
       assert.deepEqual(await ran(out), []);
-      assert.match(r.stderr, /^\[!\] not running the hooks in .*\/hooks\.d: .*\/teleport-upgrade\.d is writable by its group \(gid 65534\); only root may be able to change what runs as root\.$/m);
+      assert.match(
+        r.stderr,
+        /^\[!\] not running the hooks in .*\/hooks\.d: .*\/teleport-upgrade\.d is writable by its group \(gid 65534\); only root may be able to change what runs as root\.$/m,
+      );
     }));
 
-  it('a hooks.d that is a symbolic link is refused, even one of root\'s', () =>
+  it("a hooks.d that is a symbolic link is refused, even one of root's", () =>
     withSandbox({ installed: 'teleport-ent=1.2.3' }, async (s) => {
       const { out, hooks } = await setUp(s);
       const programs = await rootsPrograms(s);
@@ -170,10 +187,13 @@ describe('hooks: only root decides what runs as root (real apt)', { skip: (await
       await symlink(programs, hooks);
       const r = await failingRun(s, out);
       assert.deepEqual(await ran(out), []);
-      assert.match(r.stderr, /^\[!\] not running the hooks in .*\/hooks\.d: .*\/hooks\.d is a symbolic link, which is not accepted here; only root may be able to change what runs as root\.$/m);
+      assert.match(
+        r.stderr,
+        /^\[!\] not running the hooks in .*\/hooks\.d: .*\/hooks\.d is a symbolic link, which is not accepted here; only root may be able to change what runs as root\.$/m,
+      );
     }));
 
-  it('a hook that links into another user\'s directory is refused; a link within root\'s directories runs', () =>
+  it("a hook that links into another user's directory is refused; a link within root's directories runs", () =>
     withSandbox({ installed: 'teleport-ent=1.2.3' }, async (s) => {
       const { out, hooks } = await setUp(s);
       const programs = await rootsPrograms(s);
@@ -185,7 +205,10 @@ describe('hooks: only root decides what runs as root (real apt)', { skip: (await
       await symlink(join(users, 'hook'), join(hooks, '20-users'));
       const r = await failingRun(s, out);
       assert.deepEqual(await ran(out), ['10-roots']);
-      assert.match(r.stderr, /^\[!\] not running hook .*\/hooks\.d\/20-users: .*\/home-nobody is owned by uid 65534; only root may be able to change a hook\.$/m);
+      assert.match(
+        r.stderr,
+        /^\[!\] not running hook .*\/hooks\.d\/20-users: .*\/home-nobody is owned by uid 65534; only root may be able to change a hook\.$/m,
+      );
     }));
 
   it('each hook is checked right before it runs: one made writable by others after the first hook ran is refused', () =>
@@ -198,14 +221,18 @@ describe('hooks: only root decides what runs as root (real apt)', { skip: (await
       assert.match(r.stderr, /^\[!\] not running hook .*\/20-second: the file is writable by group or others \(mode 0777\)/m);
     }));
 
-  it('a hook\'s output is bounded: a 200 MB line and 100,000 lines cost little memory and 100 logged lines each', { skip: noTime }, () =>
+  it("a hook's output is bounded: a 200 MB line and 100,000 lines cost little memory and 100 logged lines each", { skip: noTime }, () =>
     withSandbox({ installed: 'teleport-ent=1.2.3' }, async (s) => {
       const { out, hooks } = await setUp(s);
       await writeFile(join(hooks, '10-long'), '#!/bin/sh\nhead -c 200000000 /dev/zero | tr "\\0" x\necho\necho done\n', { mode: 0o755 });
       await writeFile(join(hooks, '20-many'), '#!/bin/sh\nseq 1 100000\n', { mode: 0o755 });
       s.server.answer({ status: 503, body: 'down' });
-      const r = await execa('/usr/bin/time', ['-f', 'maxrss_kib=%M', process.execPath, bin(), 'run'],
-        { env: cleanEnv(s.env({ ...active, HOOK_OUT: out })), extendEnv: false, reject: false, stdin: 'ignore' });
+      const r = await execa('/usr/bin/time', ['-f', 'maxrss_kib=%M', process.execPath, bin(), 'run'], {
+        env: cleanEnv(s.env({ ...active, HOOK_OUT: out })),
+        extendEnv: false,
+        reject: false,
+        stdin: 'ignore',
+      });
       assert.equal(r.exitCode, 1, r.stderr);
       const rssMiB = Number(/maxrss_kib=(\d+)/.exec(r.stderr)?.[1]) / 1024;
       assert.ok(rssMiB < 150, `peak RSS ${rssMiB} MiB`);
@@ -218,6 +245,7 @@ describe('hooks: only root decides what runs as root (real apt)', { skip: (await
       assert.equal(many.at(-1), '[i] hook 20-many: 100');
       assert.match(r.stderr, /^\[!\] hook 20-many printed 99900 more lines, not logged \(at most 100 are\)\.$/m);
       const ours = r.stderr.split('\n').filter((line) => line.startsWith('['));
-      assert.match(ours.at(-1) ?? '', /failed to get target version/, 'the run\'s own last line is there');
-    }));
+      assert.match(ours.at(-1) ?? '', /failed to get target version/, "the run's own last line is there");
+    }),
+  );
 });

@@ -26,7 +26,8 @@ const withMetrics = async (s: Sandbox): Promise<string> => {
 };
 
 /** The value of one series line, e.g. `teleport_upgrade_upgrades_total`, or `teleport_upgrade_info{…}` by a label. */
-const sample = (text: string, name: string): string | undefined => new RegExp(`^${name.replace(/[{}]/g, '\\$&')}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1];
+const sample = (text: string, name: string): string | undefined =>
+  new RegExp(`^${name.replace(/[{}]/g, '\\$&')}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1];
 
 /** promtool accepts the file, with no lint complaint. */
 const promtool = async (file: string): Promise<void> => {
@@ -46,11 +47,22 @@ const freePort = async (): Promise<number> => {
 /** What a real node_exporter serves on /metrics with the textfile collector on `dir`. */
 const scrape = async (dir: string): Promise<string> => {
   const port = await freePort();
-  const exporter = execa('prometheus-node-exporter', [`--web.listen-address=127.0.0.1:${port}`, '--collector.disable-defaults', '--collector.textfile',
-    `--collector.textfile.directory=${dir}`], { reject: false, stdin: 'ignore' });
+  const exporter = execa(
+    'prometheus-node-exporter',
+    [
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--collector.disable-defaults',
+      '--collector.textfile',
+      `--collector.textfile.directory=${dir}`,
+    ],
+    { reject: false, stdin: 'ignore' },
+  );
   try {
     for (let i = 0; i < 100; i++) {
-      const answer = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => undefined);
+      const answer = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+        (r) => r.text(),
+        () => undefined,
+      );
       if (answer !== undefined) return answer;
       await sleep(100);
     }
@@ -63,10 +75,17 @@ const scrape = async (dir: string): Promise<string> => {
 
 const statusJson = async (s: Sandbox, env: Record<string, string> = {}) => {
   const r = await s.cli(['status', '--json'], { ...active, ...env });
-  return { exitCode: r.exitCode, status: JSON.parse(r.stdout) as Record<string, unknown> & { lastRun: Record<string, unknown> | null }, stderr: r.stderr };
+  return {
+    exitCode: r.exitCode,
+    status: JSON.parse(r.stdout) as Record<string, unknown> & { lastRun: Record<string, unknown> | null },
+    stderr: r.stderr,
+  };
 };
 
-describe('metrics through node_exporter, and status (real apt)', { skip: (await aptMissing()) ?? (await prometheusMissing()), concurrency: true }, () => {
+describe('metrics through node_exporter, and status (real apt)', {
+  skip: (await aptMissing()) ?? (await prometheusMissing()),
+  concurrency: true,
+}, () => {
   const { withSandbox } = sandboxPerTest({ before, after });
 
   it('after an upgrade: promtool accepts the file, node_exporter serves it, status says upgraded', () =>
@@ -83,15 +102,28 @@ describe('metrics through node_exporter, and status (real apt)', { skip: (await 
       assert.equal(sample(text, 'teleport_upgrade_rollbacks_total'), '0');
       assert.equal(sample(text, 'teleport_upgrade_upgrade_available'), '0');
       assert.equal(sample(text, 'teleport_upgrade_window_open'), '1');
-      assert.match(text, /^teleport_upgrade_info\{updater="\d+\.\d+\.\d+",package="teleport-ent",installer="apt",installed="1\.2\.4",target="1\.2\.4"\} 1$/m);
+      assert.match(
+        text,
+        /^teleport_upgrade_info\{updater="\d+\.\d+\.\d+",package="teleport-ent",installer="apt",installed="1\.2\.4",target="1\.2\.4"\} 1$/m,
+      );
       assert.match(text, /^# HELP teleport_upgrade_last_run_duration_seconds /m);
       const served = await scrape(dir);
-      for (const name of ['last_run_timestamp_seconds', 'last_run_success', 'last_success_timestamp_seconds', 'info', 'upgrades_total', 'next_window_timestamp_seconds']) {
+      for (const name of [
+        'last_run_timestamp_seconds',
+        'last_run_success',
+        'last_success_timestamp_seconds',
+        'info',
+        'upgrades_total',
+        'next_window_timestamp_seconds',
+      ]) {
         assert.match(served, new RegExp(`^teleport_upgrade_${name}[ {]`, 'm'), name);
       }
       const { exitCode, status } = await statusJson(s);
       assert.equal(exitCode, 0);
-      assert.deepEqual([status.installed, status.installer, status.lastRun?.outcome, status.lastRun?.from, status.lastRun?.to], ['1.2.4', 'apt', 'upgraded', '1.2.3', '1.2.4']);
+      assert.deepEqual(
+        [status.installed, status.installer, status.lastRun?.outcome, status.lastRun?.from, status.lastRun?.to],
+        ['1.2.4', 'apt', 'upgraded', '1.2.3', '1.2.4'],
+      );
     }));
 
   it('after a rollback: the bad target and the rollback counted; status exits 1', () =>
@@ -141,9 +173,16 @@ describe('metrics through node_exporter, and status (real apt)', { skip: (await 
       const dir = await withMetrics(s);
       const r = await cliInNamespace(['run'], { ...s.env(active), TEXTFILE: dir }, 'mount -t tmpfs -o ro,size=16k tmpfs "$TEXTFILE"');
       assert.equal(r.exitCode, 0, r.stderr);
-      assert.match(r.stderr, new RegExp(`^\\[!\\] could not write the metrics to ${dir}/teleport-upgrade\\.prom: its file system is mounted read-only \\(EROFS\\); the run's outcome stands\\.$`, 'm'));
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^\\[!\\] could not write the metrics to ${dir}/teleport-upgrade\\.prom: its file system is mounted read-only \\(EROFS\\); the run's outcome stands\\.$`,
+          'm',
+        ),
+      );
       assert.equal(await s.status(), 'install ok installed\t1.2.4');
-    }));
+    }),
+  );
 
   it('status as root about a state file that is a FIFO or too large: says what is wrong with it, not to run as root', () =>
     withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
@@ -152,12 +191,18 @@ describe('metrics through node_exporter, and status (real apt)', { skip: (await 
       await execa('mkfifo', [path]);
       const fifo = await s.cli(['status'], active);
       assert.equal(fifo.exitCode, 0, fifo.stderr);
-      assert.match(fifo.stdout, /^note: +.*state\.json is not a regular file \(a FIFO \(named pipe\)\): it is no state file of teleport-upgrade's; move it aside, and the next run starts a new one$/m);
+      assert.match(
+        fifo.stdout,
+        /^note: +.*state\.json is not a regular file \(a FIFO \(named pipe\)\): it is no state file of teleport-upgrade's; move it aside, and the next run starts a new one$/m,
+      );
       assert.doesNotMatch(fifo.stdout, /as root/);
       await rm(path);
       await writeFile(path, `{"version":4,${' '.repeat(70_000)}}`);
       const large = await s.cli(['status'], active);
-      assert.match(large.stdout, /^note: +.*state\.json is 70\d{3} bytes, more than the 65536 allowed: it is no state file of teleport-upgrade's; move it aside/m);
+      assert.match(
+        large.stdout,
+        /^note: +.*state\.json is 70\d{3} bytes, more than the 65536 allowed: it is no state file of teleport-upgrade's; move it aside/m,
+      );
       // A run says so too, and replaces it.
       const run = await s.cli(['run'], active);
       assert.equal(run.exitCode, 0, run.stderr);
@@ -170,8 +215,11 @@ describe('metrics through node_exporter, and status (real apt)', { skip: (await 
       assert.equal((await s.cli(['run'], active)).exitCode, 0);
       await chmod(s.dir, 0o755);
       await chmod(join(s.stateDir, 'state.json'), 0o600);
-      const cli = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, bin(), 'status'],
-        { env: { ...s.env(active) }, reject: false, stdin: 'ignore' });
+      const cli = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, bin(), 'status'], {
+        env: { ...s.env(active) },
+        reject: false,
+        stdin: 'ignore',
+      });
       assert.equal(cli.exitCode, 0, cli.stderr);
       assert.match(cli.stdout, /^package: +teleport-ent 1\.2\.4 \(apt\)/m);
       assert.match(cli.stdout, /^note: +.*state\.json cannot be read \(EACCES\); run status as root to see it$/m);
@@ -196,7 +244,8 @@ describe("the README's alert rules", { skip: await prometheusMissing() }, () => 
 });
 
 /** A hook that records its environment in $HOOK_OUT/<name>.<event>, and the order hooks ran in. */
-const RECORD = '#!/bin/sh\nname=$(basename "$0")\necho "$name" >> "$HOOK_OUT/order"\nenv | grep "^TELEPORT_UPGRADE_" | sort > "$HOOK_OUT/$name.$TELEPORT_UPGRADE_EVENT"\n';
+const RECORD =
+  '#!/bin/sh\nname=$(basename "$0")\necho "$name" >> "$HOOK_OUT/order"\nenv | grep "^TELEPORT_UPGRADE_" | sort > "$HOOK_OUT/$name.$TELEPORT_UPGRADE_EVENT"\n';
 
 const hooks = async (s: Sandbox, files: Record<string, { text: string; mode?: number }>): Promise<string> => {
   const dir = join(s.configDir, 'hooks.d');
@@ -212,7 +261,12 @@ const hooks = async (s: Sandbox, files: Record<string, { text: string; mode?: nu
 };
 
 const recorded = async (out: string, name: string): Promise<Record<string, string>> =>
-  Object.fromEntries((await readFile(join(out, name), 'utf8')).trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+  Object.fromEntries(
+    (await readFile(join(out, name), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  );
 
 describe('hooks (real apt)', { skip: (await aptMissing()) ?? notRoot, concurrency: true }, () => {
   const { withSandbox } = sandboxPerTest({ before, after });
@@ -220,21 +274,28 @@ describe('hooks (real apt)', { skip: (await aptMissing()) ?? notRoot, concurrenc
   it('an upgrade runs every hook in name order with the facts; a failing hook and a world-writable one change nothing', () =>
     withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
       const out = await hooks(s, {
-        '20-second': { text: RECORD }, '10-first': { text: RECORD },
+        '20-second': { text: RECORD },
+        '10-first': { text: RECORD },
         '30-fails': { text: '#!/bin/sh\necho "cannot reach the chat" >&2\nexit 1\n' },
         '40-writable': { text: RECORD, mode: 0o777 },
-        'README': { text: 'not a hook\n', mode: 0o644 },
+        README: { text: 'not a hook\n', mode: 0o644 },
       });
       const r = await s.cli(['run'], { ...active, HOOK_OUT: out });
       assert.equal(r.exitCode, 0, r.stderr);
       assert.deepEqual((await readFile(join(out, 'order'), 'utf8')).trim().split('\n'), ['10-first', '20-second']);
       const env = await recorded(out, '10-first.upgraded');
-      assert.deepEqual([env.TELEPORT_UPGRADE_EVENT, env.TELEPORT_UPGRADE_FROM, env.TELEPORT_UPGRADE_TO, env.TELEPORT_UPGRADE_EXIT_STATUS], ['upgraded', '1.2.3', '1.2.4', '0']);
+      assert.deepEqual(
+        [env.TELEPORT_UPGRADE_EVENT, env.TELEPORT_UPGRADE_FROM, env.TELEPORT_UPGRADE_TO, env.TELEPORT_UPGRADE_EXIT_STATUS],
+        ['upgraded', '1.2.3', '1.2.4', '0'],
+      );
       assert.equal(env.TELEPORT_UPGRADE_REASON, 'within maintenance window, upgrade will be attempted.');
       assert.ok((env.TELEPORT_UPGRADE_HOSTNAME ?? '').length > 0);
       assert.match(r.stderr, /^\[!\] hook 30-fails: cannot reach the chat$/m);
       assert.match(r.stderr, /^\[!\] hook 30-fails exited with status 1; the run's outcome stands\.$/m);
-      assert.match(r.stderr, /^\[!\] not running hook .*\/hooks\.d\/40-writable: the file is writable by group or others \(mode 0777\); only root may be able to change a hook\.$/m);
+      assert.match(
+        r.stderr,
+        /^\[!\] not running hook .*\/hooks\.d\/40-writable: the file is writable by group or others \(mode 0777\); only root may be able to change a hook\.$/m,
+      );
       // Nothing to do next time: no hook runs; nor for dry-run or status.
       assert.equal((await s.cli(['run'], { ...active, HOOK_OUT: out })).exitCode, 0);
       assert.equal((await s.cli(['dry-run'], { ...active, HOOK_OUT: out })).exitCode, 0);
@@ -247,7 +308,10 @@ describe('hooks (real apt)', { skip: (await aptMissing()) ?? notRoot, concurrenc
       const out = await hooks(s, { '10-record': { text: RECORD } });
       assert.equal((await s.cli(['run'], { ...active, HOOK_OUT: out, FAKE_BROKEN_VERSIONS: '1.2.4' })).exitCode, 1);
       const rolledBack = await recorded(out, '10-record.rolled-back');
-      assert.deepEqual([rolledBack.TELEPORT_UPGRADE_FROM, rolledBack.TELEPORT_UPGRADE_TO, rolledBack.TELEPORT_UPGRADE_EXIT_STATUS], ['1.2.3', '1.2.4', '1']);
+      assert.deepEqual(
+        [rolledBack.TELEPORT_UPGRADE_FROM, rolledBack.TELEPORT_UPGRADE_TO, rolledBack.TELEPORT_UPGRADE_EXIT_STATUS],
+        ['1.2.3', '1.2.4', '1'],
+      );
       assert.match(rolledBack.TELEPORT_UPGRADE_REASON ?? '', /failed its health check/);
       s.server.answer({ status: 503, body: 'down' });
       assert.equal((await s.cli(['run'], { ...active, HOOK_OUT: out })).exitCode, 1);
@@ -291,14 +355,26 @@ for (const kind of ['dnf', 'zypper'] as const) {
         }
         const before = await statusJson(s);
         assert.equal(before.exitCode, 0, before.stderr);
-        assert.deepEqual([before.status.installer, before.status.installed, before.status.held, before.status.lastRun], [kind === 'dnf' ? 'yum' : 'zypper', '1.2.3', true, null]);
+        assert.deepEqual(
+          [before.status.installer, before.status.installed, before.status.held, before.status.lastRun],
+          [kind === 'dnf' ? 'yum' : 'zypper', '1.2.3', true, null],
+        );
         const dir = await withMetrics(s);
         assert.equal((await s.cli(['run'], active)).exitCode, 0);
         await promtool(join(dir, 'teleport-upgrade.prom'));
         const text = await readFile(join(dir, 'teleport-upgrade.prom'), 'utf8');
-        assert.match(text, new RegExp(`^teleport_upgrade_info\\{.*installer="${kind === 'dnf' ? 'yum' : 'zypper'}",installed="1\\.2\\.4",target="1\\.2\\.4"\\} 1$`, 'm'));
+        assert.match(
+          text,
+          new RegExp(
+            `^teleport_upgrade_info\\{.*installer="${kind === 'dnf' ? 'yum' : 'zypper'}",installed="1\\.2\\.4",target="1\\.2\\.4"\\} 1$`,
+            'm',
+          ),
+        );
         const afterwards = await statusJson(s);
-        assert.deepEqual([afterwards.status.installed, afterwards.status.held, afterwards.status.lastRun?.outcome], ['1.2.4', true, 'upgraded']);
+        assert.deepEqual(
+          [afterwards.status.installed, afterwards.status.held, afterwards.status.lastRun?.outcome],
+          ['1.2.4', true, 'upgraded'],
+        );
       }));
   });
 }

@@ -36,24 +36,36 @@ describe('the printed plan is the executed plan (real apt)', { skip: await aptMi
   it('refresh, install through the hold, the hold put back, daemon-reload, reload', () =>
     withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
       await sh('apt-mark', ['hold', 'teleport-ent'], { env: { ...s.apt.env } });
-      const { printed, executed: ran } = await printedAndExecuted(s, async () => assert.equal(await s.status(), 'hold ok installed\t1.2.4'));
+      const { printed, executed: ran } = await printedAndExecuted(s, async () =>
+        assert.equal(await s.status(), 'hold ok installed\t1.2.4'),
+      );
       assert.deepEqual(ran, printed);
-      assert.deepEqual(printed.map((argv) => argv.slice(0, 2).join(' ')), ['apt-get update', 'apt-get install', 'apt-mark hold', 'systemctl daemon-reload', 'systemctl reload']);
+      assert.deepEqual(
+        printed.map((argv) => argv.slice(0, 2).join(' ')),
+        ['apt-get update', 'apt-get install', 'apt-mark hold', 'systemctl daemon-reload', 'systemctl reload'],
+      );
     }));
 });
 
 for (const kind of ['dnf', 'zypper'] as const) {
   describe(`the printed plan is the executed plan (real ${kind})`, { skip: await rpmMissing() }, () => {
     const { withSandbox } = sandboxPerTest({ before, after }, { rpm: true });
-    it(kind === 'zypper' ? 'refresh, lift the lock, install, put the lock back, daemon-reload, reload' : 'refresh, install, daemon-reload, reload', () =>
-      withSandbox({ packages: kind, installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
-        if (kind === 'zypper') await s.rpm!.run('zypper', ['--non-interactive', '--quiet', 'addlock', 'teleport-ent']);
-        const { printed, executed: ran } = await printedAndExecuted(s, async () => assert.equal(await s.status(), '1.2.4-1'));
-        assert.deepEqual(ran, printed);
-        assert.deepEqual(printed.map((argv) => `${argv[0]} ${subcommand(argv.slice(1))}`),
-          kind === 'zypper'
-            ? ['zypper refresh', 'zypper removelock', 'zypper install', 'zypper addlock', 'systemctl daemon-reload', 'systemctl reload']
-            : ['dnf makecache', 'dnf install', 'systemctl daemon-reload', 'systemctl reload']);
-      }));
+    it(
+      kind === 'zypper'
+        ? 'refresh, lift the lock, install, put the lock back, daemon-reload, reload'
+        : 'refresh, install, daemon-reload, reload',
+      () =>
+        withSandbox({ packages: kind, installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
+          if (kind === 'zypper') await s.rpm!.run('zypper', ['--non-interactive', '--quiet', 'addlock', 'teleport-ent']);
+          const { printed, executed: ran } = await printedAndExecuted(s, async () => assert.equal(await s.status(), '1.2.4-1'));
+          assert.deepEqual(ran, printed);
+          assert.deepEqual(
+            printed.map((argv) => `${argv[0]} ${subcommand(argv.slice(1))}`),
+            kind === 'zypper'
+              ? ['zypper refresh', 'zypper removelock', 'zypper install', 'zypper addlock', 'systemctl daemon-reload', 'systemctl reload']
+              : ['dnf makecache', 'dnf install', 'systemctl daemon-reload', 'systemctl reload'],
+          );
+        }),
+    );
   });
 }

@@ -6,7 +6,15 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { after, before, describe, it } from 'node:test';
 import { bin, cleanEnv } from '../support/cli.ts';
-import { killAptRunInPostinst, killRunWhen, laterWindow, openWindow, sandboxPerTest, sandboxState as state, type Sandbox } from '../support/sandbox.ts';
+import {
+  killAptRunInPostinst,
+  killRunWhen,
+  laterWindow,
+  openWindow,
+  sandboxPerTest,
+  sandboxState as state,
+  type Sandbox,
+} from '../support/sandbox.ts';
 import { aptMissing, sh, straceMissing } from '../support/tools.ts';
 
 const active = { FAKE_SYSTEMCTL_MODE: 'active' };
@@ -40,18 +48,36 @@ describe('durability across power cuts (real apt)', { skip: (await aptMissing())
       await execa('mkdir', [textfile]);
       await s.write('metrics', `${textfile}/teleport-upgrade.prom\n`);
       const traceFile = join(s.dir, 'strace.out');
-      const r = await execa('strace', ['-f', '-qq', '-y', '-o', traceFile, '-e', 'trace=fsync,fdatasync,rename,renameat,renameat2,link,linkat', process.execPath, bin(), 'run'],
-        { env: cleanEnv(s.env(active)), extendEnv: false, reject: false, stdin: 'ignore' });
+      const r = await execa(
+        'strace',
+        [
+          '-f',
+          '-qq',
+          '-y',
+          '-o',
+          traceFile,
+          '-e',
+          'trace=fsync,fdatasync,rename,renameat,renameat2,link,linkat',
+          process.execPath,
+          bin(),
+          'run',
+        ],
+        { env: cleanEnv(s.env(active)), extendEnv: false, reject: false, stdin: 'ignore' },
+      );
       assert.equal(r.exitCode, 0, r.stderr);
       assert.equal(await s.status(), 'install ok installed\t1.2.4');
       const traced = calls(await readFile(traceFile, 'utf8'));
 
       // The copy of 1.2.3 is flushed before the first state file written (the in-flight record that names it).
-      const copyFlushed = traced.findIndex((c) => /^(fsync|fdatasync)$/.test(c.name) && /rollback\/teleport-ent_1\.2\.3_amd64\.deb>\)/.test(c.line));
+      const copyFlushed = traced.findIndex(
+        (c) => /^(fsync|fdatasync)$/.test(c.name) && /rollback\/teleport-ent_1\.2\.3_amd64\.deb>\)/.test(c.line),
+      );
       const firstState = traced.findIndex((c) => madeThrough(c)?.name === 'state.json');
       assert.ok(copyFlushed >= 0, 'the rollback copy is fsynced');
       assert.ok(firstState > copyFlushed, 'before the state file names it');
-      const copyDirFlushed = traced.findIndex((c, i) => i > copyFlushed && c.name === 'fsync' && /\/var\/lib\/teleport-upgrade\/rollback>\)/.test(c.line));
+      const copyDirFlushed = traced.findIndex(
+        (c, i) => i > copyFlushed && c.name === 'fsync' && /\/var\/lib\/teleport-upgrade\/rollback>\)/.test(c.line),
+      );
       assert.ok(copyDirFlushed > copyFlushed && copyDirFlushed < firstState, 'and so is its directory');
 
       // Each state file, metrics file and lock made in a directory is followed by an fsync of that very directory.
@@ -67,7 +93,10 @@ describe('durability across power cuts (real apt)', { skip: (await aptMissing())
       }
       const lockLink = traced.findIndex((c) => /^link(at)?$/.test(c.name) && /\/lock"/.test(c.line));
       assert.ok(lockLink >= 0, 'the lock is linked into place');
-      assert.ok(traced.slice(lockLink + 1).some((c) => c.name === 'fsync' && /\/var\/lib\/teleport-upgrade>\)/.test(c.line)), 'and its directory fsynced');
+      assert.ok(
+        traced.slice(lockLink + 1).some((c) => c.name === 'fsync' && /\/var\/lib\/teleport-upgrade>\)/.test(c.line)),
+        'and its directory fsynced',
+      );
     }));
 
   it('a rollback copy a power cut left empty: the rollback installs the previous version from the repository instead', () =>
@@ -80,7 +109,10 @@ describe('durability across power cuts (real apt)', { skip: (await aptMissing())
 
       const r = await s.cli(['run'], { ...active, FAKE_BROKEN_VERSIONS: '1.2.7' });
       assert.equal(r.exitCode, 1, r.stderr);
-      assert.match(r.stderr, /^\[!\] the kept copy .*teleport-ent_1\.2\.3_amd64\.deb could not be installed; installing teleport-ent 1\.2\.3 from the repository instead\.$/m);
+      assert.match(
+        r.stderr,
+        /^\[!\] the kept copy .*teleport-ent_1\.2\.3_amd64\.deb could not be installed; installing teleport-ent 1\.2\.3 from the repository instead\.$/m,
+      );
       assert.match(r.stderr, /^\[i\] teleport-ent 1\.2\.7 -> 1\.2\.3 rolled back\.$/m);
       assert.equal(await s.status(), 'install ok installed\t1.2.3');
       assert.equal((await state(s)).inProgress, null);
@@ -108,7 +140,10 @@ describe('durability across power cuts (real apt)', { skip: (await aptMissing())
       await writeFile(join(s.apt.root, 'etc/apt/sources.list.d/teleport.list'), 'deb [trusted=yes] file:/nonexistent ./\n');
       const r = await s.cli(['run'], active);
       assert.equal(r.exitCode, 0, r.stderr);
-      assert.match(r.stderr, /^\[!\] teleport-ent 1\.2\.3 was left half-installed by an interrupted package transaction; installing it again first\.$/m);
+      assert.match(
+        r.stderr,
+        /^\[!\] teleport-ent 1\.2\.3 was left half-installed by an interrupted package transaction; installing it again first\.$/m,
+      );
       assert.match(r.stderr, /outside of maintenance window/);
       assert.equal(await s.status(), 'install ok installed\t1.2.3');
       assert.equal((await state(s)).inProgress, null);
@@ -132,7 +167,10 @@ describe('durability across power cuts (real apt)', { skip: (await aptMissing())
       await s.write('schedule', laterWindow());
       const r = await s.cli(['run'], active);
       assert.equal(r.exitCode, 1, r.stderr);
-      assert.match(r.stderr, /^\[!\] could not finish the interrupted package transaction of teleport-ent; .* Fix it by hand \(dpkg .*--configure -a; then apt-get install -y --reinstall .*teleport-ent=1\.2\.3\), then run teleport-upgrade again\.$/m);
+      assert.match(
+        r.stderr,
+        /^\[!\] could not finish the interrupted package transaction of teleport-ent; .* Fix it by hand \(dpkg .*--configure -a; then apt-get install -y --reinstall .*teleport-ent=1\.2\.3\), then run teleport-upgrade again\.$/m,
+      );
       assert.equal(await s.status(), 'install reinstreq half-installed\t1.2.3');
     }));
 });

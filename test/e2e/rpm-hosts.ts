@@ -14,12 +14,37 @@ const missing = await rpmMissing();
 
 const EXPECTED = {
   dnf: {
-    refresh: ['dnf', '-y', '--setopt=skip_if_unavailable=0', '--disablerepo=*', '--enablerepo=teleport', '--setopt=disable_excludes=teleport', 'makecache'],
-    install: ['dnf', '-y', '--disablerepo=*', '--enablerepo=teleport', '--setopt=disable_excludes=teleport', 'install', 'teleport-ent-1.2.4-1'],
+    refresh: [
+      'dnf',
+      '-y',
+      '--setopt=skip_if_unavailable=0',
+      '--disablerepo=*',
+      '--enablerepo=teleport',
+      '--setopt=disable_excludes=teleport',
+      'makecache',
+    ],
+    install: [
+      'dnf',
+      '-y',
+      '--disablerepo=*',
+      '--enablerepo=teleport',
+      '--setopt=disable_excludes=teleport',
+      'install',
+      'teleport-ent-1.2.4-1',
+    ],
   },
   zypper: {
     refresh: ['zypper', '--non-interactive', 'refresh', 'teleport'],
-    install: ['zypper', '--non-interactive', 'install', '--oldpackage', '--download-in-advance', '--repo', 'teleport', 'teleport-ent=1.2.4-1'],
+    install: [
+      'zypper',
+      '--non-interactive',
+      'install',
+      '--oldpackage',
+      '--download-in-advance',
+      '--repo',
+      'teleport',
+      'teleport-ent=1.2.4-1',
+    ],
   },
 } as const;
 
@@ -43,7 +68,11 @@ export const rpmHostsSuite = (kind: 'dnf' | 'zypper'): void => {
         const r = await s.cli(['run'], { FAKE_SYSTEMCTL_MODE: 'active' });
         assert.equal(r.exitCode, 0, r.stderr);
         assert.equal(await s.status(), '1.2.4-1');
-        assert.deepEqual(r.stderr.split('\n').filter((line) => line.startsWith('[!]')), [], 'a successful run leaves no warning');
+        assert.deepEqual(
+          r.stderr.split('\n').filter((line) => line.startsWith('[!]')),
+          [],
+          'a successful run leaves no warning',
+        );
       }));
 
     it('rolls back from the kept copy when the repository is gone by then, judged by the package database', () =>
@@ -70,7 +99,14 @@ export const rpmHostsSuite = (kind: 'dnf' | 'zypper'): void => {
         assert.equal(plan.installed, '1.2.3');
         assert.deepEqual(plan.commands.slice(0, 2), [expected.refresh, expected.install]);
         const other = kind === 'dnf' ? 'zypper' : 'dnf';
-        assert.match(r.stderr, new RegExp(`^\\[i\\] detected installer ${kind}: both dnf and zypper are installed; only ${kind}'s repository configuration has the Teleport repository \\(teleport\\)\\.$`, 'm'), other);
+        assert.match(
+          r.stderr,
+          new RegExp(
+            `^\\[i\\] detected installer ${kind}: both dnf and zypper are installed; only ${kind}'s repository configuration has the Teleport repository \\(teleport\\)\\.$`,
+            'm',
+          ),
+          other,
+        );
       }));
 
     it('rolls back a version the agent crash-loops on, remembers it, and installs it again only when forced', () =>
@@ -79,7 +115,10 @@ export const rpmHostsSuite = (kind: 'dnf' | 'zypper'): void => {
         const r = await s.cli(['run'], { ...active, FAKE_BROKEN_VERSIONS: '1.2.4' });
         assert.equal(r.exitCode, 1, r.stderr);
         assert.match(r.stderr, /teleport 1\.2\.4 is unhealthy after the upgrade: systemd restarted teleport\.service/);
-        assert.match(r.stderr, /kept a copy of teleport-ent 1\.2\.3-1 for a rollback: .*\/rollback\/(teleport\/)?teleport-ent-1\.2\.3-1\.x86_64\.rpm/);
+        assert.match(
+          r.stderr,
+          /kept a copy of teleport-ent 1\.2\.3-1 for a rollback: .*\/rollback\/(teleport\/)?teleport-ent-1\.2\.3-1\.x86_64\.rpm/,
+        );
         assert.match(r.stderr, /^\[i\] teleport-ent 1\.2\.4 -> 1\.2\.3 rolled back\.$/m);
         assert.equal(await s.status(), '1.2.3-1');
         assert.equal((await sandboxState(s)).badTarget?.version, '1.2.4');
@@ -96,20 +135,29 @@ export const rpmHostsSuite = (kind: 'dnf' | 'zypper'): void => {
       rpmHost('teleport-ent=1.2.3', {}, async (s) => {
         const file = kind === 'dnf' ? 'etc/yum.repos.d/teleport.repo' : 'etc/zypp/repos.d/teleport.repo';
         const repoFile = join(s.rpm!.root, file);
-        await writeFile(repoFile, (await readFile(repoFile, 'utf8')).replace(/^baseurl=.*$/m, 'baseurl=file:///nonexistent/teleport-rpm-repo'));
+        await writeFile(
+          repoFile,
+          (await readFile(repoFile, 'utf8')).replace(/^baseurl=.*$/m, 'baseurl=file:///nonexistent/teleport-rpm-repo'),
+        );
         const r = await s.cli(['run'], { FAKE_SYSTEMCTL_MODE: 'active' });
         assert.equal(r.exitCode, 1, r.stderr);
         // The failed query is shown with what the manager said, not read as "that version is not offered".
-        assert.match(r.stderr, kind === 'dnf'
-          ? /^\[!\] upgrade attempt failed for teleport-ent=1\.2\.4: could not list the versions the yum repositories offer: dnf .* exited with status 1: .*Failed to download metadata for repo 'teleport'/m
-          : /^\[!\] upgrade attempt failed for teleport-ent=1\.2\.4: could not list the versions the zypper repositories offer: zypper .* exited with status 106: .*Skipping repository 'teleport' because of the above error/m);
+        assert.match(
+          r.stderr,
+          kind === 'dnf'
+            ? /^\[!\] upgrade attempt failed for teleport-ent=1\.2\.4: could not list the versions the yum repositories offer: dnf .* exited with status 1: .*Failed to download metadata for repo 'teleport'/m
+            : /^\[!\] upgrade attempt failed for teleport-ent=1\.2\.4: could not list the versions the zypper repositories offer: zypper .* exited with status 106: .*Skipping repository 'teleport' because of the above error/m,
+        );
         assert.doesNotMatch(r.stderr, /do not offer that version/);
         assert.equal(await s.status(), '1.2.3-1');
       }));
 
     it('fault: a file conflict with another package is refused before anything changes', () =>
       rpmHost('teleport-ent=1.2.3', {}, async (s) => {
-        await s.rpm!.run(kind, kind === 'dnf' ? ['-y', '-q', 'install', 'teleport-tools'] : ['--non-interactive', '--quiet', 'install', 'teleport-tools']);
+        await s.rpm!.run(
+          kind,
+          kind === 'dnf' ? ['-y', '-q', 'install', 'teleport-tools'] : ['--non-interactive', '--quiet', 'install', 'teleport-tools'],
+        );
         s.server.answer('v1.2.9');
         const r = await s.cli(['run'], { FAKE_SYSTEMCTL_MODE: 'active' });
         assert.equal(r.exitCode, 1, r.stderr);
@@ -123,7 +171,12 @@ export const rpmHostsSuite = (kind: 'dnf' | 'zypper'): void => {
       rpmHost('teleport-ent=1.2.3', {}, async (s) => {
         const root = s.rpm!.root;
         s.server.answer('v1.2.8');
-        await killRunWhen(s, { FAKE_SYSTEMCTL_MODE: 'active' }, async () => existsSync(join(root, 'post-started')), "the new package's %post");
+        await killRunWhen(
+          s,
+          { FAKE_SYSTEMCTL_MODE: 'active' },
+          async () => existsSync(join(root, 'post-started')),
+          "the new package's %post",
+        );
         await writeFile(join(root, 'post-may-finish'), '');
         assert.notEqual((await sandboxState(s)).inProgress, null, 'the interrupted upgrade is on record');
 
@@ -202,9 +255,10 @@ export const rpmHostsSuite = (kind: 'dnf' | 'zypper'): void => {
         await mkdir(dirname(lockFile), { recursive: true });
         await writeFile(lockFile, `${holder.pid}\n`);
         // Released once the updater's log names the holder, so the test does not depend on timing.
-        const named = kind === 'dnf'
-          ? new RegExp(`^\\[!\\] dnf: Waiting for process with pid ${holder.pid} to finish\\.`, 'm')
-          : new RegExp(`^\\[!\\] zypper: System management is locked by the application with pid ${holder.pid} \\(sleep\\)\\.`, 'm');
+        const named =
+          kind === 'dnf'
+            ? new RegExp(`^\\[!\\] dnf: Waiting for process with pid ${holder.pid} to finish\\.`, 'm')
+            : new RegExp(`^\\[!\\] zypper: System management is locked by the application with pid ${holder.pid} \\(sleep\\)\\.`, 'm');
         const r = await runWhileLocked(s, ['run'], holder, named);
         assert.equal(r.released, true, r.stderr);
         assert.equal(r.exitCode, 0, r.stderr);
@@ -214,7 +268,13 @@ export const rpmHostsSuite = (kind: 'dnf' | 'zypper'): void => {
     it('repairs an upgrade interrupted between its install and erase steps, then the files', () =>
       rpmHost('teleport-ent=1.2.3', {}, async (s) => {
         // 1.2.4 is in the database but its files were never laid down; 1.2.3 was never erased.
-        await s.rpm!.run('rpm', ['-i', '--justdb', '--nodeps', '--replacefiles', join(fixtures().rpmRepo!, 'teleport-ent-1.2.4-1.x86_64.rpm')]);
+        await s.rpm!.run('rpm', [
+          '-i',
+          '--justdb',
+          '--nodeps',
+          '--replacefiles',
+          join(fixtures().rpmRepo!, 'teleport-ent-1.2.4-1.x86_64.rpm'),
+        ]);
         assert.equal(await s.rpm!.run('rpm', ['-q', 'teleport-ent']), 'teleport-ent-1.2.3-1.x86_64\nteleport-ent-1.2.4-1.x86_64');
         const r = await s.cli(['run']);
         assert.equal(r.exitCode, 0, r.stderr);

@@ -15,9 +15,16 @@ const active = { FAKE_SYSTEMCTL_MODE: 'active' };
  */
 const runBehindSlowReader = async (s: Sandbox, stall: number, untilRecorded = false) => {
   await s.write('debug', 'yes\n');
-  const until: Record<string, string> = untilRecorded ? { STALL_UNTIL_FILE: join(s.stateDir, 'state.json'), STALL_UNTIL_TEXT: '"outcome"' } : {};
-  const r = await execa('perl', [join(FIXTURE_BIN, 'slow-reader.pl'), process.execPath, bin(), 'run'],
-    { env: cleanEnv(s.env({ ...active, STALL: String(stall), ...until })), extendEnv: false, reject: false, stdin: 'ignore', timeout: 90_000 });
+  const until: Record<string, string> = untilRecorded
+    ? { STALL_UNTIL_FILE: join(s.stateDir, 'state.json'), STALL_UNTIL_TEXT: '"outcome"' }
+    : {};
+  const r = await execa('perl', [join(FIXTURE_BIN, 'slow-reader.pl'), process.execPath, bin(), 'run'], {
+    env: cleanEnv(s.env({ ...active, STALL: String(stall), ...until })),
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+    timeout: 90_000,
+  });
   const exit = Number(/^exit=(\d+)$/m.exec(r.stdout)?.[1]);
   return { exit, log: r.stdout.replace(/\n?exit=\d+$/, ''), stderr: r.stderr };
 };
@@ -41,7 +48,10 @@ describe('a slow reader of the log (real apt)', { skip: (await aptMissing()) ?? 
       assert.equal(r.exit, 0, r.log + r.stderr);
       assert.doesNotMatch(r.log, /Node\.js v/);
       const last = r.log.trimEnd().split('\n').at(-1) ?? '';
-      assert.match(last, /^\[!\] \d+ log line\(s\) were dropped: the reader of this output did not take them in time \(waited \d+\.\d s in all\)\. The last of them: \[[id!]\] /);
+      assert.match(
+        last,
+        /^\[!\] \d+ log line\(s\) were dropped: the reader of this output did not take them in time \(waited \d+\.\d s in all\)\. The last of them: \[[id!]\] /,
+      );
       // The final status line is there, as a line of its own or as the last of the dropped ones.
       assert.match(r.log, /^\[i\] upgrade to 1\.2\.4 complete\.$|The last of them: \[i\] upgrade to 1\.2\.4 complete\.$/m);
       assert.equal(await s.status(), 'install ok installed\t1.2.4');

@@ -73,7 +73,10 @@ describe('teleport-ent-updater under a real systemd (systemd-nspawn)', { skip: a
     const [base, packages, repo] = await Promise.all([
       baseRoot(CACHE, MIRROR),
       buildPackages(join(dir, 'build')),
-      buildDebRepo(join(dir, 'repo'), ['1.2.3', '1.2.4', '1.2.5'].map((version) => ({ name: 'teleport-ent', version }))),
+      buildDebRepo(
+        join(dir, 'repo'),
+        ['1.2.3', '1.2.4', '1.2.5'].map((version) => ({ name: 'teleport-ent', version })),
+      ),
     ]);
     await sh('cp', ['-a', '--reflink=auto', base, root]);
     // Our .deb, and a newer build of it (the same tree with a higher version) to upgrade the updater with.
@@ -83,7 +86,14 @@ describe('teleport-ent-updater under a real systemd (systemd-nspawn)', { skip: a
     await sh('dpkg-deb', ['-R', packages.deb, unpacked]);
     const control = await readFile(join(unpacked, 'DEBIAN/control'), 'utf8');
     await writeFile(join(unpacked, 'DEBIAN/control'), control.replace(/^Version: .*$/m, 'Version: 99.0.0'));
-    await sh('dpkg-deb', ['--root-owner-group', '-Zgzip', '-z1', '--build', unpacked, join(root, 'srv/updater/teleport-ent-updater_99.0.0_amd64.deb')]);
+    await sh('dpkg-deb', [
+      '--root-owner-group',
+      '-Zgzip',
+      '-z1',
+      '--build',
+      unpacked,
+      join(root, 'srv/updater/teleport-ent-updater_99.0.0_amd64.deb'),
+    ]);
     // The Teleport repository with 1.2.3 and 1.2.4; 1.2.3 is installed, the agent unit runs it.
     await sh('cp', ['-a', repo, join(root, 'srv/teleport-repo')]);
     await write(join(root, 'etc/apt/sources.list.d/teleport.list'), 'deb [trusted=yes] file:/srv/teleport-repo ./\n');
@@ -161,7 +171,9 @@ describe('teleport-ent-updater under a real systemd (systemd-nspawn)', { skip: a
 
   it('journalctl -u teleport-upgrade shows the decision and the upgrade, each line with its priority', async () => {
     await waitFor(async () => (await show('teleport-upgrade.service', 'ActiveState')) !== 'activating', 'the current run to finish');
-    const lines = (await run('journalctl', '-u', 'teleport-upgrade.service', '-o', 'json', '--no-pager')).stdout.trim().split('\n')
+    const lines = (await run('journalctl', '-u', 'teleport-upgrade.service', '-o', 'json', '--no-pager')).stdout
+      .trim()
+      .split('\n')
       .map((line) => JSON.parse(line) as { MESSAGE: string; PRIORITY: string; SYSLOG_IDENTIFIER?: string })
       .filter((entry) => entry.SYSLOG_IDENTIFIER === 'teleport-upgrade');
     const priorityOf = (pattern: RegExp) => {
@@ -184,7 +196,11 @@ describe('teleport-ent-updater under a real systemd (systemd-nspawn)', { skip: a
     const text = await container!.exec(['teleport-upgrade', 'dry-run']);
     assert.equal(text.exitCode, 0);
     assert.match(text.stderr, /no upgrades available \(1\.2\.4 == 1\.2\.4\)/);
-    const json = JSON.parse((await run('teleport-upgrade', 'dry-run', '--json')).stdout) as { installed: string; action: string; reason: string };
+    const json = JSON.parse((await run('teleport-upgrade', 'dry-run', '--json')).stdout) as {
+      installed: string;
+      action: string;
+      reason: string;
+    };
     assert.deepEqual([json.installed, json.action, json.reason], ['1.2.4', 'none', 'up-to-date']);
   });
 
@@ -221,9 +237,12 @@ describe('teleport-ent-updater under a real systemd (systemd-nspawn)', { skip: a
     assert.notEqual(started.exitCode, 0);
     assert.equal(await show('teleport-upgrade.service', 'Result'), 'exit-code');
     assert.equal(await show('teleport-upgrade.service', 'ActiveState'), 'failed');
-    const last = (await run('journalctl', '-u', 'teleport-upgrade.service', '-o', 'json', '--no-pager')).stdout.trim().split('\n')
+    const last = (await run('journalctl', '-u', 'teleport-upgrade.service', '-o', 'json', '--no-pager')).stdout
+      .trim()
+      .split('\n')
       .map((line) => JSON.parse(line) as { MESSAGE: string; PRIORITY: string; SYSLOG_IDENTIFIER?: string })
-      .filter((entry) => entry.SYSLOG_IDENTIFIER === 'teleport-upgrade').at(-1);
+      .filter((entry) => entry.SYSLOG_IDENTIFIER === 'teleport-upgrade')
+      .at(-1);
     assert.match(last?.MESSAGE ?? '', /failed to get target version/);
     assert.equal(last?.PRIORITY, '3');
     assert.equal(await installedVersion(), '1.2.4');

@@ -17,7 +17,8 @@ import { CHANNEL_PATH, pingBody, startVersionServer, type VersionServer } from '
 
 const LIMITS = { timeoutMs: 1500, maxBytes: 4096, deadlineMs: 4500 };
 /** The channel and the proxy's ping, as a run asks for them, with `env` as the environment (no proxy unless it names one). */
-const fetch = (base: string, env: NodeJS.ProcessEnv = {}) => fetchChannel({ userAgent: 'teleport-upgrade/test', limits: LIMITS, env })(base, `${new URL(base).origin}/webapi/ping`);
+const fetch = (base: string, env: NodeJS.ProcessEnv = {}) =>
+  fetchChannel({ userAgent: 'teleport-upgrade/test', limits: LIMITS, env })(base, `${new URL(base).origin}/webapi/ping`);
 
 describe('fetchChannel over plain http (insecure localhost)', () => {
   let server: VersionServer;
@@ -32,7 +33,11 @@ describe('fetchChannel over plain http (insecure localhost)', () => {
     server.answer('v1.2.4', 'yes');
     server.ping({ body: pingBody('17.1.0') });
     const before = server.connections();
-    assert.deepEqual(await fetch(base), { version: { ok: true, body: 'v1.2.4' }, critical: { ok: true, body: 'yes' }, ping: { ok: true, body: pingBody('17.1.0') } });
+    assert.deepEqual(await fetch(base), {
+      version: { ok: true, body: 'v1.2.4' },
+      critical: { ok: true, body: 'yes' },
+      ping: { ok: true, body: pingBody('17.1.0') },
+    });
     assert.equal(server.connections() - before, 1);
   });
 
@@ -59,7 +64,11 @@ describe('fetchChannel over plain http (insecure localhost)', () => {
     const { port } = raw.address() as AddressInfo;
     try {
       const answers = await fetch(`http://127.0.0.1:${port}${CHANNEL_PATH}`);
-      assert.deepEqual(answers, { version: { ok: true, body: 'v1.2.4' }, critical: { ok: true, body: 'no' }, ping: { ok: true, body: pingBody('1.2.4') } });
+      assert.deepEqual(answers, {
+        version: { ok: true, body: 'v1.2.4' },
+        critical: { ok: true, body: 'no' },
+        ping: { ok: true, body: pingBody('1.2.4') },
+      });
     } finally {
       raw.close();
     }
@@ -79,7 +88,10 @@ describe('fetchChannel over plain http (insecure localhost)', () => {
     server.answer({ status: 503, body: 'down' }, { status: 302, headers: { location: 'https://elsewhere.example/critical' } });
     const answers = await fetch(base);
     assert.deepEqual(answers.version, { ok: false, problem: 'HTTP 503' });
-    assert.deepEqual(answers.critical, { ok: false, problem: 'HTTP 302 redirecting to "https://elsewhere.example/critical" (redirects are not followed)' });
+    assert.deepEqual(answers.critical, {
+      ok: false,
+      problem: 'HTTP 302 redirecting to "https://elsewhere.example/critical" (redirects are not followed)',
+    });
   });
   it('gives up on a server that never answers, within the bound', async () => {
     server.answer({ fault: 'hang' }, { fault: 'hang' });
@@ -134,7 +146,10 @@ describe('fetchChannel over https', () => {
 
   it('refuses a certificate that neither Node nor the operating system trusts', async () => {
     const answers = await fetch(`https://127.0.0.1:${server.port}${CHANNEL_PATH}`);
-    assert.match(answers.version.ok ? '' : answers.version.problem, /^the server's certificate is not signed by a CA this host trusts \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT)\)/);
+    assert.match(
+      answers.version.ok ? '' : answers.version.problem,
+      /^the server's certificate is not signed by a CA this host trusts \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT)\)/,
+    );
   });
 
   it('leaves no timer behind that would keep the updater alive after its answers are in', async () => {
@@ -158,7 +173,10 @@ describe('fetchChannel over https', () => {
     assert.deepEqual([...new Set(proxy.tunnels)], [`updates.test:${server.port}`]);
     assert.equal(proxy.connections() - before, 1, 'one connection through the proxy for all three answers');
     proxy.tunnels.length = 0;
-    const direct = await fetchTrusted(`https://updates.test:${server.port}${CHANNEL_PATH}`, { HTTPS_PROXY: proxy.url, NO_PROXY: 'updates.test' });
+    const direct = await fetchTrusted(`https://updates.test:${server.port}${CHANNEL_PATH}`, {
+      HTTPS_PROXY: proxy.url,
+      NO_PROXY: 'updates.test',
+    });
     assert.deepEqual(proxy.tunnels, []);
     assert.match(direct.version.ok ? '' : direct.version.problem, /ENOTFOUND|EAI_AGAIN/);
   });
@@ -171,12 +189,16 @@ describe('fetchChannel over https', () => {
       assert.deepEqual(proxy.tunnels, []);
       assert.match(direct.version.ok ? '' : direct.version.problem, /ENOTFOUND|EAI_AGAIN/);
     } finally {
-      if (saved === undefined) delete process.env.HTTPS_PROXY; else process.env.HTTPS_PROXY = saved;
+      if (saved === undefined) delete process.env.HTTPS_PROXY;
+      else process.env.HTTPS_PROXY = saved;
     }
   });
 
   it('never sends a loopback endpoint through a proxy', async () => {
-    const answers = await fetchTrusted(`https://localhost:${server.port}${CHANNEL_PATH}`, { HTTPS_PROXY: proxy.url, HTTP_PROXY: proxy.url });
+    const answers = await fetchTrusted(`https://localhost:${server.port}${CHANNEL_PATH}`, {
+      HTTPS_PROXY: proxy.url,
+      HTTP_PROXY: proxy.url,
+    });
     assert.deepEqual(answers.version, { ok: true, body: 'v1.2.4' });
     assert.deepEqual(proxy.tunnels, []);
   });
@@ -193,7 +215,9 @@ describe('fetchChannel over https', () => {
       proxy.mode(mode);
       const before = proxy.connections();
       const started = Date.now();
-      const answers = await fetchTrusted(`https://updates.test:${server.port}${CHANNEL_PATH}`, { HTTPS_PROXY: `http://user:secret@${proxy.url.slice('http://'.length)}` });
+      const answers = await fetchTrusted(`https://updates.test:${server.port}${CHANNEL_PATH}`, {
+        HTTPS_PROXY: `http://user:secret@${proxy.url.slice('http://'.length)}`,
+      });
       assert.ok(Date.now() - started < 4500 + 1000, `took ${Date.now() - started} ms`);
       for (const answer of [answers.version, answers.critical, answers.ping]) {
         assert.match(answer.ok ? '' : answer.problem, says);
@@ -223,11 +247,19 @@ describe('fetchChannel against a server that answers one request at a time (like
 
   it('gets every answer: each has its own bound from when the connection is ready for it', async () => {
     const answers = await fetch(`http://127.0.0.1:${port}${CHANNEL_PATH}`);
-    assert.deepEqual(answers, { version: { ok: true, body: 'v2.0.0' }, critical: { ok: true, body: 'yes' }, ping: { ok: true, body: pingBody('1.2.4') } });
+    assert.deepEqual(answers, {
+      version: { ok: true, body: 'v2.0.0' },
+      critical: { ok: true, body: 'yes' },
+      ping: { ok: true, body: pingBody('1.2.4') },
+    });
   });
 
   it('keeps an overall deadline', async () => {
-    const short = fetchChannel({ userAgent: 'teleport-upgrade/test', limits: { timeoutMs: 1000, maxBytes: 4096, deadlineMs: 1000 }, env: {} });
+    const short = fetchChannel({
+      userAgent: 'teleport-upgrade/test',
+      limits: { timeoutMs: 1000, maxBytes: 4096, deadlineMs: 1000 },
+      env: {},
+    });
     const answers = await short(`http://127.0.0.1:${port}${CHANNEL_PATH}`, `http://127.0.0.1:${port}/webapi/ping`);
     assert.deepEqual(answers.version, { ok: true, body: 'v2.0.0' });
     assert.deepEqual(answers.ping, { ok: false, problem: 'no complete answers within 1 s in all' });
@@ -244,7 +276,11 @@ describe('plain http (insecure localhost)', () => {
 
   it('never goes through a proxy, whatever the environment says', async () => {
     server.answer('v1.2.4');
-    const answers = await fetch(`http://localhost:${server.port}${CHANNEL_PATH}`, { HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url, http_proxy: proxy.url });
+    const answers = await fetch(`http://localhost:${server.port}${CHANNEL_PATH}`, {
+      HTTP_PROXY: proxy.url,
+      HTTPS_PROXY: proxy.url,
+      http_proxy: proxy.url,
+    });
     assert.deepEqual(answers.version, { ok: true, body: 'v1.2.4' });
     assert.deepEqual(proxy.tunnels, []);
     assert.equal(proxy.connections(), 0);
@@ -254,8 +290,16 @@ describe('plain http (insecure localhost)', () => {
 describe('loopbackLookup', () => {
   it('answers localhost with 127.0.0.1 and ::1 without the resolver, and leaves other names to it', async () => {
     const lookup = (name: string, options: LookupAllOptions | { family?: number }) =>
-      new Promise<unknown>((resolve) => loopbackLookup(name, options as LookupAllOptions, (error, address, family) => resolve(error ? error.code : [address, family])));
-    assert.deepEqual(await lookup('localhost', { all: true }), [[{ address: '127.0.0.1', family: 4 }, { address: '::1', family: 6 }], undefined]);
+      new Promise<unknown>((resolve) =>
+        loopbackLookup(name, options as LookupAllOptions, (error, address, family) => resolve(error ? error.code : [address, family])),
+      );
+    assert.deepEqual(await lookup('localhost', { all: true }), [
+      [
+        { address: '127.0.0.1', family: 4 },
+        { address: '::1', family: 6 },
+      ],
+      undefined,
+    ]);
     assert.deepEqual(await lookup('LOCALHOST.', {}), ['127.0.0.1', 4]);
     assert.deepEqual(await lookup('agent.localhost', { family: 6 }), ['::1', 6]);
     assert.match(String(await lookup('no-such-host.invalid', {})), /ENOTFOUND|EAI_AGAIN/);

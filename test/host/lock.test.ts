@@ -13,7 +13,8 @@ import { acquireLock, processStart } from '../../src/host/lock.ts';
 
 const LOCK_MODULE = fileURLToPath(new URL('../../src/host/lock.ts', import.meta.url));
 const startOf = async (pid: number) => (await processStart(pid))!;
-const lockText = (pid: number, start: string) => `${JSON.stringify({ pid, start, command: 'teleport-upgrade run', since: '2026-11-22T10:00:00.000Z' })}\n`;
+const lockText = (pid: number, start: string) =>
+  `${JSON.stringify({ pid, start, command: 'teleport-upgrade run', since: '2026-11-22T10:00:00.000Z' })}\n`;
 const now = new Date('2026-11-22T12:00:00Z');
 
 describe('the run lock', () => {
@@ -36,7 +37,12 @@ describe('the run lock', () => {
     const lock = await acquireLock(path, 'teleport-upgrade run', now);
     assert.equal(lock.acquired, true);
     const written = JSON.parse(await readFile(path, 'utf8')) as { pid: number; start: string; since: string };
-    assert.deepEqual(written, { pid: process.pid, start: await startOf(process.pid), command: 'teleport-upgrade run', since: now.toISOString() });
+    assert.deepEqual(written, {
+      pid: process.pid,
+      start: await startOf(process.pid),
+      command: 'teleport-upgrade run',
+      since: now.toISOString(),
+    });
     if (lock.acquired) await lock.release();
     assert.equal(existsSync(path), false);
   });
@@ -73,9 +79,13 @@ describe('the run lock', () => {
 
   it('held by a zombie (killed, not yet reaped): a zombie holds nothing, and the lock is taken over', async () => {
     // perl forks a child that is killed at once and never reaped while perl sleeps.
-    const parent = execa('perl', ['-e', '$| = 1; my $c = fork(); if ($c == 0) { sleep 60; exit 0 } kill 9, $c; print "$c\n"; sleep 60'], { reject: false });
+    const parent = execa('perl', ['-e', '$| = 1; my $c = fork(); if ($c == 0) { sleep 60; exit 0 } kill 9, $c; print "$c\n"; sleep 60'], {
+      reject: false,
+    });
     try {
-      const zombie = await new Promise<number>((resolve) => parent.stdout!.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))));
+      const zombie = await new Promise<number>((resolve) =>
+        parent.stdout!.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))),
+      );
       let stat = '';
       for (let i = 0; i < 100 && !/^\d+ \(.*\) Z /.test(stat); i++) stat = await readFile(`/proc/${zombie}/stat`, 'utf8');
       assert.match(stat, /^\d+ \(.*\) Z /, 'the child is a zombie');
@@ -97,7 +107,9 @@ describe('the run lock', () => {
       console.log(lock.acquired ? 'acquired' : 'held');
       await new Promise((r) => setTimeout(r, 60_000));`;
     const racers = Array.from({ length: 12 }, () => execa(process.execPath, ['--input-type=module', '-e', racer], { reject: false }));
-    const said = await Promise.all(racers.map((r) => new Promise<string>((resolve) => r.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim())))));
+    const said = await Promise.all(
+      racers.map((r) => new Promise<string>((resolve) => r.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim())))),
+    );
     for (const r of racers) r.kill();
     await Promise.all(racers);
     const outcomes = said.sort();

@@ -63,7 +63,7 @@ describe('output', () => {
     assert.match(p.text(), /^\[!\] 2 log line\(s\) were dropped: .*\(waited 0\.1 s in all\)\. The last of them: second$/m);
   });
 
-  it('waits no longer than the total bound over all lines, but the closing sentence gets a line\'s wait', () => {
+  it("waits no longer than the total bound over all lines, but the closing sentence gets a line's wait", () => {
     let stalledUntil = Infinity;
     const p = pipe((now) => now < stalledUntil);
     const out = output(2, limits, p.write, p.sleep);

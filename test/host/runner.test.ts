@@ -45,7 +45,10 @@ describe('runCommand', () => {
 
   it('a command that ignores SIGTERM is killed after the grace period', async () => {
     const pids = join(dir, 'stubborn.pids');
-    const result = await runCommand({ argv: ['sh', '-c', `trap '' TERM; sleep 300 & echo $$ $! > ${pids}; while :; do sleep 1; done`], timeoutMs: 500 });
+    const result = await runCommand({
+      argv: ['sh', '-c', `trap '' TERM; sleep 300 & echo $$ $! > ${pids}; while :; do sleep 1; done`],
+      timeoutMs: 500,
+    });
     assert.equal(result.failure, 'timed out after 0.5 s');
     assert.equal(await gone(await pidsIn(pids)), true);
   });
@@ -55,7 +58,10 @@ describe('runCommand', () => {
     const lines: string[] = [];
     const started = Date.now();
     // An `apt-get update` that exits but leaves a helper running with its stdout.
-    const result = await runCommand({ argv: ['sh', '-c', `sleep 300 & echo $! > ${pids}; echo updated; exit 0`], timeoutMs: 60_000 }, { onStdout: (line) => lines.push(line) });
+    const result = await runCommand(
+      { argv: ['sh', '-c', `sleep 300 & echo $! > ${pids}; echo updated; exit 0`], timeoutMs: 60_000 },
+      { onStdout: (line) => lines.push(line) },
+    );
     const took = Date.now() - started;
     assert.equal(result.exitCode, 0);
     assert.equal(result.failure, undefined);

@@ -34,7 +34,13 @@ describe('hostHasOwnTrust', () => {
 describe('a CA only the operating system trusts', () => {
   let dir: string;
   let server: VersionServer;
-  const fetchWith = (ownTrust: boolean) => fetchChannel({ userAgent: 'teleport-upgrade/test', limits: { timeoutMs: 1500, maxBytes: 4096, deadlineMs: 4500 }, env: {}, ownTrust: () => ownTrust });
+  const fetchWith = (ownTrust: boolean) =>
+    fetchChannel({
+      userAgent: 'teleport-upgrade/test',
+      limits: { timeoutMs: 1500, maxBytes: 4096, deadlineMs: 4500 },
+      env: {},
+      ownTrust: () => ownTrust,
+    });
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'teleport-upgrade-trust-'));
     const tls = await makeTestTls(dir);
@@ -47,7 +53,10 @@ describe('a CA only the operating system trusts', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  for (const [ownTrust, connections] of [[true, 1], [false, 2]] as const) {
+  for (const [ownTrust, connections] of [
+    [true, 1],
+    [false, 2],
+  ] as const) {
     it(`is trusted in ${connections} connection(s) when the host ${ownTrust ? 'has' : 'shows no'} CAs of its own`, async () => {
       const base = `https://127.0.0.1:${server.port}${CHANNEL_PATH}`;
       const before = server.connections();

@@ -31,6 +31,6 @@ describe('the man page', () => {
     const page = await pageText();
     for (const name of [...commands, ...options].filter((o) => o !== '--help')) {
       assert.match(page, new RegExp(`(?<![\\w-])${name}(?![\\w-])`), `${name} is missing from the man page`);
-    };
+    }
   });
 });

@@ -10,7 +10,12 @@ describe('parseVerify', () => {
     assert.deepEqual(parseVerify('S.5....T.    /usr/local/bin/teleport\n'), ['/usr/local/bin/teleport']);
   });
   it('leaves config files, times and modes alone, and reads nothing into empty output', () => {
-    assert.deepEqual(parseVerify('??5?????? c /etc/teleport.yaml\nS.5....T.  c /etc/teleport.yaml\n.......T.    /usr/local/bin/teleport\n.M.......    /usr/local/bin/tctl\n'), []);
+    assert.deepEqual(
+      parseVerify(
+        '??5?????? c /etc/teleport.yaml\nS.5....T.  c /etc/teleport.yaml\n.......T.    /usr/local/bin/teleport\n.M.......    /usr/local/bin/tctl\n',
+      ),
+      [],
+    );
     assert.deepEqual(parseVerify(''), []);
   });
 });

@@ -7,7 +7,23 @@ import { factsOf, planRun, snapshotOf } from '../../src/core/planned.ts';
 import { emptyState, type State } from '../../src/core/state.ts';
 import { act } from '../../src/run/act.ts';
 import { stateRecord } from '../../src/run/state-store.ts';
-import { ARGV, acting, agent, CACHE, CRASH_LOOPING, dpkg, fail, healthyUpgrade, KEPT, packagesAt, PKG, planInput, runContext, STATE_FILE, type Answers } from '../support/apt-host.ts';
+import {
+  ARGV,
+  acting,
+  agent,
+  CACHE,
+  CRASH_LOOPING,
+  dpkg,
+  fail,
+  healthyUpgrade,
+  KEPT,
+  packagesAt,
+  PKG,
+  planInput,
+  runContext,
+  STATE_FILE,
+  type Answers,
+} from '../support/apt-host.ts';
 import { fakeHost } from '../support/fake-host.ts';
 
 interface Row {
@@ -33,7 +49,11 @@ const ROLLBACK = [ARGV.rollback(), ARGV.daemonReload, ARGV.restart];
 const rows: readonly Row[] = [
   {
     name: 'an upgrade that goes well: installed, reloaded, judged healthy',
-    says: [/^\[i\] kept a copy of teleport-ent 1\.2\.3 for a rollback/m, /^\[i\] teleport\.service is healthy on 1\.2\.4\.$/m, /^\[i\] upgrade to 1\.2\.4 complete\.$/m],
+    says: [
+      /^\[i\] kept a copy of teleport-ent 1\.2\.3 for a rollback/m,
+      /^\[i\] teleport\.service is healthy on 1\.2\.4\.$/m,
+      /^\[i\] upgrade to 1\.2\.4 complete\.$/m,
+    ],
     acts: [...UPGRADE, ...RESTART],
     state: { badTarget: 'none', inProgress: 'none' },
   },
@@ -47,7 +67,10 @@ const rows: readonly Row[] = [
   },
   {
     name: 'the install fails after unpacking: the half-done install is rolled back, the version not marked bad',
-    answers: { [ARGV.install('1.2.4')]: fail(100, 'dpkg: error processing package teleport-ent'), [ARGV.dpkgQuery]: [dpkg('1.2.4', { configured: false }), dpkg('1.2.4', { configured: false }), dpkg('1.2.3')] },
+    answers: {
+      [ARGV.install('1.2.4')]: fail(100, 'dpkg: error processing package teleport-ent'),
+      [ARGV.dpkgQuery]: [dpkg('1.2.4', { configured: false }), dpkg('1.2.4', { configured: false }), dpkg('1.2.3')],
+    },
     error: /^upgrade attempt failed for teleport-ent=1\.2\.4; teleport-ent is not fully installed/,
     says: [/the failed install left teleport-ent half-installed/, /^\[i\] teleport-ent 1\.2\.4 -> 1\.2\.3 rolled back\.$/m],
     acts: [...UPGRADE, ...ROLLBACK],
@@ -56,21 +79,34 @@ const rows: readonly Row[] = [
   {
     name: 'the health check fails and the rollback succeeds: the target is recorded bad, the run fails',
     answers: { [ARGV.show]: [agent(), CRASH_LOOPING, agent()], [ARGV.dpkgQuery]: [dpkg('1.2.4'), dpkg('1.2.3')] },
-    error: /failed its health check \(systemd restarted teleport\.service 3 time\(s\).*\) and was rolled back to 1\.2\.3, which is healthy again/,
+    error:
+      /failed its health check \(systemd restarted teleport\.service 3 time\(s\).*\) and was rolled back to 1\.2\.3, which is healthy again/,
     acts: [...UPGRADE, ...RESTART, ...ROLLBACK],
     state: { badTarget: 'set', inProgress: 'none' },
   },
   {
     name: 'the rollback fails, from the kept copy and from the repository: the record stays for the next run, and the error says what to do',
-    answers: { [ARGV.show]: [agent(), CRASH_LOOPING], [ARGV.rollback()]: fail(100, 'E: broken'), [ARGV.install('1.2.3')]: fail(100, 'E: unreachable'), [ARGV.dpkgQuery]: dpkg('1.2.4') },
+    answers: {
+      [ARGV.show]: [agent(), CRASH_LOOPING],
+      [ARGV.rollback()]: fail(100, 'E: broken'),
+      [ARGV.install('1.2.3')]: fail(100, 'E: unreachable'),
+      [ARGV.dpkgQuery]: dpkg('1.2.4'),
+    },
     error: /^the rollback of teleport-ent to 1\.2\.3 failed; it is 1\.2\.4\. .*Install teleport-ent 1\.2\.3 by hand/,
     acts: [...UPGRADE, ...RESTART, ARGV.rollback(), ARGV.install('1.2.3')],
     state: { badTarget: 'set', inProgress: 'set' },
   },
   {
-    name: 'a kept copy that cannot be installed (left empty by a power cut): the repository\'s copy is installed instead',
-    answers: { [ARGV.show]: [agent(), CRASH_LOOPING, agent()], [ARGV.rollback()]: fail(1, "dpkg-deb: error: '/var/lib/teleport-upgrade/rollback/teleport-ent_1.2.3_amd64.deb' is not a Debian format archive"),
-      [ARGV.install('1.2.3')]: {}, [ARGV.dpkgQuery]: [dpkg('1.2.4'), dpkg('1.2.4'), dpkg('1.2.3')] },
+    name: "a kept copy that cannot be installed (left empty by a power cut): the repository's copy is installed instead",
+    answers: {
+      [ARGV.show]: [agent(), CRASH_LOOPING, agent()],
+      [ARGV.rollback()]: fail(
+        1,
+        "dpkg-deb: error: '/var/lib/teleport-upgrade/rollback/teleport-ent_1.2.3_amd64.deb' is not a Debian format archive",
+      ),
+      [ARGV.install('1.2.3')]: {},
+      [ARGV.dpkgQuery]: [dpkg('1.2.4'), dpkg('1.2.4'), dpkg('1.2.3')],
+    },
     error: /failed its health check .* and was rolled back to 1\.2\.3, which is healthy again/,
     acts: [...UPGRADE, ...RESTART, ARGV.rollback(), ARGV.install('1.2.3'), ARGV.daemonReload, ARGV.restart],
     state: { badTarget: 'set', inProgress: 'none' },
@@ -92,7 +128,9 @@ const rows: readonly Row[] = [
   {
     name: 'the agent was stopped on purpose: try-restart leaves it stopped, and it is not judged',
     agentState: 'inactive',
-    says: [/teleport\.service was not running before the upgrade \(stopped on purpose\?\), so it was not started and its health is not judged/],
+    says: [
+      /teleport\.service was not running before the upgrade \(stopped on purpose\?\), so it was not started and its health is not judged/,
+    ],
     answers: { [ARGV.tryRestart]: {} },
     acts: [...UPGRADE, ARGV.daemonReload, ARGV.tryRestart],
     state: { badTarget: 'none', inProgress: 'none' },
@@ -123,15 +161,26 @@ const actOn = async (row: Row) => {
   const packages = packagesAt('1.2.3', held);
   // The agent's exported window holds the fake clock's now.
   const now = Math.floor(host.clock.now().getTime() / 1000);
-  const snapshot = snapshotOf({
-    config: ctx.config, target: { kind: 'version', version: '1.2.4' }, critical: false, cluster: { kind: 'version', version: '1.2.4' }, packages,
-    schedule: { kind: 'windows', windows: [{ start: now - 3600, stop: now + 3600 }] }, state: emptyState,
-  }, host.clock.now());
+  const snapshot = snapshotOf(
+    {
+      config: ctx.config,
+      target: { kind: 'version', version: '1.2.4' },
+      critical: false,
+      cluster: { kind: 'version', version: '1.2.4' },
+      packages,
+      schedule: { kind: 'windows', windows: [{ start: now - 3600, stop: now + 3600 }] },
+      state: emptyState,
+    },
+    host.clock.now(),
+  );
   assert.equal(snapshot.windows.exported.state, 'inside');
   const facts = factsOf(snapshot, false);
   const planned = planRun(snapshot, facts, decide(facts), [], { input: planInput({ held, agent: row.agentState ?? 'active' }) });
   const state = stateRecord(ctx, emptyState);
-  const error = await act(ctx, planned, state).then(() => undefined, (e: unknown) => e as Error);
+  const error = await act(ctx, planned, state).then(
+    () => undefined,
+    (e: unknown) => e as Error,
+  );
   await state.write();
   const written = host.files.get(STATE_FILE);
   return { host, error, state: written === undefined ? undefined : (JSON.parse(written) as State) };

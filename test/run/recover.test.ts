@@ -5,12 +5,30 @@ import { emptyState, serializeState, type InProgress, type State } from '../../s
 import type { Mode } from '../../src/run/context.ts';
 import { recover } from '../../src/run/recover.ts';
 import { stateRecord } from '../../src/run/state-store.ts';
-import { ARGV, acting, agent, CRASH_LOOPING, dpkg, healthyUpgrade, KEPT, runContext, STATE_FILE, type Answers } from '../support/apt-host.ts';
+import {
+  ARGV,
+  acting,
+  agent,
+  CRASH_LOOPING,
+  dpkg,
+  healthyUpgrade,
+  KEPT,
+  runContext,
+  STATE_FILE,
+  type Answers,
+} from '../support/apt-host.ts';
 import { fakeHost } from '../support/fake-host.ts';
 
 const inFlight = (over: Partial<InProgress> = {}): InProgress => ({
-  purpose: 'upgrade', from: '1.2.3', fromExact: '1.2.3', to: '1.2.4', agentWasActive: true, held: false, rollbackFile: KEPT,
-  at: '2026-11-23T00:55:00.000Z', ...over,
+  purpose: 'upgrade',
+  from: '1.2.3',
+  fromExact: '1.2.3',
+  to: '1.2.4',
+  agentWasActive: true,
+  held: false,
+  rollbackFile: KEPT,
+  at: '2026-11-23T00:55:00.000Z',
+  ...over,
 });
 
 /** An apt host whose Teleport source is sources.list.d/teleport.list, as gatherPlanInput reads it. */
@@ -47,8 +65,13 @@ const rows: readonly Row[] = [
     name: 'killed mid-install of a held package: the transaction is finished, the hold put back first, the agent judged healthy',
     progress: inFlight({ held: true }),
     dpkg: [dpkg('1.2.4', { configured: false }), dpkg('1.2.4'), dpkg('1.2.4', { held: true })],
-    says: [/was left half-installed by an interrupted package transaction; finishing it first/, /a previous run was interrupted while upgrading teleport-ent 1\.2\.3 -> 1\.2\.4/,
-      /putting the hold back/, /1\.2\.4 got installed; restarting the agent and judging it now/, /teleport\.service is healthy on 1\.2\.4/],
+    says: [
+      /was left half-installed by an interrupted package transaction; finishing it first/,
+      /a previous run was interrupted while upgrading teleport-ent 1\.2\.3 -> 1\.2\.4/,
+      /putting the hold back/,
+      /1\.2\.4 got installed; restarting the agent and judging it now/,
+      /teleport\.service is healthy on 1\.2\.4/,
+    ],
     acts: [ARGV.repair, ARGV.hold, ARGV.daemonReload, ARGV.reload],
     after: { inProgress: 'none', badTarget: 'none' },
     packages: '1.2.4 held=true',
@@ -82,17 +105,20 @@ const rows: readonly Row[] = [
     packages: '1.2.3 held=true',
   },
   {
-    name: 'a power cut in the new version\'s preinst left it half-installed: installed again from the kept copy, then nothing to judge',
+    name: "a power cut in the new version's preinst left it half-installed: installed again from the kept copy, then nothing to judge",
     progress: inFlight(),
     dpkg: [dpkg('1.2.3', { reinstreq: true }), dpkg('1.2.3'), dpkg('1.2.3')],
     answers: { [ARGV.reinstallKept]: {} },
-    says: [/teleport-ent 1\.2\.3 was left half-installed by an interrupted package transaction; installing it again first/, /the interrupted upgrade did not get through/],
+    says: [
+      /teleport-ent 1\.2\.3 was left half-installed by an interrupted package transaction; installing it again first/,
+      /the interrupted upgrade did not get through/,
+    ],
     acts: [ARGV.repair, ARGV.reinstallKept],
     after: { inProgress: 'none', badTarget: 'none' },
     packages: '1.2.3 held=false',
   },
   {
-    name: 'the kept copy cannot be installed: the repository\'s is',
+    name: "the kept copy cannot be installed: the repository's is",
     progress: inFlight(),
     dpkg: [dpkg('1.2.3', { reinstreq: true }), dpkg('1.2.3')],
     answers: { [ARGV.reinstallKept]: { exitCode: 100, stderr: 'E: Unsupported file given on commandline' }, [ARGV.reinstall('1.2.3')]: {} },
@@ -105,7 +131,8 @@ const rows: readonly Row[] = [
     progress: null,
     dpkg: [dpkg('1.2.3', { reinstreq: true })],
     answers: { [ARGV.reinstall('1.2.3')]: {} },
-    error: /^teleport-ent 1\.2\.3 is still half-installed after the repair, and the package manager refuses other work until it is fixed\. .*Fix it by hand \(dpkg --force-confdef --force-confold --configure -a; then apt-get install -y --reinstall .*teleport-ent=1\.2\.3\), then run teleport-upgrade again\.$/,
+    error:
+      /^teleport-ent 1\.2\.3 is still half-installed after the repair, and the package manager refuses other work until it is fixed\. .*Fix it by hand \(dpkg --force-confdef --force-confold --configure -a; then apt-get install -y --reinstall .*teleport-ent=1\.2\.3\), then run teleport-upgrade again\.$/,
     acts: [ARGV.repair, ARGV.reinstall('1.2.3')],
     after: { inProgress: 'none', badTarget: 'none' },
     packages: 'not asked',
@@ -115,8 +142,10 @@ const rows: readonly Row[] = [
     mode: 'dry-run',
     progress: inFlight({ held: true }),
     dpkg: [dpkg('1.2.4', { configured: false })],
-    says: [/was left half-installed by an interrupted package transaction; run would finish it first/,
-      /a previous run was interrupted while upgrading teleport-ent 1\.2\.3 -> 1\.2\.4; run would first put the v1 version lock on teleport-ent back, then judge the agent/],
+    says: [
+      /was left half-installed by an interrupted package transaction; run would finish it first/,
+      /a previous run was interrupted while upgrading teleport-ent 1\.2\.3 -> 1\.2\.4; run would first put the v1 version lock on teleport-ent back, then judge the agent/,
+    ],
     acts: [],
     after: { inProgress: 'set', badTarget: 'none' },
     packages: '1.2.4 held=false',
@@ -129,11 +158,18 @@ describe('recover (fake apt host)', () => {
       const stored: State = { ...emptyState, inProgress: row.progress };
       const host = fakeHost({
         commands: { ...healthyUpgrade(), ...SOURCES, [ARGV.repair]: {}, [ARGV.dpkgQuery]: row.dpkg, ...row.answers },
-        files: { [STATE_FILE]: serializeState(stored), [KEPT]: 'the 1.2.3 package', '/etc/apt/sources.list.d/teleport.list': 'deb [trusted=yes] file:/repo ./\n' },
+        files: {
+          [STATE_FILE]: serializeState(stored),
+          [KEPT]: 'the 1.2.3 package',
+          '/etc/apt/sources.list.d/teleport.list': 'deb [trusted=yes] file:/repo ./\n',
+        },
       });
       const ctx = runContext(host, row.mode);
       const record = stateRecord(ctx, stored);
-      const result = await recover(ctx, record).then((r) => ({ r }), (e: unknown) => ({ e: e as Error }));
+      const result = await recover(ctx, record).then(
+        (r) => ({ r }),
+        (e: unknown) => ({ e: e as Error }),
+      );
       assert.deepEqual(host.unexpected, []);
       if (row.error === undefined) assert.ok('r' in result, 'e' in result ? result.e.stack : '');
       else assert.match('e' in result ? result.e.message : 'no error', row.error);
@@ -153,6 +189,9 @@ describe('recover (fake apt host)', () => {
     const host = fakeHost({ commands: { ...SOURCES, [ARGV.dpkgQuery]: dpkg('1.2.4', { configured: false }) }, files: {} });
     const ctx = runContext(host, 'dry-run');
     const { repair } = await recover(ctx, stateRecord(ctx, emptyState));
-    assert.deepEqual(repair.map((s) => s.argv.join(' ')), [ARGV.repair]);
+    assert.deepEqual(
+      repair.map((s) => s.argv.join(' ')),
+      [ARGV.repair],
+    );
   });
 });

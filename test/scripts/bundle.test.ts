@@ -17,10 +17,16 @@ describe('the bundle', () => {
   it("loads node:http without Node's own copy of undici", async () => {
     // Prints the built-in modules the process loaded, as it exits.
     const preload = join(dir, 'modules.cjs');
-    await writeFile(preload, "process.on('exit', () => require('node:fs').writeSync(2, `\\nMODULES ${JSON.stringify(process.moduleLoadList)}\\n`));\n");
+    await writeFile(
+      preload,
+      "process.on('exit', () => require('node:fs').writeSync(2, `\\nMODULES ${JSON.stringify(process.moduleLoadList)}\\n`));\n",
+    );
     // No endpoint file: a configuration error, after the real host (and with it the HTTP client) is loaded.
-    const result = await execa(process.execPath, ['--require', preload, bin(), 'dry-run', '--config-dir', dir, '--state-dir', dir],
-      { env: cleanEnv(), extendEnv: false, reject: false });
+    const result = await execa(process.execPath, ['--require', preload, bin(), 'dry-run', '--config-dir', dir, '--state-dir', dir], {
+      env: cleanEnv(),
+      extendEnv: false,
+      reject: false,
+    });
     assert.equal(result.exitCode, 2, result.stderr);
     const modules = JSON.parse(/^MODULES (.*)$/m.exec(result.stderr)?.[1] ?? '[]') as string[];
     assert.ok(modules.includes('NativeModule http'), 'the HTTP client was not loaded, so this test proves nothing');

@@ -41,7 +41,13 @@ describe('the teleport-ent-updater packages', { skip: missing }, () => {
     await mkdir(home, { recursive: true });
     await writeFile(join(home, '.dpkg.cfg'), `log ${apt.root}/var/log/dpkg.log\nforce-script-chrootless\n`);
     if (systemd) await mkdir(join(apt.root, 'run/systemd/system'), { recursive: true });
-    const env = { ...apt.env, HOME: home, PATH: `${FIXTURE_BIN}:${process.env.PATH}`, FAKE_SYSTEMCTL_MODE: 'active', FAKE_SYSTEMCTL_LOG: log };
+    const env = {
+      ...apt.env,
+      HOME: home,
+      PATH: `${FIXTURE_BIN}:${process.env.PATH}`,
+      FAKE_SYSTEMCTL_MODE: 'active',
+      FAKE_SYSTEMCTL_LOG: log,
+    };
     const calls = () => takeCalls(log);
     const dpkg = (...args: string[]) => execa('dpkg', args, { env, stdin: 'ignore' });
     return { root: apt.root, calls, dpkg };
@@ -50,8 +56,13 @@ describe('the teleport-ent-updater packages', { skip: missing }, () => {
   it('installs the binary, units and drop-in; without systemd only enables the timer', async () => {
     const h = await host('offline', false);
     await h.dpkg('-i', deb);
-    for (const path of ['usr/sbin/teleport-upgrade', 'lib/systemd/system/teleport-upgrade.service', 'lib/systemd/system/teleport-upgrade.timer',
-      'lib/systemd/system/teleport.service.d/teleport-upgrader-env.conf', 'etc/teleport-upgrade.d']) {
+    for (const path of [
+      'usr/sbin/teleport-upgrade',
+      'lib/systemd/system/teleport-upgrade.service',
+      'lib/systemd/system/teleport-upgrade.timer',
+      'lib/systemd/system/teleport.service.d/teleport-upgrader-env.conf',
+      'etc/teleport-upgrade.d',
+    ]) {
       assert.ok(existsSync(join(h.root, path)), path);
     }
     const dropIn = await readFile(join(h.root, 'lib/systemd/system/teleport.service.d/teleport-upgrader-env.conf'), 'utf8');
@@ -63,21 +74,33 @@ describe('the teleport-ent-updater packages', { skip: missing }, () => {
     }
     assert.equal(existsSync(join(h.root, 'etc/teleport-upgrade.d/hooks.d')), false, 'no hook is enabled by the package');
     for (const policy of ['window', 'freeze']) {
-      assert.match(await readFile(join(h.root, 'usr/share/doc/teleport-ent-updater/examples', policy), 'utf8'), /^#0 /m, `the ${policy} example is shipped`);
+      assert.match(
+        await readFile(join(h.root, 'usr/share/doc/teleport-ent-updater/examples', policy), 'utf8'),
+        /^#0 /m,
+        `the ${policy} example is shipped`,
+      );
       assert.equal(existsSync(join(h.root, 'etc/teleport-upgrade.d', policy)), false, `no ${policy} is set by the package`);
     }
     const man = gunzipSync(await readFile(join(h.root, 'usr/share/man/man8/teleport-upgrade.8.gz'))).toString();
     assert.match(man, /^\.TH TELEPORT-UPGRADE 8/m);
     assert.deepEqual(await h.calls(), [`--root=${h.root} enable teleport-upgrade.timer`]);
-    const version = await execa(join(h.root, 'usr/sbin/teleport-upgrade'), ['version', '--raw'], { env: { PATH: '/nonexistent' }, extendEnv: false });
+    const version = await execa(join(h.root, 'usr/sbin/teleport-upgrade'), ['version', '--raw'], {
+      env: { PATH: '/nonexistent' },
+      extendEnv: false,
+    });
     assert.match(version.stdout, /^\d+\.\d+\.\d+$/);
   });
 
   it('with systemd: starts the timer and reloads (never restarts) the agent; an upgrade touches only the timer; remove and purge clean up', async () => {
     const h = await host('online', true);
     await h.dpkg('-i', deb);
-    assert.deepEqual(await h.calls(), [`--root=${h.root} enable teleport-upgrade.timer`, 'daemon-reload', 'start teleport-upgrade.timer',
-      'is-active --quiet teleport.service', 'reload teleport.service']);
+    assert.deepEqual(await h.calls(), [
+      `--root=${h.root} enable teleport-upgrade.timer`,
+      'daemon-reload',
+      'start teleport-upgrade.timer',
+      'is-active --quiet teleport.service',
+      'reload teleport.service',
+    ]);
     await h.dpkg('-i', deb);
     const upgrade = await h.calls();
     assert.deepEqual(upgrade, [`--root=${h.root} enable teleport-upgrade.timer`, 'daemon-reload', 'try-restart teleport-upgrade.timer']);
@@ -119,15 +142,28 @@ describe('the teleport-ent-updater packages', { skip: missing }, () => {
     const home = await makeRpmHome(join(dir, 'query-home'));
     const query = async (...args: string[]) => (await execa('rpm', ['-qp', ...args, rpm], { env: { HOME: home } })).stdout.split('\n');
     const requires = await query('--requires');
-    assert.ok(requires.some((r) => r.startsWith('libc.so.6')), 'requires glibc, generated from the binary');
-    assert.deepEqual(requires.filter((r) => /node|teleport/i.test(r)), []);
+    assert.ok(
+      requires.some((r) => r.startsWith('libc.so.6')),
+      'requires glibc, generated from the binary',
+    );
+    assert.deepEqual(
+      requires.filter((r) => /node|teleport/i.test(r)),
+      [],
+    );
     assert.deepEqual((await query('--list')).sort(), [
-      '/etc/teleport-upgrade.d', '/usr/lib/systemd/system/teleport-upgrade.service', '/usr/lib/systemd/system/teleport-upgrade.timer',
-      '/usr/lib/systemd/system/teleport.service.d', '/usr/lib/systemd/system/teleport.service.d/teleport-upgrader-env.conf',
-      '/usr/sbin/teleport-upgrade', '/usr/share/doc/teleport-ent-updater/README.md', '/usr/share/doc/teleport-ent-updater/examples',
+      '/etc/teleport-upgrade.d',
+      '/usr/lib/systemd/system/teleport-upgrade.service',
+      '/usr/lib/systemd/system/teleport-upgrade.timer',
+      '/usr/lib/systemd/system/teleport.service.d',
+      '/usr/lib/systemd/system/teleport.service.d/teleport-upgrader-env.conf',
+      '/usr/sbin/teleport-upgrade',
+      '/usr/share/doc/teleport-ent-updater/README.md',
+      '/usr/share/doc/teleport-ent-updater/examples',
       '/usr/share/doc/teleport-ent-updater/examples/freeze',
-      '/usr/share/doc/teleport-ent-updater/examples/hooks', '/usr/share/doc/teleport-ent-updater/examples/hooks/mail',
-      '/usr/share/doc/teleport-ent-updater/examples/hooks/webhook', '/usr/share/doc/teleport-ent-updater/examples/window',
+      '/usr/share/doc/teleport-ent-updater/examples/hooks',
+      '/usr/share/doc/teleport-ent-updater/examples/hooks/mail',
+      '/usr/share/doc/teleport-ent-updater/examples/hooks/webhook',
+      '/usr/share/doc/teleport-ent-updater/examples/window',
       '/usr/share/man/man8/teleport-upgrade.8.gz',
     ]);
   });
@@ -136,15 +172,23 @@ describe('the teleport-ent-updater packages', { skip: missing }, () => {
     const h = await rpmHost('rpm-offline', false);
     await h.rpmIn('-i', rpm);
     assert.deepEqual(await h.calls(), ['enable teleport-upgrade.timer']);
-    const version = await execa(join(h.root, 'usr/sbin/teleport-upgrade'), ['version', '--raw'], { env: { PATH: '/nonexistent' }, extendEnv: false });
+    const version = await execa(join(h.root, 'usr/sbin/teleport-upgrade'), ['version', '--raw'], {
+      env: { PATH: '/nonexistent' },
+      extendEnv: false,
+    });
     assert.match(version.stdout, /^\d+\.\d+\.\d+$/);
   });
 
   it('the .rpm with systemd: starts the timer and reloads the agent; an upgrade touches only the timer; erase stops and disables it', async () => {
     const h = await rpmHost('rpm-online', true);
     await h.rpmIn('-i', rpm);
-    assert.deepEqual(await h.calls(), ['enable teleport-upgrade.timer', 'daemon-reload', 'start teleport-upgrade.timer',
-      'is-active --quiet teleport.service', 'reload teleport.service']);
+    assert.deepEqual(await h.calls(), [
+      'enable teleport-upgrade.timer',
+      'daemon-reload',
+      'start teleport-upgrade.timer',
+      'is-active --quiet teleport.service',
+      'reload teleport.service',
+    ]);
     // An upgrade runs the new %post with $1 = 2, then the old %preun and %postun with $1 = 1.
     await h.rpmIn('-U', '--replacepkgs', rpm);
     const upgrade = await h.calls();

@@ -19,11 +19,20 @@ export const CACHE = '/var/cache/apt/archives/';
 /** Where the copy of the previous version is kept for a rollback. */
 export const KEPT = `${STATE_DIR}/rollback/${PKG}_1.2.3_amd64.deb`;
 
-export const config = (files: Partial<Record<'health-settle' | 'installer' | 'window' | 'freeze', string>> = {}): Config => parseConfig(CONFIG_DIR, {
-  endpoint: 'proxy.example.com/v1/webapi/automaticupgrades/channel/default', insecure: undefined, installer: files.installer, package: PKG,
-  debug: undefined, 'allow-prerelease': undefined, 'health-settle': files['health-settle'] ?? '2s', 'teleport-config': undefined, metrics: undefined,
-  ...(files.window === undefined ? {} : { window: files.window }), ...(files.freeze === undefined ? {} : { freeze: files.freeze }),
-});
+export const config = (files: Partial<Record<'health-settle' | 'installer' | 'window' | 'freeze', string>> = {}): Config =>
+  parseConfig(CONFIG_DIR, {
+    endpoint: 'proxy.example.com/v1/webapi/automaticupgrades/channel/default',
+    insecure: undefined,
+    installer: files.installer,
+    package: PKG,
+    debug: undefined,
+    'allow-prerelease': undefined,
+    'health-settle': files['health-settle'] ?? '2s',
+    'teleport-config': undefined,
+    metrics: undefined,
+    ...(files.window === undefined ? {} : { window: files.window }),
+    ...(files.freeze === undefined ? {} : { freeze: files.freeze }),
+  });
 
 export const runContext = (host: FakeHost, mode: RunOptions['mode'] = 'run', files: Parameters<typeof config>[0] = {}): RunContext => ({
   options: { mode, configDir: CONFIG_DIR, stateDir: STATE_DIR, json: false, lockPath: '/run/teleport-upgrade/lock' },
@@ -32,8 +41,9 @@ export const runContext = (host: FakeHost, mode: RunOptions['mode'] = 'run', fil
 });
 
 /** What dpkg-query says of the package: installed and configured (or half-configured, or half-installed), held or not. */
-export const dpkg = (packageVersion: string, { held = false, configured = true, reinstreq = false } = {}): Canned =>
-  ({ stdout: `${PKG}\t${held ? 'hold' : 'install'} ${reinstreq ? 'reinstreq half-installed' : `ok ${configured ? 'installed' : 'half-configured'}`}\t${packageVersion}\n` });
+export const dpkg = (packageVersion: string, { held = false, configured = true, reinstreq = false } = {}): Canned => ({
+  stdout: `${PKG}\t${held ? 'hold' : 'install'} ${reinstreq ? 'reinstreq half-installed' : `ok ${configured ? 'installed' : 'half-configured'}`}\t${packageVersion}\n`,
+});
 
 /** What `systemctl show teleport.service` says: running, or crash-looping. */
 export const agent = (sample: Partial<AgentSample> = {}): Canned => {
@@ -51,12 +61,25 @@ export const ARGV = {
   madison: key(availableQuery(PKG)),
   refresh: key(aptManager.refreshStep(REPO)),
   cache: 'apt-config shell CACHE Dir::Cache::archives/d',
-  install: (packageVersion: string, held = false) => key(aptManager.installSteps({ pkg: PKG, packageVersion, held, downgrade: false, repo: REPO })[0]!),
-  rollback: (held = false) => key(aptManager.installSteps({ pkg: PKG, packageVersion: '1.2.3', held, downgrade: true, repo: REPO, file: KEPT })[0]!),
+  install: (packageVersion: string, held = false) =>
+    key(aptManager.installSteps({ pkg: PKG, packageVersion, held, downgrade: false, repo: REPO })[0]!),
+  rollback: (held = false) =>
+    key(aptManager.installSteps({ pkg: PKG, packageVersion: '1.2.3', held, downgrade: true, repo: REPO, file: KEPT })[0]!),
   repair: key(aptManager.repairSteps({ name: PKG, packageVersion: '1.2.4', semver: '1.2.4', held: false, configured: false })[0]!),
   /** Installing a half-installed 1.2.3 again: from the kept copy, else from the repository. */
-  reinstallKept: key(aptManager.installSteps({ pkg: PKG, packageVersion: '1.2.3', held: false, downgrade: false, repo: REPO, file: KEPT, reinstall: true })[0]!),
-  reinstall: (packageVersion: string) => key(aptManager.installSteps({ pkg: PKG, packageVersion, held: false, downgrade: false, repo: REPO, reinstall: true })[0]!),
+  reinstallKept: key(
+    aptManager.installSteps({
+      pkg: PKG,
+      packageVersion: '1.2.3',
+      held: false,
+      downgrade: false,
+      repo: REPO,
+      file: KEPT,
+      reinstall: true,
+    })[0]!,
+  ),
+  reinstall: (packageVersion: string) =>
+    key(aptManager.installSteps({ pkg: PKG, packageVersion, held: false, downgrade: false, repo: REPO, reinstall: true })[0]!),
   hold: `apt-mark hold ${PKG}`,
   /** The package's file list, taken with a full check of its files. */
   files: `dpkg-query -L ${PKG}`,
@@ -71,16 +94,28 @@ export const ARGV = {
 
 /** The commands that change something, in the order they ran (queries left out). */
 export const acting = (commands: readonly string[]): string[] =>
-  commands.filter((c) => /^(apt-get (update|install)|apt-mark |dpkg .*--configure|systemctl (daemon-reload|reload|try-restart|restart) ?)/.test(c));
+  commands.filter((c) =>
+    /^(apt-get (update|install)|apt-mark |dpkg .*--configure|systemctl (daemon-reload|reload|try-restart|restart) ?)/.test(c),
+  );
 
 /** Teleport 1.2.3 installed with apt, optionally held. */
 export const packagesAt = (packageVersion = '1.2.3', held = false): PackageFacts => ({
-  installer: 'apt', manager: aptManager, pkg: PKG, semver: packageVersion,
+  installer: 'apt',
+  manager: aptManager,
+  pkg: PKG,
+  semver: packageVersion,
   installed: { name: PKG, packageVersion, semver: packageVersion, held, configured: true },
 });
 
 export const planInput = (over: Partial<PlanInput> = {}): PlanInput => ({
-  pkg: PKG, target: '1.2.4', downgrade: false, available: ['1.2.4', '1.2.3'], repo: REPO, held: false, agent: 'active' satisfies AgentState, ...over,
+  pkg: PKG,
+  target: '1.2.4',
+  downgrade: false,
+  available: ['1.2.4', '1.2.3'],
+  repo: REPO,
+  held: false,
+  agent: 'active' satisfies AgentState,
+  ...over,
 });
 
 /** The canned answers of an apt host on which upgrading 1.2.3 to 1.2.4 (and rolling back) goes well, the previous package in apt's cache. */

@@ -11,28 +11,42 @@ export interface AptRoot {
 
 /** Creates the root (approach A of the field report) with `repo` as its Teleport source in sources.list.d/teleport.list. */
 export const makeAptRoot = async (root: string, repo: string): Promise<AptRoot> => {
-  const dirs = ['etc/apt/apt.conf.d', 'etc/apt/sources.list.d', 'etc/apt/preferences.d', 'etc/apt/trusted.gpg.d', 'var/lib/apt/lists/partial',
-    'var/cache/apt/archives/partial', 'var/log/apt', 'var/lib/dpkg/info', 'var/lib/dpkg/updates', 'var/lib/dpkg/triggers',
-    'var/lib/dpkg/alternatives', 'usr/local/bin'];
+  const dirs = [
+    'etc/apt/apt.conf.d',
+    'etc/apt/sources.list.d',
+    'etc/apt/preferences.d',
+    'etc/apt/trusted.gpg.d',
+    'var/lib/apt/lists/partial',
+    'var/cache/apt/archives/partial',
+    'var/log/apt',
+    'var/lib/dpkg/info',
+    'var/lib/dpkg/updates',
+    'var/lib/dpkg/triggers',
+    'var/lib/dpkg/alternatives',
+    'usr/local/bin',
+  ];
   await Promise.all(dirs.map((d) => mkdir(join(root, d), { recursive: true })));
   await chmod(root, 0o755);
   await writeFile(join(root, 'var/lib/dpkg/status'), '');
   await writeFile(join(root, 'var/lib/dpkg/available'), '');
   await writeFile(join(root, 'etc/apt/sources.list'), '');
   await writeFile(join(root, 'etc/apt/sources.list.d/teleport.list'), `deb [trusted=yes] file:${repo} ./\n`);
-  await writeFile(join(root, 'apt.conf'), [
-    `Dir "${root}/";`,
-    `Dir::State::status "${root}/var/lib/dpkg/status";`,
-    `Dir::Log "${root}/var/log/apt";`,
-    `Dir::Etc::Trusted "${root}/etc/apt/trusted.gpg";`,
-    `Dir::Etc::TrustedParts "${root}/etc/apt/trusted.gpg.d";`,
-    'APT::Architecture "amd64";',
-    'APT::Architectures { "amd64"; };',
-    'APT::Sandbox::User "root";',
-    `DPkg::Options { "--root=${root}"; "--admindir=${root}/var/lib/dpkg"; "--log=${root}/var/log/dpkg.log"; "--force-script-chrootless"; };`,
-    'DPkg::Use-Pty "false";',
-    '',
-  ].join('\n'));
+  await writeFile(
+    join(root, 'apt.conf'),
+    [
+      `Dir "${root}/";`,
+      `Dir::State::status "${root}/var/lib/dpkg/status";`,
+      `Dir::Log "${root}/var/log/apt";`,
+      `Dir::Etc::Trusted "${root}/etc/apt/trusted.gpg";`,
+      `Dir::Etc::TrustedParts "${root}/etc/apt/trusted.gpg.d";`,
+      'APT::Architecture "amd64";',
+      'APT::Architectures { "amd64"; };',
+      'APT::Sandbox::User "root";',
+      `DPkg::Options { "--root=${root}"; "--admindir=${root}/var/lib/dpkg"; "--log=${root}/var/log/dpkg.log"; "--force-script-chrootless"; };`,
+      'DPkg::Use-Pty "false";',
+      '',
+    ].join('\n'),
+  );
   return {
     root,
     env: { APT_CONFIG: join(root, 'apt.conf'), DPKG_ROOT: root, DPKG_ADMINDIR: join(root, 'var/lib/dpkg') },

@@ -13,7 +13,8 @@ export const answering = (...answers: Partial<CommandResult>[]): AnsweringAsk =>
   const asked: string[] = [];
   const warnings: string[] = [];
   return {
-    asked, warnings,
+    asked,
+    warnings,
     run: async (command) => {
       asked.push(command.argv.join(' '));
       return { exitCode: 0, stdout: '', stderr: '', ...answers[Math.min(asked.length - 1, answers.length - 1)] };

@@ -15,7 +15,8 @@ let checked = false;
  * of times). `npm test` builds it first; a bundle older than any source is refused rather than tested.
  */
 export const bin = (): string => {
-  if (!checked && !bundleIsFresh()) throw new Error(`${BUNDLE} is missing or older than the sources or the lockfile: run npm run build (npm test builds it first).`);
+  if (!checked && !bundleIsFresh())
+    throw new Error(`${BUNDLE} is missing or older than the sources or the lockfile: run npm run build (npm test builds it first).`);
   checked = true;
   return BUNDLE;
 };
@@ -27,8 +28,23 @@ export interface CliResult {
 }
 
 /** Variables from the developer's or CI's environment that would change what the CLI does. */
-const SCRUBBED = ['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy',
-  'JOURNAL_STREAM', 'TELEPORT_UPGRADE_CONFIG_DIR', 'TELEPORT_UPGRADE_STATE_DIR', 'APT_CONFIG', 'DPKG_ROOT', 'DPKG_ADMINDIR'];
+const SCRUBBED = [
+  'NODE_EXTRA_CA_CERTS',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'HTTPS_PROXY',
+  'https_proxy',
+  'HTTP_PROXY',
+  'http_proxy',
+  'NO_PROXY',
+  'no_proxy',
+  'JOURNAL_STREAM',
+  'TELEPORT_UPGRADE_CONFIG_DIR',
+  'TELEPORT_UPGRADE_STATE_DIR',
+  'APT_CONFIG',
+  'DPKG_ROOT',
+  'DPKG_ADMINDIR',
+];
 
 /** Node's compile cache for the CLI's sources, shared by every run of it in the tests: it halves each one's start-up. */
 const COMPILE_CACHE = join(tmpdir(), 'teleport-upgrade-test-compile-cache');
@@ -41,6 +57,12 @@ export const cleanEnv = (env: Readonly<Record<string, string>> = {}): Record<str
 
 /** Runs the CLI; callers that reach the package databases must pass a test HOME (Debian's rpm keeps its database under $HOME). */
 export const runCli = async (args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<CliResult> => {
-  const result = await execa(process.execPath, [bin(), ...args], { env: cleanEnv(env), extendEnv: false, reject: false, stdin: 'ignore', timeout: 120_000 });
+  const result = await execa(process.execPath, [bin(), ...args], {
+    env: cleanEnv(env),
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+    timeout: 120_000,
+  });
   return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
 };

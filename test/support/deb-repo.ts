@@ -22,14 +22,24 @@ export interface FakePackage {
 }
 
 /** Each fake installs /usr/local/bin/teleport, which prints its version like the real one. */
-export const buildDeb = async (work: string, repo: string, { name, version, depends, flakyPostinst, extraFile, notTeleport }: FakePackage): Promise<void> => {
+export const buildDeb = async (
+  work: string,
+  repo: string,
+  { name, version, depends, flakyPostinst, extraFile, notTeleport }: FakePackage,
+): Promise<void> => {
   const dir = join(work, `${name}-${version}`);
   await mkdir(join(dir, 'DEBIAN'), { recursive: true });
   await mkdir(join(dir, 'usr/local/bin'), { recursive: true });
-  await writeFile(join(dir, 'DEBIAN/control'), `Package: ${name}\nVersion: ${version}\nArchitecture: amd64\n${depends ? `Depends: ${depends}\n` : ''}Maintainer: tests <tests@example.invalid>\nDescription: fake Teleport for tests\n`);
+  await writeFile(
+    join(dir, 'DEBIAN/control'),
+    `Package: ${name}\nVersion: ${version}\nArchitecture: amd64\n${depends ? `Depends: ${depends}\n` : ''}Maintainer: tests <tests@example.invalid>\nDescription: fake Teleport for tests\n`,
+  );
   const semver = version.replace(/-\d+$/, '').replace('~', '-');
   if (!notTeleport) {
-    await writeFile(join(dir, 'usr/local/bin/teleport'), `#!/bin/sh\nif [ "$2" = "--raw" ]; then echo "${semver}"; else echo "Teleport v${semver} git:fake go1.22"; fi\n`);
+    await writeFile(
+      join(dir, 'usr/local/bin/teleport'),
+      `#!/bin/sh\nif [ "$2" = "--raw" ]; then echo "${semver}"; else echo "Teleport v${semver} git:fake go1.22"; fi\n`,
+    );
     await chmod(join(dir, 'usr/local/bin/teleport'), 0o755);
   }
   if (extraFile !== undefined) {
@@ -37,7 +47,10 @@ export const buildDeb = async (work: string, repo: string, { name, version, depe
     await writeFile(join(dir, extraFile), `${name} ${version}\n`);
   }
   if (flakyPostinst) {
-    await writeFile(join(dir, 'DEBIAN/postinst'), '#!/bin/sh\n[ -e "$DPKG_ROOT/slow-postinst" ] && sleep 30\n[ -e "$DPKG_ROOT/fail-postinst" ] && exit 1\nexit 0\n');
+    await writeFile(
+      join(dir, 'DEBIAN/postinst'),
+      '#!/bin/sh\n[ -e "$DPKG_ROOT/slow-postinst" ] && sleep 30\n[ -e "$DPKG_ROOT/fail-postinst" ] && exit 1\nexit 0\n',
+    );
     await chmod(join(dir, 'DEBIAN/postinst'), 0o755);
     await writeFile(join(dir, 'DEBIAN/preinst'), '#!/bin/sh\n[ -e "$DPKG_ROOT/slow-preinst" ] && sleep 30\nexit 0\n');
     await chmod(join(dir, 'DEBIAN/preinst'), 0o755);

@@ -37,8 +37,21 @@ the release of an rpm host, for tests
 const buildReleaseRpm = async (work: string): Promise<string> => {
   const home = await makeRpmHome(join(work, 'home'));
   await writeFile(join(work, 'release.spec'), RELEASE_SPEC);
-  await sh('rpmbuild', ['-bb', '--quiet', '--define', `_topdir ${join(work, 'rpmbuild')}`, '--define', `_rpmdir ${work}`,
-    '--define', '_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm', join(work, 'release.spec')], { env: { HOME: home } });
+  await sh(
+    'rpmbuild',
+    [
+      '-bb',
+      '--quiet',
+      '--define',
+      `_topdir ${join(work, 'rpmbuild')}`,
+      '--define',
+      `_rpmdir ${work}`,
+      '--define',
+      '_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm',
+      join(work, 'release.spec'),
+    ],
+    { env: { HOME: home } },
+  );
   return join(work, 'test-release-41-1.noarch.rpm');
 };
 
@@ -72,7 +85,17 @@ const RECIPES: Readonly<Record<Distro, Recipe>> = {
 
 /** Runs a command chrooted in `root` (no overlay), with /proc and /dev, in a private mount namespace. */
 const inRoot = (root: string, argv: readonly string[]) =>
-  sh('unshare', ['-m', '--propagation', 'private', 'sh', '-c', 'mount -t proc proc "$1/proc" && mount --rbind /dev "$1/dev" && r=$1 && shift && exec chroot "$r" "$@"', 'sh', root, ...argv]);
+  sh('unshare', [
+    '-m',
+    '--propagation',
+    'private',
+    'sh',
+    '-c',
+    'mount -t proc proc "$1/proc" && mount --rbind /dev "$1/dev" && r=$1 && shift && exec chroot "$r" "$@"',
+    'sh',
+    root,
+    ...argv,
+  ]);
 
 /**
  * The tree of `distro` under `cache`, built when missing (one to two minutes; a few hundred MB): debootstrap, then the
@@ -80,12 +103,20 @@ const inRoot = (root: string, argv: readonly string[]) =>
  */
 export const distroRoot = async (distro: Distro, cache: string, mirror: string): Promise<string> => {
   const recipe = RECIPES[distro];
-  const key = fixtureKey(`${distro}-root`, { suite: recipe.suite, include: recipe.include, release: RELEASE_SPEC, version: RECIPE_VERSION }, []);
-  return cachedFixture(key, async (dir) => {
-    await sh('debootstrap', ['--variant=minbase', `--include=${recipe.include.join(',')}`, recipe.suite, join(dir, 'root'), mirror]);
-    await recipe.setup(join(dir, 'root'), dir);
-    for (const mountPoint of ['node', 'bundle', 'bin', 'recording']) await mkdir(join(dir, 'root', OPT, mountPoint), { recursive: true });
-  }, cache);
+  const key = fixtureKey(
+    `${distro}-root`,
+    { suite: recipe.suite, include: recipe.include, release: RELEASE_SPEC, version: RECIPE_VERSION },
+    [],
+  );
+  return cachedFixture(
+    key,
+    async (dir) => {
+      await sh('debootstrap', ['--variant=minbase', `--include=${recipe.include.join(',')}`, recipe.suite, join(dir, 'root'), mirror]);
+      await recipe.setup(join(dir, 'root'), dir);
+      for (const mountPoint of ['node', 'bundle', 'bin', 'recording']) await mkdir(join(dir, 'root', OPT, mountPoint), { recursive: true });
+    },
+    cache,
+  );
 };
 
 export interface Exec {
@@ -127,16 +158,51 @@ done
 exec chroot "$mnt" "$@"`;
 
 export const openView = async (distro: Distro, tree: string, dir: string): Promise<RootView> => {
-  const [upper, work, mnt, recording] = ['upper', 'work', 'mnt', 'recording'].map((name) => join(dir, name)) as [string, string, string, string];
+  const [upper, work, mnt, recording] = ['upper', 'work', 'mnt', 'recording'].map((name) => join(dir, name)) as [
+    string,
+    string,
+    string,
+    string,
+  ];
   await Promise.all([upper, work, mnt, recording].map((d) => mkdir(d, { recursive: true })));
   const nodeDir = dirname(process.execPath);
   const exec: RootView['exec'] = async (argv, options = {}) => {
     const path = options.record ? `${OPT}/recording:${PATH_INSIDE}` : PATH_INSIDE;
-    const env = ['env', '-i', `PATH=${path}`, 'HOME=/root', 'LANG=C.UTF-8', 'DEBIAN_FRONTEND=noninteractive', ...Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`)];
-    const result = await execa('unshare', ['-m', '--propagation', 'private', 'sh', '-c', SCRIPT, 'sh', join(tree, 'root'), upper, work, mnt, nodeDir, dirname(BUNDLE), FIXTURE_BIN, recording, ...env, ...argv],
-      { reject: false, stdin: 'ignore', timeout: 180_000 });
+    const env = [
+      'env',
+      '-i',
+      `PATH=${path}`,
+      'HOME=/root',
+      'LANG=C.UTF-8',
+      'DEBIAN_FRONTEND=noninteractive',
+      ...Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`),
+    ];
+    const result = await execa(
+      'unshare',
+      [
+        '-m',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        SCRIPT,
+        'sh',
+        join(tree, 'root'),
+        upper,
+        work,
+        mnt,
+        nodeDir,
+        dirname(BUNDLE),
+        FIXTURE_BIN,
+        recording,
+        ...env,
+        ...argv,
+      ],
+      { reject: false, stdin: 'ignore', timeout: 180_000 },
+    );
     const out = { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
-    if (options.reject !== false && out.exitCode !== 0) throw new Error(`${argv.join(' ')} in ${distro} failed (${out.exitCode}): ${out.stderr}${out.stdout}`);
+    if (options.reject !== false && out.exitCode !== 0)
+      throw new Error(`${argv.join(' ')} in ${distro} failed (${out.exitCode}): ${out.stderr}${out.stdout}`);
     return out;
   };
   return {
@@ -149,8 +215,12 @@ export const openView = async (distro: Distro, tree: string, dir: string): Promi
       await chmod(file, mode);
     },
     exec,
-    cli: (args, env = {}, options = {}) => exec([`${OPT}/node/${process.execPath.split('/').at(-1)}`, '--liftoff-only', `${OPT}/bundle/${BUNDLE.split('/').at(-1)}`, ...args],
-      { env, reject: false, ...options }),
+    cli: (args, env = {}, options = {}) =>
+      exec([`${OPT}/node/${process.execPath.split('/').at(-1)}`, '--liftoff-only', `${OPT}/bundle/${BUNDLE.split('/').at(-1)}`, ...args], {
+        env,
+        reject: false,
+        ...options,
+      }),
     close: () => rm(dir, { recursive: true, force: true }),
   };
 };
@@ -158,4 +228,3 @@ export const openView = async (distro: Distro, tree: string, dir: string): Promi
 /** Recording shims for `exec(…, { record: true })`: each appends its argv to /var/log/argv.log in the view, then runs the real tool. */
 export const writeViewRecordingShims = (view: RootView): Promise<void> =>
   writeRecordingShims(join(dirname(view.upper), 'recording'), '/var/log/argv.log', `${OPT}/recording`);
-

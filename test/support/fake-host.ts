@@ -54,10 +54,17 @@ export const fakeHost = (setup: FakeHostSetup = {}): FakeHost => {
   const printed: string[] = [];
   const files = new Map(Object.entries(setup.files ?? {}));
   let now = (setup.now ?? new Date('2026-11-23T01:00:00.000Z')).getTime();
-  const log = (level: LogLine['level']) => (message: string, fields: Fields = {}) => void lines.push({ level, message, fields });
+  const log =
+    (level: LogLine['level']) =>
+    (message: string, fields: Fields = {}) =>
+      void lines.push({ level, message, fields });
   const under = (dir: string) => `${dir.replace(/\/$/, '')}/`;
   return {
-    commands, unexpected, lines, files, printed,
+    commands,
+    unexpected,
+    lines,
+    files,
+    printed,
     text: () => lines.map((l) => `${{ debug: '[d]', info: '[i]', warn: '[!]', error: '[!]' }[l.level]} ${l.message}`).join('\n'),
     run: async (command, options = {}) => {
       const k = key(command);
@@ -76,14 +83,20 @@ export const fakeHost = (setup: FakeHostSetup = {}): FakeHost => {
       for (const line of result.stderr.split('\n').filter(Boolean)) options.onStderr?.(line);
       return result;
     },
-    fetchChannel: async () => setup.channel ?? { version: { ok: true, body: 'v1.2.4' }, critical: { ok: true, body: 'no' }, ping: { ok: true, body: '{"server_version":"1.2.4"}' } },
+    fetchChannel: async () =>
+      setup.channel ?? {
+        version: { ok: true, body: 'v1.2.4' },
+        critical: { ok: true, body: 'no' },
+        ping: { ok: true, body: '{"server_version":"1.2.4"}' },
+      },
     probeStatus: async () => setup.probe ?? 'HTTP 200',
     readFile: async (path) => files.get(path),
-    listDir: async (path, options = {}) => [...files.keys()]
-      .filter((f) => f.startsWith(under(path)))
-      .map((f) => f.slice(under(path).length))
-      .filter((rest) => options.recursive === true || !rest.includes('/'))
-      .sort(),
+    listDir: async (path, options = {}) =>
+      [...files.keys()]
+        .filter((f) => f.startsWith(under(path)))
+        .map((f) => f.slice(under(path).length))
+        .filter((rest) => options.recursive === true || !rest.includes('/'))
+        .sort(),
     resetDir: async (path) => {
       for (const f of [...files.keys()]) if (f.startsWith(under(path))) files.delete(f);
     },
@@ -92,7 +105,10 @@ export const fakeHost = (setup: FakeHostSetup = {}): FakeHost => {
       files.set(to, files.get(from) ?? '');
     },
     persist: async () => undefined,
-    fingerprints: async (paths) => paths.map((path) => (files.has(path) ? { path, ino: '1', size: String(files.get(path)!.length), mtimeNs: '1', ctimeNs: '1' } : undefined)),
+    fingerprints: async (paths) =>
+      paths.map((path) =>
+        files.has(path) ? { path, ino: '1', size: String(files.get(path)!.length), mtimeNs: '1', ctimeNs: '1' } : undefined,
+      ),
     writeFile: async (path, text) => {
       files.set(path, text);
     },

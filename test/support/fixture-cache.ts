@@ -16,7 +16,13 @@ export const fixtureKey = (name: string, values: unknown, sources: readonly (URL
 
 /** Every file under the given directories, sorted (for a key over a whole source tree). */
 export const filesUnder = (...dirs: readonly string[]): string[] =>
-  dirs.flatMap((dir) => readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name))).sort();
+  dirs
+    .flatMap((dir) =>
+      readdirSync(dir, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => join(e.parentPath, e.name)),
+    )
+    .sort();
 
 /**
  * The directory of the fixture `key` (under `cache`: tmpdir unless a test keeps it elsewhere), built by `build(dir)` the

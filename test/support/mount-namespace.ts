@@ -10,8 +10,23 @@ import { bin, cleanEnv, type CliResult } from './cli.ts';
 export const mountsMissing = async (): Promise<string | undefined> => {
   const dir = await mkdtemp(join(tmpdir(), 'teleport-upgrade-mount-probe-'));
   try {
-    const probe = await execa('unshare', ['-m', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs -o size=16k tmpfs "$1" && mount --bind /dev/null /etc/hostname', 'sh', dir], { reject: false });
-    return probe.exitCode === 0 ? undefined : `mounting in a private mount namespace is impossible here (${String(probe.stderr || probe.message || 'unshare failed').trim()})`;
+    const probe = await execa(
+      'unshare',
+      [
+        '-m',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        'mount -t tmpfs -o size=16k tmpfs "$1" && mount --bind /dev/null /etc/hostname',
+        'sh',
+        dir,
+      ],
+      { reject: false },
+    );
+    return probe.exitCode === 0
+      ? undefined
+      : `mounting in a private mount namespace is impossible here (${String(probe.stderr || probe.message || 'unshare failed').trim()})`;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -21,10 +36,19 @@ export const mountsMissing = async (): Promise<string | undefined> => {
  * Runs `teleport-upgrade ARGS` with `env` in a new mount namespace: `setup` (shell, `set -e`) runs first, `after` once
  * the CLI has exited (its status is kept). Positional parameters are not available to either; pass paths through env.
  */
-export const cliInNamespace = async (args: readonly string[], env: Record<string, string>, setup: string, after = ''): Promise<CliResult> => {
+export const cliInNamespace = async (
+  args: readonly string[],
+  env: Record<string, string>,
+  setup: string,
+  after = '',
+): Promise<CliResult> => {
   const script = `set -e\n${setup}\nset +e\n"$@"\nstatus=$?\n${after}\nexit $status`;
   const result = await execa('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', process.execPath, bin(), ...args], {
-    env: cleanEnv(env), extendEnv: false, reject: false, stdin: 'ignore', timeout: 120_000,
+    env: cleanEnv(env),
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+    timeout: 120_000,
   });
   return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
 };

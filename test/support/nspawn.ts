@@ -9,7 +9,13 @@ import { sh } from './tools.ts';
 const SUITE = 'bookworm';
 const INCLUDE = ['systemd', 'systemd-sysv', 'dbus'];
 /** Inside the container: nsenter keeps the caller's environment, which must not leak in. */
-const CONTAINER_ENV = ['env', '-i', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'LANG=C.UTF-8', 'DEBIAN_FRONTEND=noninteractive'];
+const CONTAINER_ENV = [
+  'env',
+  '-i',
+  'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  'LANG=C.UTF-8',
+  'DEBIAN_FRONTEND=noninteractive',
+];
 
 /**
  * The debootstrapped base tree under `cache`, built when missing (about 40 s). The key names the suite and the packages,
@@ -41,12 +47,36 @@ export interface Container {
  */
 export const bootContainer = async (root: string, name: string): Promise<Container> => {
   const script = 'mount -t tmpfs tmpfs /run/systemd && exec systemd-nspawn "$@"';
-  const nspawn: ResultPromise = execa('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh',
-    '-D', root, '-b', '--register=no', '--keep-unit', '-M', name, '--private-network', '--console=pipe'], { reject: false, stdin: 'ignore', all: true, buffer: true });
+  const nspawn: ResultPromise = execa(
+    'unshare',
+    [
+      '-m',
+      '--propagation',
+      'private',
+      'sh',
+      '-c',
+      script,
+      'sh',
+      '-D',
+      root,
+      '-b',
+      '--register=no',
+      '--keep-unit',
+      '-M',
+      name,
+      '--private-network',
+      '--console=pipe',
+    ],
+    { reject: false, stdin: 'ignore', all: true, buffer: true },
+  );
   let output = '';
-  nspawn.all?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  nspawn.all?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
   let exited = false;
-  void nspawn.then(() => { exited = true; });
+  void nspawn.then(() => {
+    exited = true;
+  });
 
   const deadline = Date.now() + 30_000;
   let init: string | undefined;
@@ -57,9 +87,14 @@ export const bootContainer = async (root: string, name: string): Promise<Contain
     else await sleep(100);
   }
   const exec: Container['exec'] = async (args, options = {}) => {
-    const result = await execa('nsenter', ['-t', init, '-a', ...CONTAINER_ENV, ...args], { reject: false, stdin: 'ignore', timeout: 300_000 });
+    const result = await execa('nsenter', ['-t', init, '-a', ...CONTAINER_ENV, ...args], {
+      reject: false,
+      stdin: 'ignore',
+      timeout: 300_000,
+    });
     const out = { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
-    if (out.exitCode !== 0 && options.reject !== false) throw new Error(`in the container, ${args.join(' ')} exited ${out.exitCode}: ${out.stderr}${out.stdout}`);
+    if (out.exitCode !== 0 && options.reject !== false)
+      throw new Error(`in the container, ${args.join(' ')} exited ${out.exitCode}: ${out.stderr}${out.stdout}`);
     return out;
   };
   // Until systemd has its private socket, systemctl cannot connect: retry. "degraded" is fine (units a container cannot
@@ -67,7 +102,8 @@ export const bootContainer = async (root: string, name: string): Promise<Contain
   for (;;) {
     const state = (await exec(['systemctl', 'is-system-running', '--wait'], { reject: false })).stdout.trim();
     if (state === 'running' || state === 'degraded') break;
-    if (exited || Date.now() > deadline) throw new Error(`the container did not finish booting (${state || 'no answer'}): ${output.slice(-2000)}`);
+    if (exited || Date.now() > deadline)
+      throw new Error(`the container did not finish booting (${state || 'no answer'}): ${output.slice(-2000)}`);
     await sleep(100);
   }
   const stop = async () => {

@@ -67,12 +67,29 @@ export const buildRpmRepo = async (work: string, packages: readonly FakeRpm[]): 
   await mkdir(repo, { recursive: true });
   await writeFile(join(work, 'fake.spec'), SPEC);
   for (const p of packages) {
-    await sh('rpmbuild', ['-bb', '--quiet', '--define', `_topdir ${join(work, 'rpmbuild')}`, '--define', `pkgname ${p.name}`, '--define', `pkgver ${p.version}`,
-      ...(p.requires ? ['--define', `pkgrequires ${p.requires}`] : []),
-      ...(p.extraFile ? ['--define', `pkgextra ${p.extraFile}`] : []),
-      ...(p.notTeleport ? ['--define', 'pkgnobin 1'] : []),
-      ...(p.waitingPost ? ['--define', 'pkgwaitpost 1'] : []),
-      '--define', `_rpmdir ${repo}`, '--define', '_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm', join(work, 'fake.spec')], { env: { HOME: home } });
+    await sh(
+      'rpmbuild',
+      [
+        '-bb',
+        '--quiet',
+        '--define',
+        `_topdir ${join(work, 'rpmbuild')}`,
+        '--define',
+        `pkgname ${p.name}`,
+        '--define',
+        `pkgver ${p.version}`,
+        ...(p.requires ? ['--define', `pkgrequires ${p.requires}`] : []),
+        ...(p.extraFile ? ['--define', `pkgextra ${p.extraFile}`] : []),
+        ...(p.notTeleport ? ['--define', 'pkgnobin 1'] : []),
+        ...(p.waitingPost ? ['--define', 'pkgwaitpost 1'] : []),
+        '--define',
+        `_rpmdir ${repo}`,
+        '--define',
+        '_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm',
+        join(work, 'fake.spec'),
+      ],
+      { env: { HOME: home } },
+    );
   }
   await sh('createrepo_c', ['-q', repo]);
   return repo;
@@ -100,24 +117,38 @@ const shim = async (bin: string, name: string, text: string) => {
 export const makeRpmRoot = async (dir: string, repo: string, kind: RpmKind): Promise<RpmRoot> => {
   const root = join(dir, 'rpmroot');
   const bin = join(dir, 'rpmbin');
-  await Promise.all([mkdir(join(root, 'etc/yum.repos.d'), { recursive: true }), mkdir(join(root, 'var/log'), { recursive: true }), mkdir(bin, { recursive: true })]);
+  await Promise.all([
+    mkdir(join(root, 'etc/yum.repos.d'), { recursive: true }),
+    mkdir(join(root, 'var/log'), { recursive: true }),
+    mkdir(bin, { recursive: true }),
+  ]);
   const home = await makeRpmHome(join(dir, 'rpm-home'));
   // --force-debian: Debian's rpm refuses direct installs without it; rpm on an rpm host has no such check.
   await shim(bin, 'rpm', 'exec /usr/bin/rpm --root "${PM_TEST_ROOT:?}" --force-debian "$@"');
   // Both managers, on the one root and its one rpm database, as on a host that has both installed: which one the
   // updater picks is the repository configuration's to tell (the Teleport repository is configured for `kind` only).
-  await shim(bin, 'dnf', 'exec /usr/bin/dnf --installroot="${PM_TEST_ROOT:?}" --releasever=9 --setopt=reposdir="${PM_TEST_ROOT}/etc/yum.repos.d" "$@"');
+  await shim(
+    bin,
+    'dnf',
+    'exec /usr/bin/dnf --installroot="${PM_TEST_ROOT:?}" --releasever=9 --setopt=reposdir="${PM_TEST_ROOT}/etc/yum.repos.d" "$@"',
+  );
   await symlink('dnf', join(bin, 'yum'));
   await shim(bin, 'zypper', 'ZYPP_LOGFILE="${PM_TEST_ROOT:?}/var/log/zypper.log" exec /usr/bin/zypper --root "${PM_TEST_ROOT}" "$@"');
   const env = { PATH: `${bin}:${process.env.PATH}`, PM_TEST_ROOT: root, HOME: home };
   const run = async (file: string, args: readonly string[]) => sh(file, args, { env });
   if (kind === 'dnf') {
-    await writeFile(join(root, 'etc/yum.repos.d/teleport.repo'), `[teleport]\nname=Teleport\nbaseurl=file://${repo}\ngpgcheck=0\nenabled=1\n`);
+    await writeFile(
+      join(root, 'etc/yum.repos.d/teleport.repo'),
+      `[teleport]\nname=Teleport\nbaseurl=file://${repo}\ngpgcheck=0\nenabled=1\n`,
+    );
   } else {
     await run('zypper', ['--non-interactive', '--quiet', 'addrepo', '--no-gpgcheck', '--refresh', `file://${repo}`, 'teleport']);
   }
   return {
-    root, bin, env, run,
+    root,
+    bin,
+    env,
+    run,
     status: async (pkg) => {
       const result = await execa('rpm', ['-q', '--qf', '%{VERSION}-%{RELEASE}', pkg], { env, reject: false });
       return result.exitCode === 0 ? result.stdout : '';

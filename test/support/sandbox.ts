@@ -55,7 +55,9 @@ export interface Fixtures {
 export const makeFixtures = async (options: { rpm?: boolean } = {}): Promise<Fixtures> => {
   const dir = await mkdtemp(join(tmpdir(), 'teleport-upgrade-fixtures-'));
   const [repo, tls, rpmRepo] = await Promise.all([
-    buildDebRepo(dir, FAKE_PACKAGES), makeTestTls(dir), options.rpm ? buildRpmRepo(dir, FAKE_RPMS) : undefined,
+    buildDebRepo(dir, FAKE_PACKAGES),
+    makeTestTls(dir),
+    options.rpm ? buildRpmRepo(dir, FAKE_RPMS) : undefined,
   ]);
   return { dir, repo, tls, ...(rpmRepo === undefined ? {} : { rpmRepo }) };
 };
@@ -68,12 +70,27 @@ const source = (name: string) => new URL(name, import.meta.url);
  */
 export const sharedFixtures = async (options: { rpm?: boolean }): Promise<Fixtures> => {
   const [debDir, tlsDir, rpmDir] = await Promise.all([
-    cachedFixture(fixtureKey('deb', FAKE_PACKAGES, [source('./deb-repo.ts')]), (dir) => buildDebRepo(dir, FAKE_PACKAGES).then(() => undefined)),
-    cachedFixture(fixtureKey('tls', new Date().toISOString().slice(0, 10), [source('./tls.ts')]), (dir) => makeTestTls(dir).then(() => undefined)),
-    options.rpm ? cachedFixture(fixtureKey('rpm', FAKE_RPMS, [source('./rpm-root.ts')]), (dir) => buildRpmRepo(dir, FAKE_RPMS).then(() => undefined)) : undefined,
+    cachedFixture(fixtureKey('deb', FAKE_PACKAGES, [source('./deb-repo.ts')]), (dir) =>
+      buildDebRepo(dir, FAKE_PACKAGES).then(() => undefined),
+    ),
+    cachedFixture(fixtureKey('tls', new Date().toISOString().slice(0, 10), [source('./tls.ts')]), (dir) =>
+      makeTestTls(dir).then(() => undefined),
+    ),
+    options.rpm
+      ? cachedFixture(fixtureKey('rpm', FAKE_RPMS, [source('./rpm-root.ts')]), (dir) => buildRpmRepo(dir, FAKE_RPMS).then(() => undefined))
+      : undefined,
   ]);
-  const tls: TestTls = { caFile: join(tlsDir, 'ca.crt'), key: await readFile(join(tlsDir, 'server.key'), 'utf8'), cert: await readFile(join(tlsDir, 'server.crt'), 'utf8') };
-  return { dir: debDir, repo: join(debDir, 'teleport-repo'), tls, ...(rpmDir === undefined ? {} : { rpmRepo: join(rpmDir, 'teleport-rpm-repo') }) };
+  const tls: TestTls = {
+    caFile: join(tlsDir, 'ca.crt'),
+    key: await readFile(join(tlsDir, 'server.key'), 'utf8'),
+    cert: await readFile(join(tlsDir, 'server.crt'), 'utf8'),
+  };
+  return {
+    dir: debDir,
+    repo: join(debDir, 'teleport-repo'),
+    tls,
+    ...(rpmDir === undefined ? {} : { rpmRepo: join(rpmDir, 'teleport-rpm-repo') }),
+  };
 };
 
 export interface Sandbox {
@@ -154,7 +171,15 @@ export const createSandbox = async (fixtures: Fixtures, options: SandboxOptions 
     ...extra,
   });
   return {
-    dir, apt, ...(rpm === undefined ? {} : { rpm }), server, configDir, stateDir, systemctlLog, env, write,
+    dir,
+    apt,
+    ...(rpm === undefined ? {} : { rpm }),
+    server,
+    configDir,
+    stateDir,
+    systemctlLog,
+    env,
+    write,
     cli: (args, extra) => runCli(args, env(extra)),
     status: (pkg = 'teleport-ent') => (rpm === undefined ? dpkgStatus(apt, pkg) : rpm.status(pkg)),
     close: async () => {
@@ -165,7 +190,10 @@ export const createSandbox = async (fixtures: Fixtures, options: SandboxOptions 
 };
 
 /** Registers a before hook for the shared fixtures (never removed: other test processes read them) and returns a runner that gives each test its own sandbox. */
-export const sandboxPerTest = (hooks: { before: (fn: () => Promise<void>) => void; after: (fn: () => Promise<void>) => void }, options: { rpm?: boolean } = {}) => {
+export const sandboxPerTest = (
+  hooks: { before: (fn: () => Promise<void>) => void; after: (fn: () => Promise<void>) => void },
+  options: { rpm?: boolean } = {},
+) => {
   let fixtures: Fixtures | undefined;
   hooks.before(async () => {
     fixtures = await sharedFixtures(options);
@@ -187,7 +215,12 @@ export const sandboxPerTest = (hooks: { before: (fn: () => Promise<void>) => voi
  * (the updater saying it waits, or naming the holder), so lock tests never depend on timing.
  * Returns the CLI's result and whether the log ever matched.
  */
-export const runWhileLocked = async (s: Sandbox, args: readonly string[], holder: ResultPromise, released: RegExp): Promise<CliResult & { released: boolean }> => {
+export const runWhileLocked = async (
+  s: Sandbox,
+  args: readonly string[],
+  holder: ResultPromise,
+  released: RegExp,
+): Promise<CliResult & { released: boolean }> => {
   const cli = execa(process.execPath, [bin(), ...args], { env: cleanEnv(s.env()), extendEnv: false, reject: false, stdin: 'ignore' });
   let matched = false;
   cli.stderr?.on('data', (chunk: Buffer) => {
@@ -203,16 +236,31 @@ export const runWhileLocked = async (s: Sandbox, args: readonly string[], holder
 };
 
 /** The updater's state file in the sandbox, parsed. */
-export const sandboxState = async (s: Sandbox) => JSON.parse(await readFile(join(s.stateDir, 'state.json'), 'utf8')) as {
-  version: number; unhealthySince: string | null; badTarget: { version: string; reason: string; at: string } | null; inProgress: unknown;
-};
+export const sandboxState = async (s: Sandbox) =>
+  JSON.parse(await readFile(join(s.stateDir, 'state.json'), 'utf8')) as {
+    version: number;
+    unhealthySince: string | null;
+    badTarget: { version: string; reason: string; at: string } | null;
+    inProgress: unknown;
+  };
 
 /**
  * Starts `run` in a process group of its own and kills the whole group (the package manager included, like a crash or a
  * power cut) as soon as `reached` says the install got where the test wants it; fails after 60 s otherwise.
  */
-export const killRunWhen = async (s: Sandbox, env: Record<string, string>, reached: () => Promise<boolean>, what: string): Promise<void> => {
-  const cli = execa(process.execPath, [bin(), 'run'], { env: cleanEnv(s.env(env)), extendEnv: false, reject: false, stdin: 'ignore', detached: true });
+export const killRunWhen = async (
+  s: Sandbox,
+  env: Record<string, string>,
+  reached: () => Promise<boolean>,
+  what: string,
+): Promise<void> => {
+  const cli = execa(process.execPath, [bin(), 'run'], {
+    env: cleanEnv(s.env(env)),
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+    detached: true,
+  });
   const deadline = Date.now() + 60_000;
   while (!(await reached())) {
     if (Date.now() > deadline) {
@@ -264,9 +312,17 @@ const descendants = async (pid: number): Promise<number[]> => {
 export const killTree = async (pid: number): Promise<void> => {
   const tree = [pid, ...(await descendants(pid))];
   for (const p of tree) {
-    try { process.kill(p, 'SIGSTOP'); } catch { /* already gone */ }
+    try {
+      process.kill(p, 'SIGSTOP');
+    } catch {
+      /* already gone */
+    }
   }
   for (const p of [pid, ...(await descendants(pid))]) {
-    try { process.kill(p, 'SIGKILL'); } catch { /* already gone */ }
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
   }
 };

@@ -41,7 +41,17 @@ export const manMissing = () => missingTool(['groff']);
 
 /** For the end-to-end test under systemd-nspawn: it builds and boots a Debian root, which takes root. */
 export const nspawnMissing = async (): Promise<string | undefined> => {
-  const tool = await missingTool(['debootstrap', 'systemd-nspawn', 'unshare', 'nsenter', 'chroot', 'dpkg-deb', 'dpkg-scanpackages', 'rpmbuild', 'strip']);
+  const tool = await missingTool([
+    'debootstrap',
+    'systemd-nspawn',
+    'unshare',
+    'nsenter',
+    'chroot',
+    'dpkg-deb',
+    'dpkg-scanpackages',
+    'rpmbuild',
+    'strip',
+  ]);
   if (tool !== undefined || process.getuid?.() === 0) return tool;
   if (process.env.CI === 'true') throw new Error('CI must not skip tests: the systemd end-to-end test must run as root');
   return 'the systemd end-to-end test must run as root (debootstrap, chroot, systemd-nspawn)';
@@ -55,7 +65,12 @@ export const localUsersMissing = async (): Promise<string | undefined> => {
   const tool = await missingTool(['runuser', 'perl']);
   if (tool !== undefined) return tool;
   const nobody = (await execa('id', ['-u', 'nobody'], { reject: false })).stdout.trim();
-  const why = process.getuid?.() !== 0 ? 'tests with another local account must run as root' : nobody !== '65534' ? 'this host has no user nobody with uid 65534' : undefined;
+  const why =
+    process.getuid?.() !== 0
+      ? 'tests with another local account must run as root'
+      : nobody !== '65534'
+        ? 'this host has no user nobody with uid 65534'
+        : undefined;
   if (why !== undefined && process.env.CI === 'true') throw new Error(`CI must not skip tests: ${why}`);
   return why;
 };

@@ -5,7 +5,9 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { TestTls } from './tls.ts';
 
 export type Fault = 'hang' | 'reset' | 'drip' | 'giant';
-export type Answer = string | { readonly status?: number; readonly body?: string; readonly headers?: Record<string, string>; readonly fault?: Fault };
+export type Answer =
+  | string
+  | { readonly status?: number; readonly body?: string; readonly headers?: Record<string, string>; readonly fault?: Fault };
 
 export interface VersionServer {
   /** `127.0.0.1:PORT/v1/webapi/automaticupgrades/channel/default`, as written to the endpoint file. */
@@ -24,7 +26,13 @@ export const CHANNEL_PATH = '/v1/webapi/automaticupgrades/channel/default';
 
 /** A /webapi/ping answer the way a proxy shapes it, naming the cluster's version. */
 export const pingBody = (serverVersion: string): string =>
-  JSON.stringify({ auth: { type: 'local', second_factor: 'on' }, proxy: { ssh: { listen_addr: '0.0.0.0:3023' } }, server_version: serverVersion, min_client_version: '0.0.0', cluster_name: 'test' });
+  JSON.stringify({
+    auth: { type: 'local', second_factor: 'on' },
+    proxy: { ssh: { listen_addr: '0.0.0.0:3023' } },
+    server_version: serverVersion,
+    min_client_version: '0.0.0',
+    cluster_name: 'test',
+  });
 
 const respond = (answer: Answer, res: ServerResponse): void => {
   const a = typeof answer === 'string' ? { body: answer } : answer;
@@ -40,7 +48,8 @@ const respond = (answer: Answer, res: ServerResponse): void => {
       let sent = 0;
       const pump = () => {
         while (sent < 64 && res.write(chunk)) sent++;
-        if (sent < 64) res.once('drain', pump); else res.end();
+        if (sent < 64) res.once('drain', pump);
+        else res.end();
       };
       pump();
       return;

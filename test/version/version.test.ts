@@ -19,7 +19,10 @@ describe('parseTargetBody', () => {
     assert.deepEqual(parseTargetBody('none'), { kind: 'none' });
   });
   it('quotes, escapes and truncates anything else', () => {
-    assert.equal(parseTargetBody('<html><body>Bad gateway</body></html>'), 'the proxy\'s /version answer is not a semantic version: "<html><body>Bad gateway</body></html>"');
+    assert.equal(
+      parseTargetBody('<html><body>Bad gateway</body></html>'),
+      'the proxy\'s /version answer is not a semantic version: "<html><body>Bad gateway</body></html>"',
+    );
     assert.match(String(parseTargetBody('1.2.4\n; rm -rf /')), /: "1\.2\.4\\n; rm -rf \/"$/);
     assert.match(String(parseTargetBody('x'.repeat(500))), /"x{80}…"$/);
     for (const bad of ['', 'vv1.2.3', '=1.2.3', '1.2', '01.2.3', '1.2.3-$(id)', 'None', 'v 1.2.3']) {
@@ -27,16 +30,22 @@ describe('parseTargetBody', () => {
     }
   });
   it('only ever yields versions made of semver characters (fast-check)', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 100 }), (body) => {
-      const parsed = parseTargetBody(body);
-      if (typeof parsed !== 'string' && parsed.kind === 'version') assert.match(parsed.version, /^[0-9A-Za-z.+-]+$/);
-    }), { numRuns: 3000 });
+    fc.assert(
+      fc.property(fc.string({ maxLength: 100 }), (body) => {
+        const parsed = parseTargetBody(body);
+        if (typeof parsed !== 'string' && parsed.kind === 'version') assert.match(parsed.version, /^[0-9A-Za-z.+-]+$/);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
 
 describe('parsePingBody and the skew rule', () => {
   it('reads server_version from a ping answer, and says why when it cannot', () => {
-    assert.deepEqual(parsePingBody('{"auth":{"type":"local"},"server_version":"17.4.8","min_client_version":"16.0.0"}'), { kind: 'version', version: '17.4.8' });
+    assert.deepEqual(parsePingBody('{"auth":{"type":"local"},"server_version":"17.4.8","min_client_version":"16.0.0"}'), {
+      kind: 'version',
+      version: '17.4.8',
+    });
     assert.deepEqual(parsePingBody('{"server_version":"v18.0.0-beta.2"}'), { kind: 'version', version: '18.0.0-beta.2' });
     assert.match((parsePingBody('<html>login</html>') as { problem: string }).problem, /not JSON: "<html>login<\/html>"/);
     assert.match((parsePingBody('{"cluster_name":"x"}') as { problem: string }).problem, /no server_version/);
@@ -44,10 +53,19 @@ describe('parsePingBody and the skew rule', () => {
     assert.match((parsePingBody('{"server_version":17}') as { problem: string }).problem, /no server_version/);
   });
   it('never throws and only returns strict semvers, whatever the body', () => {
-    fc.assert(fc.property(fc.oneof(fc.string({ maxLength: 200 }), fc.json(), fc.record({ server_version: fc.string({ maxLength: 30 }) }).map((o) => JSON.stringify(o))), (body) => {
-      const cluster = parsePingBody(body);
-      if (cluster.kind === 'version') assert.match(cluster.version, /^\d+\.\d+\.\d+/);
-    }));
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 200 }),
+          fc.json(),
+          fc.record({ server_version: fc.string({ maxLength: 30 }) }).map((o) => JSON.stringify(o)),
+        ),
+        (body) => {
+          const cluster = parsePingBody(body);
+          if (cluster.kind === 'version') assert.match(cluster.version, /^\d+\.\d+\.\d+/);
+        },
+      ),
+    );
   });
   it('allows the cluster major and the one before; refuses ahead and further behind', () => {
     assert.equal(skewViolation('17.9.9', '17.0.0'), undefined);
