@@ -3,7 +3,8 @@ import * as z from 'zod/mini';
 import { ConfigError } from '../core/errors.ts';
 import { quote } from '../core/text.ts';
 import { parseFreezeFile, parseWindowFile, type CronRule, type FreezeRule } from '../schedule/local-policy.ts';
-import { valueLines } from './config-value.ts';
+import { single } from './config-value.ts';
+import { parseFleetLock, type FleetLockConfig } from './fleet-lock-config.ts';
 import { parseEndpoint, type Endpoint } from './endpoint.ts';
 
 export const INSTALLERS = ['apt', 'yum', 'zypper', 'nop'] as const;
@@ -30,6 +31,8 @@ export interface Config {
   readonly localWindows: readonly CronRule[] | undefined;
   /** Change freezes (`freeze`): nothing is installed during one unless forced. */
   readonly freezes: readonly FreezeRule[];
+  /** The FleetLock server that caps how many hosts install at once (`fleetlock`, `fleetlock-group`, `fleetlock-id`). */
+  readonly fleetLock?: FleetLockConfig;
 }
 
 /** Raw file contents by file name; undefined when the file does not exist. */
@@ -46,8 +49,11 @@ export const CONFIG_NAMES = [
 ] as const;
 /** The multi-line policy files: one rule per line. */
 export const POLICY_NAMES = ['window', 'freeze'] as const;
+/** The FleetLock client's files: the server, the group, the id. */
+export const FLEET_LOCK_NAMES = ['fleetlock', 'fleetlock-group', 'fleetlock-id'] as const;
 export type ConfigFiles = Readonly<
-  Record<(typeof CONFIG_NAMES)[number], string | undefined> & Partial<Record<(typeof POLICY_NAMES)[number], string>>
+  Record<(typeof CONFIG_NAMES)[number], string | undefined> &
+    Partial<Record<(typeof POLICY_NAMES)[number] | (typeof FLEET_LOCK_NAMES)[number], string>>
 >;
 
 const DEFAULT_SETTLE_S = 30;
@@ -98,18 +104,6 @@ const installerSchema = z.enum(INSTALLERS);
 const packageSchema = z.string().check(z.regex(/^[a-z0-9][a-z0-9+._-]{0,99}$/));
 const yesNoSchema = z.enum(['yes', 'no', 'true', 'false']);
 
-/** The single value of a file, or undefined when it is absent or holds only comments. */
-const single = (dir: string, name: string, text: string | undefined): string | undefined => {
-  if (text === undefined) return undefined;
-  const lines = valueLines(text);
-  if (lines.length > 1) {
-    throw new ConfigError(
-      `${dir}/${name} holds ${lines.length} values (${quote(lines.join(' | '))}); it must hold exactly one. Keep one line and remove the others.`,
-    );
-  }
-  return lines[0];
-};
-
 const yesNo = (dir: string, name: string, text: string | undefined): boolean => {
   const value = single(dir, name, text);
   if (value === undefined) return false;
@@ -119,6 +113,9 @@ const yesNo = (dir: string, name: string, text: string | undefined): boolean => 
   }
   return parsed.data === 'yes' || parsed.data === 'true';
 };
+
+/** Absent without a FleetLock server: a configuration without one is what it always was. */
+const fleetLockOf = (fleetLock: FleetLockConfig | undefined) => (fleetLock === undefined ? {} : { fleetLock });
 
 /** Validates every config file; throws ConfigError naming the file, the value and the fix. */
 export const parseConfig = (dir: string, files: ConfigFiles): Config => {
@@ -162,5 +159,6 @@ export const parseConfig = (dir: string, files: ConfigFiles): Config => {
     metrics: metricsPath(dir, files.metrics),
     localWindows: parseWindowFile(`${dir}/window`, files.window),
     freezes: parseFreezeFile(`${dir}/freeze`, files.freeze),
+    ...fleetLockOf(parseFleetLock(dir, files.fleetlock, files['fleetlock-group'], files['fleetlock-id'])),
   };
 };

@@ -5,6 +5,7 @@ import type { Windows } from '../schedule/windows.ts';
 import { skewViolation, type Cluster } from '../version/cluster.ts';
 import type { Target } from '../version/target.ts';
 import { isPrerelease, sameVersion } from '../version/semver.ts';
+import type { SlotFacts } from './fleet-lock.ts';
 import { REASON_RULES, type Reason } from './reasons.ts';
 
 export type { Reason } from './reasons.ts';
@@ -28,6 +29,8 @@ export interface Facts {
   readonly cluster: Cluster;
   /** A target that failed its health check here and was rolled back; skipped while served, unless forced. */
   readonly badTarget: string | null;
+  /** The FleetLock server's answer when this run asked it for a slot (only a plan that installs asks). */
+  readonly fleetLock?: SlotFacts;
 }
 
 export interface Decision {
@@ -43,7 +46,7 @@ export interface Decision {
 }
 
 /** The decision for a reason: what it does and its exit status come from the reasons' table. */
-const decision = (reason: Reason, mark: Decision['mark']): Decision => ({
+export const decisionFor = (reason: Reason, mark: Decision['mark']): Decision => ({
   action: REASON_RULES[reason].action,
   reason,
   mark,
@@ -61,7 +64,7 @@ const crossesMajorBlind = (facts: Facts, target: string): boolean =>
 export const decide = (facts: Facts): Decision => {
   const chosen = choosePath(facts);
   if (chosen.action === 'upgrade' && facts.target.kind === 'version' && crossesMajorBlind(facts, facts.target.version)) {
-    return decision('cluster-version-unknown', chosen.reason === 'unhealthy-agent' ? 'keep' : chosen.mark);
+    return decisionFor('cluster-version-unknown', chosen.reason === 'unhealthy-agent' ? 'keep' : chosen.mark);
   }
   return chosen;
 };
@@ -69,26 +72,27 @@ export const decide = (facts: Facts): Decision => {
 const choosePath = (facts: Facts): Decision => {
   const { state } = facts.windows.exported;
   const localClosed = facts.windows.local.state === 'closed';
-  if (state === 'nop') return decision('managed-by-v2', 'keep');
+  if (state === 'nop') return decisionFor('managed-by-v2', 'keep');
   const unhealthy = isUnhealthy(state);
   // A healthy schedule clears the mark, whatever else happens.
   const mark = !unhealthy && facts.markedUnhealthy ? 'clear' : 'keep';
-  if (facts.target.kind === 'none') return decision('no-target', mark);
+  if (facts.target.kind === 'none') return decisionFor('no-target', mark);
   const target = facts.target.version;
-  if (facts.installed !== null && sameVersion(facts.installed, target)) return decision('up-to-date', mark);
-  if (isPrerelease(target) && !facts.allowPrerelease) return decision('prerelease-refused', mark);
+  if (facts.installed !== null && sameVersion(facts.installed, target)) return decisionFor('up-to-date', mark);
+  if (isPrerelease(target) && !facts.allowPrerelease) return decisionFor('prerelease-refused', mark);
   // force skips the window, never this guard.
-  if (facts.cluster.kind === 'version' && skewViolation(target, facts.cluster.version) !== undefined) return decision('version-skew', mark);
-  if (facts.badTarget !== null && !facts.forced && sameVersion(target, facts.badTarget)) return decision('known-bad', mark);
+  if (facts.cluster.kind === 'version' && skewViolation(target, facts.cluster.version) !== undefined)
+    return decisionFor('version-skew', mark);
+  if (facts.badTarget !== null && !facts.forced && sameVersion(target, facts.badTarget)) return decisionFor('known-bad', mark);
   // A freeze holds even a critical upgrade; force is the operator's word against it.
-  if (facts.windows.freeze.active && !facts.forced) return decision('frozen', mark);
-  if (facts.forced) return decision('forced', mark);
+  if (facts.windows.freeze.active && !facts.forced) return decisionFor('frozen', mark);
+  if (facts.forced) return decisionFor('forced', mark);
   // Critical upgrades bypass every window, the exported and the local ones.
-  if (facts.critical) return decision('critical', mark);
-  if (state === 'inside') return localClosed ? decision('outside-local-window', mark) : decision('maintenance-window', mark);
+  if (facts.critical) return decisionFor('critical', mark);
+  if (state === 'inside') return localClosed ? decisionFor('outside-local-window', mark) : decisionFor('maintenance-window', mark);
   if (unhealthy) {
-    if (!facts.markedUnhealthy) return decision('marked-unhealthy', 'set');
-    return localClosed ? decision('outside-local-window', 'keep') : decision('unhealthy-agent', 'clear');
+    if (!facts.markedUnhealthy) return decisionFor('marked-unhealthy', 'set');
+    return localClosed ? decisionFor('outside-local-window', 'keep') : decisionFor('unhealthy-agent', 'clear');
   }
-  return decision('outside-window', mark);
+  return decisionFor('outside-window', mark);
 };

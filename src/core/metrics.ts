@@ -12,6 +12,8 @@ export interface MetricsInput {
   readonly packages?: { readonly pkg: string; readonly installer: string; readonly installed: string | null };
   readonly channel?: { readonly target: string | null; readonly critical: boolean };
   readonly windows?: Windows;
+  /** The FleetLock group this host takes slots in, when a FleetLock server is configured. */
+  readonly fleetLockGroup?: string;
 }
 
 /** A label value as the exposition format requires: backslash, double quote and line feed escaped. */
@@ -50,8 +52,14 @@ const render = (series: readonly Series[]): string =>
 
 const badTarget = (bad: BadTarget | null): Series['samples'] => (bad === null ? [] : [[{ version: bad.version }, 1]]);
 
+/** Whether this host holds (or may hold) a FleetLock slot: shown when a server is configured, or a slot is still held. */
+const fleetLockHeld = (group: string | undefined, state: State): Series['samples'] => {
+  const slotGroup = state.fleetLock?.group ?? group;
+  return slotGroup === undefined ? [] : [[{ group: slotGroup }, flag(state.fleetLock !== undefined)]];
+};
+
 /** Every series, each with HELP and TYPE; those the run could not learn are left out rather than guessed. */
-export const renderMetrics = ({ updater, lastRun, state, packages, channel, windows }: MetricsInput): string => {
+export const renderMetrics = ({ updater, lastRun, state, packages, channel, windows, fleetLockGroup }: MetricsInput): string => {
   const target = channel?.target ?? null;
   const installed = packages?.installed ?? null;
   return render([
@@ -129,5 +137,11 @@ export const renderMetrics = ({ updater, lastRun, state, packages, channel, wind
     },
     { name: 'upgrades_total', type: 'counter', help: 'Upgrades installed on this host.', samples: one(state.counters.upgrades) },
     { name: 'rollbacks_total', type: 'counter', help: 'Rollbacks done on this host.', samples: one(state.counters.rollbacks) },
+    {
+      name: 'fleet_lock_held',
+      type: 'gauge',
+      help: 'Whether this host holds a slot of its FleetLock group (kept after a rollback, which halts a group of one slot).',
+      samples: fleetLockHeld(fleetLockGroup, state),
+    },
   ]);
 };

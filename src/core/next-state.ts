@@ -1,5 +1,6 @@
 // Every change to the updater's state, as one pure function of the state, an event and the time.
 import type { FilesRecord } from './files-check.ts';
+import { describeAnswer, holdsAfter, type SlotAnswer, type SlotRequest } from './fleet-lock.ts';
 import type { InProgress, LastRun, State } from './state.ts';
 
 /** The state schema caps a recorded reason; a longer one would make the file unreadable. */
@@ -27,7 +28,11 @@ export type StateEvent =
   /** A full check found every installed file intact; this is what they looked like. */
   | { readonly type: 'files-verified'; readonly record: FilesRecord }
   /** The package manager changed the installed files (an interrupted transaction finished): the next check is a full one. */
-  | { readonly type: 'files-changed' };
+  | { readonly type: 'files-changed' }
+  /** A FleetLock slot is about to be asked for: recorded first, so that a slot granted to a killed run is never forgotten. */
+  | { readonly type: 'fleet-lock-asked'; readonly server: string; readonly group: string; readonly id: string }
+  /** The FleetLock server answered a request for a slot, or to give it back (or did not answer). */
+  | { readonly type: 'fleet-lock-answered'; readonly request: SlotRequest; readonly server: string; readonly answer: SlotAnswer };
 
 export const nextState = (state: State, event: StateEvent, now: Date): State => {
   switch (event.type) {
@@ -56,5 +61,27 @@ export const nextState = (state: State, event: StateEvent, now: Date): State => 
       return { ...state, verified: event.record };
     case 'files-changed':
       return state.verified === null ? state : { ...state, verified: null };
+    case 'fleet-lock-asked': {
+      const { server, group, id } = event;
+      const held = state.fleetLock;
+      if (held !== undefined && held.server === server && held.group === group && held.id === id) return state;
+      return { ...state, fleetLock: { server, group, id, since: now.toISOString(), confirmed: false } };
+    }
+    case 'fleet-lock-answered': {
+      const { request, server, answer } = event;
+      const said = {
+        at: now.toISOString(),
+        request,
+        server,
+        granted: answer.kind === 'granted',
+        said: describeAnswer(answer).slice(0, 2000),
+      };
+      const { fleetLock, ...rest } = state;
+      const holds = holdsAfter(request, answer);
+      if (holds === 'unknown' || fleetLock === undefined) return { ...state, fleetLockAnswer: said };
+      return holds === 'held'
+        ? { ...state, fleetLock: { ...fleetLock, confirmed: true }, fleetLockAnswer: said }
+        : { ...rest, fleetLockAnswer: said };
+    }
   }
 };

@@ -64,6 +64,8 @@ export interface Planned extends Omit<PlanFacts, 'damaged'> {
   readonly upgrade?: UpgradePlan;
   /** The same version again over damaged files. */
   readonly reinstall?: ReinstallPlan;
+  /** With a FleetLock server configured: where, in which group and as whom, and whether this plan needs a slot. */
+  readonly fleetLock?: { readonly server: string; readonly group: string; readonly id: string; readonly needed: boolean };
 }
 
 /**

@@ -1,6 +1,7 @@
 // Every decision reason and everything it implies, in one table: what it does, its sentence, the exit status, the
 // outcome it counts as, whether the installed files are checked after it, and how it is logged. Pure.
 import type { Facts } from './decide.ts';
+import { describeAnswer } from './fleet-lock.ts';
 import type { Outcome } from './run-outcome.ts';
 import { skewViolation } from '../version/cluster.ts';
 
@@ -20,6 +21,9 @@ export const REASONS = [
   'managed-by-v2',
   'outside-local-window',
   'frozen',
+  'fleet-lock-busy',
+  'fleet-lock-rejected',
+  'fleet-lock-unreachable',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
@@ -41,6 +45,12 @@ export interface ReasonRule {
 }
 
 const targetOf = (facts: Facts): string => (facts.target.kind === 'version' ? facts.target.version : 'none');
+
+/** What a slot was asked for: installing the target, or the installed version again over damaged files. */
+const installing = (facts: Facts): string =>
+  facts.fleetLock?.purpose === 'reinstall' ? `reinstalling ${facts.installed} over its damaged files` : `installing ${targetOf(facts)}`;
+const fleetLockOf = (facts: Facts): string => `the FleetLock server at ${facts.fleetLock?.server}`;
+const answerOf = (facts: Facts): string => (facts.fleetLock === undefined ? 'no answer' : describeAnswer(facts.fleetLock.answer));
 
 /** When the windows that apply next open: the exported ones alone, or the exported and the local ones together. */
 const when = ({ windows }: Facts): string => {
@@ -186,4 +196,23 @@ export const REASON_RULES = {
       `Once the proxy's /webapi/ping answers this host again, the next run decides; to install it now, check that the cluster runs ${target.split('.')[0]}.x and run teleport-upgrade force.`
     );
   }),
+  'fleet-lock-busy': waiting(
+    (facts) =>
+      `not ${installing(facts)} now: ${fleetLockOf(facts)} has no free slot in group "${facts.fleetLock?.group}" (${answerOf(facts)}); the next run asks again.`,
+    false,
+  ),
+  'fleet-lock-rejected': {
+    ...refusal(
+      (facts, configDir) =>
+        `not ${installing(facts)}: ${fleetLockOf(facts)} rejected the request for a slot in group "${facts.fleetLock?.group}" (${answerOf(facts)}), and asking again will not change that. Check ${configDir}/fleetlock (the base URL the /v1/... paths go under) and ${configDir}/fleetlock-group against the server's groups.`,
+    ),
+    outcome: 'failed',
+  },
+  'fleet-lock-unreachable': {
+    ...refusal(
+      (facts, configDir) =>
+        `not ${installing(facts)}: ${fleetLockOf(facts)} could not be asked for a slot (${answerOf(facts)}), and nothing is installed without one. Check that this host reaches it; to let this host upgrade on its own, remove ${configDir}/fleetlock.`,
+    ),
+    outcome: 'failed',
+  },
 } satisfies Record<Reason, ReasonRule>;

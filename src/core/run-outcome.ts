@@ -6,7 +6,7 @@ export const OUTCOMES = ['upgraded', 'up-to-date', 'waiting', 'no-target', 'refu
 export type Outcome = (typeof OUTCOMES)[number];
 
 /** What hooks are run for: a run that changed something or failed. */
-export const HOOK_EVENTS = ['upgraded', 'rolled-back', 'failed', 'repaired'] as const;
+export const HOOK_EVENTS = ['upgraded', 'rolled-back', 'failed', 'repaired', 'fleet-lock-busy'] as const;
 export type HookEvent = (typeof HOOK_EVENTS)[number];
 
 export interface RunEnd {
@@ -35,16 +35,21 @@ export const doneBy = (events: readonly StateEvent[]): Pick<RunEnd, 'upgraded' |
 export const outcomeOf = (end: RunEnd): Outcome => {
   if (end.busy) return 'busy';
   if (end.rolledBack) return 'rolled-back';
-  if (end.exitStatus !== 0) return end.refused ? 'refused' : 'failed';
+  // A refusal counts as its reason says: most are refusals, a FleetLock server that cannot be asked is a failure.
+  if (end.exitStatus !== 0) return end.refused ? (end.reason === undefined ? 'refused' : REASON_RULES[end.reason].outcome) : 'failed';
   if (end.upgraded) return 'upgraded';
   if (end.repaired) return 'repaired';
   // Otherwise what the decision's reason counts as (an upgrade the nop installer only described waits).
   return end.reason === undefined ? 'waiting' : REASON_RULES[end.reason].outcome;
 };
 
-/** The event hooks run for: every failure (exit status other than 0), a rollback, an upgrade or a repair; nothing else. */
-export const hookEventOf = (outcome: Outcome, exitStatus: number): HookEvent | undefined => {
+/**
+ * The event hooks run for: every failure (exit status other than 0), a rollback, an upgrade or a repair, and a slot the
+ * FleetLock server refused; nothing else.
+ */
+export const hookEventOf = (outcome: Outcome, exitStatus: number, reason?: Reason | null): HookEvent | undefined => {
   if (outcome === 'rolled-back') return 'rolled-back';
   if (exitStatus !== 0) return 'failed';
+  if (reason === 'fleet-lock-busy') return 'fleet-lock-busy';
   return outcome === 'upgraded' || outcome === 'repaired' ? outcome : undefined;
 };

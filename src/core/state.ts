@@ -46,6 +46,28 @@ const lastRunSchema = z.object({
   to: z.nullable(semverText),
 });
 
+/**
+ * A FleetLock slot this host holds, or may hold: recorded before it is asked for (a run killed before the answer
+ * leaves the record, so the slot is never forgotten) and removed once given back.
+ */
+const fleetLockSlotSchema = z.object({
+  server: z.string().check(z.maxLength(2048)),
+  group: z.string().check(z.maxLength(253)),
+  id: z.string().check(z.maxLength(128)),
+  since: z.iso.datetime(),
+  /** The server granted it; false while no answer has said so. */
+  confirmed: z.boolean(),
+});
+
+/** The FleetLock server's last answer, for `status`. */
+const fleetLockAnswerSchema = z.object({
+  at: z.iso.datetime(),
+  request: z.enum(['pre-reboot', 'steady-state']),
+  server: z.string().check(z.maxLength(2048)),
+  granted: z.boolean(),
+  said: z.string().check(z.maxLength(2000)),
+});
+
 const countersSchema = z.object({
   upgrades: z.number().check(z.int(), z.gte(0)),
   rollbacks: z.number().check(z.int(), z.gte(0)),
@@ -66,6 +88,9 @@ const stateSchema = z.object({
   counters: countersSchema,
   /** The last full check of the installed files that found them intact, and what they looked like then (see filesCheck). */
   verified: z.nullable(filesRecordSchema),
+  /** Absent unless a FleetLock server was ever asked: a slot held (or maybe held), and its last answer. */
+  fleetLock: z.optional(fleetLockSlotSchema),
+  fleetLockAnswer: z.optional(fleetLockAnswerSchema),
 });
 
 /** Version 4 had no record of the files' last full check. */
@@ -94,6 +119,8 @@ export type State = z.infer<typeof stateSchema>;
 export type BadTarget = z.infer<typeof badTargetSchema>;
 export type InProgress = z.infer<typeof inProgressSchema>;
 export type LastRun = z.infer<typeof lastRunSchema>;
+export type FleetLockSlot = z.infer<typeof fleetLockSlotSchema>;
+export type FleetLockAnswer = z.infer<typeof fleetLockAnswerSchema>;
 
 export const emptyState: State = {
   version: 5,

@@ -3,7 +3,7 @@ import type { LockHolder } from '../host/lock.ts';
 import { escapeUnsafe } from './text.ts';
 import { freezeEnd } from './reasons.ts';
 import { windowsJson, type Windows } from '../schedule/windows.ts';
-import type { BadTarget, InProgress, LastRun } from './state.ts';
+import type { BadTarget, FleetLockAnswer, InProgress, LastRun } from './state.ts';
 import type { TimerStatus } from './updater-timer.ts';
 
 export interface StatusFacts {
@@ -29,6 +29,16 @@ export interface StatusFacts {
   readonly filesVerifiedAt: string | null;
   readonly timer: TimerStatus;
   readonly lock: LockHolder | null;
+  /** With a FleetLock server configured, or a slot still held. */
+  readonly fleetLock?: {
+    readonly server: string;
+    readonly group: string;
+    /** Null when this host has no id (no machine id and no fleetlock-id: see the problems). */
+    readonly id: string | null;
+    /** A slot this host holds, or may hold (asked for, no answer yet): since when, and whether the server granted it. */
+    readonly slot: { readonly since: string; readonly confirmed: boolean } | null | 'unknown';
+    readonly lastAnswer: FleetLockAnswer | null;
+  };
   /** What could not be read (the state file as non-root, say), each a sentence. */
   readonly problems: readonly string[];
   /** Formats an instant in the host's local time. */
@@ -62,6 +72,15 @@ export const statusJson = (f: StatusFacts): Record<string, unknown> => ({
     ? { enabled: f.timer.enabled, active: f.timer.active, nextElapse: f.timer.nextElapse }
     : { enabled: null, active: null, nextElapse: null, problem: f.timer.problem },
   lock: f.lock,
+  ...(f.fleetLock === undefined
+    ? {}
+    : {
+        fleetLock: {
+          ...f.fleetLock,
+          slot: f.fleetLock.slot === 'unknown' ? null : f.fleetLock.slot,
+          held: f.fleetLock.slot === 'unknown' ? null : f.fleetLock.slot !== null,
+        },
+      }),
   problems: [...('problem' in f.channel ? [`the channel could not be asked: ${f.channel.problem}`] : []), ...f.problems],
 });
 
@@ -112,6 +131,27 @@ const lastRunLine = (f: StatusFacts, run: LastRun): string =>
   `${when(f, run.at)}: ${run.command}, ${run.outcome}, exit ${run.exitStatus}${run.reason === null ? '' : `, ${run.reason}`}, ${run.durationSeconds} s` +
   `${run.from === null && run.to === null ? '' : `, ${run.from ?? 'unknown'} -> ${run.to ?? 'unknown'}`}`;
 
+/** The FleetLock server, this host's slot, and the server's last answer; nothing without a server or a slot. */
+const fleetLockRows = (f: StatusFacts): Array<[string, string]> => {
+  const lock = f.fleetLock;
+  if (lock === undefined) return [];
+  const slot =
+    lock.slot === 'unknown'
+      ? 'whether it holds a slot is unknown (the state file could not be read)'
+      : lock.slot === null
+        ? 'no slot held'
+        : `${lock.slot.confirmed ? 'holds a slot' : 'may hold a slot (asked, no answer)'} since ${when(f, lock.slot.since)}`;
+  const answer = lock.lastAnswer;
+  return [
+    ['fleet lock', `${lock.server}, group "${lock.group}", as ${lock.id ?? 'unknown (no id)'}: ${slot}`],
+    ...(answer === null
+      ? []
+      : ([
+          ['fleet answer', `${when(f, answer.at)}: ${answer.request}, ${answer.granted ? 'granted' : 'not granted'} (${answer.said})`],
+        ] as Array<[string, string]>)),
+  ];
+};
+
 /** The human screen: aligned `key: value` lines, then what could not be read. */
 export const statusLines = (f: StatusFacts): string[] => {
   const p = f.packages;
@@ -153,6 +193,7 @@ export const statusLines = (f: StatusFacts): string[] => {
         : f.timer.problem,
     ],
     ['lock', f.lock === null ? 'free' : `held by pid ${f.lock.pid} (${f.lock.command}, since ${f.lock.since}): a run is in progress`],
+    ...fleetLockRows(f),
   ];
   const width = Math.max(...rows.map(([k]) => k.length)) + 1;
   const problems = statusJson(f).problems as string[];

@@ -1,6 +1,6 @@
 // The channel's questions: its /version and /critical and the proxy's /webapi/ping, asked together, with the OS trust store when Node's does not know the CA.
-import { getPipelined, proxiesOf, type Fetched, type Limits, type Transport, type Wanted } from './http-transport.ts';
-import { hostHasOwnTrust, nodeAndSystemCAs } from './trust.ts';
+import { getPipelined, proxiesOf, type ClientOptions, type Fetched, type Limits, type Transport, type Wanted } from './http-transport.ts';
+import { hostHasOwnTrust, withTrustStores } from './trust.ts';
 
 /** Each answer must be complete within this, counted from when the connection is ready for it. */
 export const REQUEST_TIMEOUT_MS = 10_000;
@@ -25,23 +25,8 @@ export interface ChannelAnswers {
 /** `base` is the channel (…/version and …/critical are appended); `ping` the proxy's /webapi/ping URL. */
 export type FetchChannel = (base: string, ping: string) => Promise<ChannelAnswers>;
 
-export interface ChannelClient {
-  readonly userAgent: string;
-  readonly limits?: Limits;
-  /** The environment the proxies are read from. */
-  readonly env: NodeJS.ProcessEnv;
-  /** CA certificates that replace both stores (tests). */
-  readonly ca?: string[];
-  /** Whether the host has CAs of its own (see hostHasOwnTrust). */
-  readonly ownTrust?: () => boolean;
-}
-
-/**
- * Asks the channel and the proxy over one connection. Verifies against Node's CA store; a certificate that store does
- * not know is checked again with the operating system's store added. A host with CAs of its own gets both stores from
- * the start, so a private CA costs no second connection. `ca`, when given, replaces both.
- */
-export const fetchChannel = ({ userAgent, limits = DEFAULT_LIMITS, env, ca, ownTrust = hostHasOwnTrust }: ChannelClient): FetchChannel => {
+/** Asks the channel and the proxy over one connection, with the trust stores withTrustStores picks. */
+export const fetchChannel = ({ userAgent, limits = DEFAULT_LIMITS, env, ca, ownTrust = hostHasOwnTrust }: ClientOptions): FetchChannel => {
   const proxies = proxiesOf(env);
   return async (base, ping) => {
     const wanted: Wanted[] = [
@@ -49,13 +34,15 @@ export const fetchChannel = ({ userAgent, limits = DEFAULT_LIMITS, env, ca, ownT
       { url: `${base}/critical`, maxBytes: limits.maxBytes },
       { url: ping, maxBytes: Math.max(limits.maxBytes, MAX_PING_BYTES) },
     ];
-    const transport: Transport = { userAgent, limits, proxies, ...(ca === undefined ? {} : { ca }) };
-    const verified = ca === undefined && base.startsWith('https:');
-    const systemFirst = verified && ownTrust();
-    let answers = await getPipelined(wanted, systemFirst ? { ...transport, ca: nodeAndSystemCAs() } : transport);
-    if (verified && !systemFirst && (answers[0]!.untrusted || answers[1]!.untrusted)) {
-      answers = await getPipelined(wanted, { ...transport, ca: nodeAndSystemCAs() });
-    }
+    const transport: Transport = { userAgent, limits, proxies };
+    const answers = await withTrustStores(
+      base.startsWith('https:'),
+      ca,
+      ownTrust,
+      (stores) => getPipelined(wanted, stores === undefined ? transport : { ...transport, ca: stores }),
+      // The version and critical answers decide; the ping is the proxy's too.
+      (got) => got[0]!.untrusted || got[1]!.untrusted,
+    );
     const [version, critical, cluster] = answers.map((a) => a.fetched);
     return { version: version!, critical: critical!, ping: cluster! };
   };

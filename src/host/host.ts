@@ -2,6 +2,7 @@
 import type { Log } from '../log/log.ts';
 import type { Clock } from './clock.ts';
 import type { FetchChannel } from './channel-fetch.ts';
+import type { PostFleetLock } from './fleet-lock-client.ts';
 import type { ProbeStatus } from './http-transport.ts';
 import type { LockHolder, LockResult } from './lock.ts';
 import type { Runner } from './runner.ts';
@@ -17,6 +18,8 @@ export interface PathInfo {
 export interface Host {
   readonly run: Runner;
   readonly fetchChannel: FetchChannel;
+  /** POSTs to a FleetLock server's endpoint: its status and error body, or why no answer came. */
+  readonly postFleetLock: PostFleetLock;
   /** GETs a local URL (the agent's /readyz) without a proxy: `HTTP <status>` or what failed. */
   readonly probeStatus: ProbeStatus;
   /** Reads a small regular file; undefined when absent. Throws FileRefusedError for anything else odd. */

@@ -9,6 +9,7 @@ import Client from 'undici/lib/dispatcher/client.js';
 import EnvHttpProxyAgent from 'undici/lib/dispatcher/env-http-proxy-agent.js';
 import buildConnector from 'undici/lib/core/connect.js';
 import { isLoopbackHost } from '../config/endpoint.ts';
+import type { Posted } from '../core/fleet-lock.ts';
 import { quote } from '../core/text.ts';
 import { connectProblem, describeFailure, FetchProblem, seconds } from './http-problem.ts';
 import { loopbackLookup } from './loopback-lookup.ts';
@@ -53,6 +54,18 @@ export interface Transport {
   readonly proxies: Proxies;
   /** CA certificates that replace Node's store; undefined for Node's own. */
   readonly ca?: string[];
+}
+
+/** What a client of the transport is made with. */
+export interface ClientOptions {
+  readonly userAgent: string;
+  readonly limits?: Limits;
+  /** The environment the proxies are read from. */
+  readonly env: NodeJS.ProcessEnv;
+  /** CA certificates that replace both stores (tests). */
+  readonly ca?: string[];
+  /** Whether the host has CAs of its own (see hostHasOwnTrust). */
+  readonly ownTrust?: () => boolean;
 }
 
 type Connector = buildConnector.connector;
@@ -114,7 +127,11 @@ const dispatcherFor = (url: URL, { limits, proxies, ca }: Transport, onConnected
   const bounds = { connections: 1, pipelining: 3, headersTimeout: timeoutMs, bodyTimeout: timeoutMs };
   const connect = { timeout: timeoutMs, lookup: loopbackLookup, ...tls };
   if (url.protocol === 'http:' || isLoopbackHost(url.hostname))
-    return new Agent({ ...bounds, connect, factory: boundedClients(timeoutMs, undefined, onConnected) });
+    return new Agent({
+      ...bounds,
+      connect,
+      factory: boundedClients(timeoutMs, undefined, onConnected),
+    });
   const proxy = proxies.https || proxies.http || undefined;
   // The proxy's answer to CONNECT gets the same bound as any answer (undici's default is 300 s).
   const clientFactory = (origin: URL, options: object) =>
@@ -234,6 +251,65 @@ export const getPipelined = async (
     const problem = describeFailure(result.reason, limits.timeoutMs);
     return { fetched: { ok: false, problem: problem.message }, untrusted: problem.untrusted };
   });
+};
+
+/** Reads at most `maxBytes` of a body and drops the rest: an error's words are worth keeping even when the body runs on. */
+const readUpTo = async (body: AsyncIterable<Buffer> & { destroy(): unknown }, maxBytes: number): Promise<string> => {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk.subarray(0, maxBytes - size));
+    size += Math.min(chunk.length, maxBytes - size);
+    if (size >= maxBytes) {
+      body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).toString('utf8');
+};
+
+/**
+ * One POST of a JSON body: the status and the first `maxBytes` of the answer, whatever the status, or what went wrong.
+ * Bounded like a GET: the answer within `timeoutMs` once connected, everything within `deadlineMs`, at most
+ * MAX_CONNECTIONS connection attempts. Redirects are not followed.
+ */
+export const postJson = async (
+  url: string,
+  body: string,
+  headers: Readonly<Record<string, string>>,
+  transport: Transport,
+): Promise<{ posted: Posted; untrusted: boolean }> => {
+  const { limits, userAgent } = transport;
+  const bound = answerBound(limits.timeoutMs);
+  const dispatcher = dispatcherFor(new URL(url), transport, () => bound.start());
+  const signal = AbortSignal.any([bound.signal, AbortSignal.timeout(limits.deadlineMs)]);
+  try {
+    const { origin, pathname, search } = new URL(url);
+    const answer = async (): Promise<Posted> => {
+      const response = await request(dispatcher, {
+        origin,
+        path: `${pathname}${search}`,
+        method: 'POST',
+        headers: { ...headers, 'user-agent': userAgent, accept: 'application/json', 'content-type': 'application/json' },
+        body,
+        signal,
+      });
+      return { ok: true, status: response.statusCode, body: await readUpTo(response.body, limits.maxBytes) };
+    };
+    return { posted: await Promise.race([answer(), abortion(signal)]), untrusted: false };
+  } catch (error) {
+    const reason =
+      signal.aborted && signal.reason instanceof FetchProblem
+        ? signal.reason
+        : signal.aborted
+          ? new FetchProblem(`no complete answer within ${seconds(limits.deadlineMs)} in all`)
+          : error;
+    const problem = describeFailure(reason, limits.timeoutMs);
+    return { posted: { ok: false, problem: problem.message }, untrusted: problem.untrusted };
+  } finally {
+    bound.stop();
+    dispatcher.destroy().catch(() => undefined);
+  }
 };
 
 export type ProbeStatus = (url: string, timeoutMs: number) => Promise<string>;

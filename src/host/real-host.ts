@@ -9,6 +9,7 @@ import { readSmallFile, syncDir, writeFileAtomic } from './files.ts';
 import type { Fingerprint } from '../core/files-check.ts';
 import type { Host, PathInfo } from './host.ts';
 import { fetchChannel } from './channel-fetch.ts';
+import { fleetLockClient } from './fleet-lock-client.ts';
 import { probeStatus } from './http-transport.ts';
 import { onOwnPath } from './fs-problem.ts';
 import { acquireLock, lockHolder } from './lock.ts';
@@ -87,6 +88,7 @@ const hasExecutable = async (name: string): Promise<boolean> => {
 export const realHost = (log: Log, userAgent: string, stdout: (text: string) => void): Host => ({
   run: runCommand,
   fetchChannel: fetchChannel({ userAgent, env: process.env }),
+  postFleetLock: fleetLockClient({ userAgent, env: process.env }),
   probeStatus,
   readFile: readSmallFile,
   listDir,

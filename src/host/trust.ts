@@ -26,3 +26,22 @@ export const hostHasOwnTrust = (env: NodeJS.ProcessEnv = process.env, anchorDirs
 
 /** Node's CAs (bundled and NODE_EXTRA_CA_CERTS) plus the operating system's, e.g. a private CA installed on the host. */
 export const nodeAndSystemCAs = (): string[] => [...new Set([...getCACertificates('default'), ...getCACertificates('system')])];
+
+/**
+ * Runs `attempt` verifying against Node's CA store, and once more with the operating system's store added when the
+ * certificate was one Node's store does not know: a private CA installed on the host. A host with CAs of its own
+ * (see hostHasOwnTrust) gets both stores from the start, so a private CA costs no second connection. `ca`, when given,
+ * replaces both; plain http needs neither.
+ */
+export const withTrustStores = async <T>(
+  https: boolean,
+  ca: string[] | undefined,
+  ownTrust: () => boolean,
+  attempt: (ca: string[] | undefined) => Promise<T>,
+  untrusted: (result: T) => boolean,
+): Promise<T> => {
+  const verified = ca === undefined && https;
+  const systemFirst = verified && ownTrust();
+  const first = await attempt(systemFirst ? nodeAndSystemCAs() : ca);
+  return verified && !systemFirst && untrusted(first) ? attempt(nodeAndSystemCAs()) : first;
+};

@@ -16,6 +16,8 @@ export const FIELD_KEYS = {
   path: 'path',
   pid: 'pid',
   url: 'url',
+  group: 'fleet_lock_group',
+  holder: 'fleet_lock_id',
 } as const;
 
 export type FieldName = keyof typeof FIELD_KEYS;

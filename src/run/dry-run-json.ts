@@ -7,6 +7,25 @@ import { windowsJson } from '../schedule/windows.ts';
 
 const line = (value: unknown): string => `${safeJson(value)}\n`;
 
+/**
+ * With a FleetLock server configured, or a slot still held: where and as whom, whether run would need a slot, whether
+ * this host holds one, and the server's last answer. Absent otherwise.
+ */
+const fleetLockJson = ({ fleetLock: view, snapshot: { state } }: Planned) => {
+  const slot = state.fleetLock;
+  if (view === undefined && slot === undefined) return {};
+  return {
+    fleetLock: {
+      server: view?.server ?? slot?.server,
+      group: view?.group ?? slot?.group,
+      id: view?.id ?? slot?.id,
+      needed: view?.needed ?? false,
+      held: slot !== undefined,
+      lastAnswer: state.fleetLockAnswer ?? null,
+    },
+  };
+};
+
 /** The decision and the exact commands run would execute. */
 export const plannedJson = (planned: Planned, exitStatus: number): string => {
   const { facts, decision } = planned;
@@ -27,6 +46,7 @@ export const plannedJson = (planned: Planned, exitStatus: number): string => {
         : planned.filesCheck.full
           ? { full: true, why: planned.filesCheck.why }
           : { full: false, due: planned.filesCheck.due.toISOString() },
+    ...fleetLockJson(planned),
   });
 };
 

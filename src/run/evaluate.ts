@@ -1,8 +1,9 @@
-// Evaluate: recover, gather, decide and plan, the one path run and dry-run share; it returns all it learned, as far as it got.
+// Evaluate: recover, gather, decide, plan and ask the fleet, the one path run and dry-run share; it returns all it learned, as far as it got.
 import { decide } from '../core/decide.ts';
 import type { PackageFacts } from '../core/package-facts.ts';
 import { factsOf, planRun, type Planned, type Snapshot } from '../core/planned.ts';
 import { isDryRun, type RunContext } from './context.ts';
+import { gateOnFleetLock } from './fleet-lock.ts';
 import { gather, gatherForPlan, startFetch } from './gather.ts';
 import { recover } from './recover.ts';
 import type { StateRecord } from './state-store.ts';
@@ -23,7 +24,7 @@ export type Evaluation =
   /** It stopped at `failure`; `learned` holds what it had learned until then. */
   | { readonly ok: false; readonly learned: Learned; readonly failure: unknown };
 
-/** recover, gather, decide, plan: the same path in run and dry-run (whose recover only describes). Never throws. */
+/** recover, gather, decide, plan, fleet lock: the same path in run and dry-run (whose recover and fleet lock only describe). Never throws. */
 export const evaluate = async (ctx: RunContext, state: StateRecord): Promise<Evaluation> => {
   const channel = startFetch(ctx);
   let learned: Learned = { repaired: false };
@@ -34,7 +35,9 @@ export const evaluate = async (ctx: RunContext, state: StateRecord): Promise<Eva
     learned = { ...learned, snapshot };
     const facts = factsOf(snapshot, ctx.options.mode === 'force');
     const decision = decide(facts);
-    const planned = planRun(snapshot, facts, decision, recovered.repair, await gatherForPlan(ctx, snapshot, facts, decision));
+    const plan = planRun(snapshot, facts, decision, recovered.repair, await gatherForPlan(ctx, snapshot, facts, decision));
+    // The fleet's say last: only a plan that installs asks for a slot, and without one it installs nothing.
+    const planned = await gateOnFleetLock(ctx, plan, state);
     return { ok: true, learned: { ...learned, planned }, planned };
   } catch (failure) {
     return { ok: false, learned, failure };

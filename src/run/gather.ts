@@ -1,5 +1,5 @@
 // Gather: one snapshot of the facts (config, target, critical, cluster, packages, schedule, state); it changes nothing.
-import { CONFIG_NAMES, parseConfig, POLICY_NAMES, type Config, type ConfigFiles } from '../config/parse-config.ts';
+import { CONFIG_NAMES, FLEET_LOCK_NAMES, parseConfig, POLICY_NAMES, type Config, type ConfigFiles } from '../config/parse-config.ts';
 import type { Decision, Facts } from '../core/decide.ts';
 import { ConfigError, TargetError } from '../core/errors.ts';
 import { sanitize } from '../core/text.ts';
@@ -20,7 +20,7 @@ import type { Recovered } from './recover.ts';
 
 /** The config dir's files, validated; a ConfigError (exit 2) names the file, the value and the fix. */
 export const readConfig = async (host: Host, dir: string): Promise<Config> => {
-  const names = [...CONFIG_NAMES, ...POLICY_NAMES];
+  const names = [...CONFIG_NAMES, ...POLICY_NAMES, ...FLEET_LOCK_NAMES];
   const texts = await Promise.all(
     names.map((name) =>
       host.readFile(`${dir}/${name}`).catch((error: unknown) => {

@@ -51,6 +51,7 @@ const writeMetrics = async (ctx: RunContext, learned: Learned, lastRun: LastRun,
     lastRun,
     state,
     ...(packages === undefined ? {} : { packages: { pkg: packages.pkg, installer: packages.installer, installed } }),
+    ...(ctx.config.fleetLock === undefined ? {} : { fleetLockGroup: ctx.config.fleetLock.group }),
     ...(snapshot === undefined
       ? {}
       : {
@@ -77,7 +78,7 @@ export const record = async (ctx: RunContext, state: StateRecord, learned: Learn
     (e: unknown) => e,
   );
   await writeMetrics(ctx, learned, lastRun, state.current());
-  const event = hookEventOf(lastRun.outcome, lastRun.exitStatus);
+  const event = hookEventOf(lastRun.outcome, lastRun.exitStatus, learned.planned?.decision.reason);
   if (event !== undefined) {
     const { planned } = learned;
     const reason =

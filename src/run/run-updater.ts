@@ -6,6 +6,7 @@ import { act } from './act.ts';
 import { runContext, type RunOptions, type UpdateMode } from './context.ts';
 import { busyJson, errorJson, plannedJson } from './dry-run-json.ts';
 import { evaluate } from './evaluate.ts';
+import { releaseSlotIfDue } from './fleet-lock.ts';
 import { runInProgress, takeLock } from './lock.ts';
 import { record } from './record.ts';
 import { readState, stateRecord } from './state-store.ts';
@@ -34,6 +35,8 @@ const run = async (options: RunOptions, host: Host): Promise<number> => {
         failure = error;
       }
     }
+    // A FleetLock slot goes back once this host is steady, whatever this run did.
+    await releaseSlotIfDue(ctx, state).catch((error: unknown) => host.log.warn(`could not check the FleetLock slot: ${String(error)}.`));
     // record (the new state, the last run), metrics and hooks, failing runs included; rethrows the failure.
     await record(ctx, state, evaluation.learned, started, failure);
     return ExitStatus.ok;
@@ -58,13 +61,15 @@ const dryRun = async (options: RunOptions, host: Host): Promise<number> => {
       json(busyJson(holder));
       return ExitStatus.ok;
     }
-    const evaluation = await evaluate(ctx, stateRecord(ctx, await readState(ctx)));
+    const state = stateRecord(ctx, await readState(ctx));
+    const evaluation = await evaluate(ctx, state);
     if (!evaluation.ok) throw evaluation.failure;
     planned = evaluation.planned;
     announce(ctx, planned);
     const refusal = refusalOf(ctx, planned);
     if (refusal !== undefined) throw refusal;
     reportDryRun(ctx, planned);
+    await releaseSlotIfDue(ctx, state);
     json(plannedJson(planned, ExitStatus.ok));
     return ExitStatus.ok;
   } catch (error) {

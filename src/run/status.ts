@@ -16,6 +16,7 @@ import { runContext, type RunContext } from './context.ts';
 import { fetchChannel, readSchedule, type ChannelFacts } from './gather.ts';
 import { inspectPackages } from './inspect-packages.ts';
 import { BUSY_FILE } from './lock.ts';
+import { fleetLockId } from './fleet-lock.ts';
 import { isHeld, knownOrTeleportRepo } from './queries.ts';
 
 export interface StatusOptions {
@@ -84,6 +85,26 @@ const askChannel = async (ctx: RunContext, offline: boolean): Promise<ChannelFac
   });
 };
 
+/** The FleetLock server and this host's slot, when one is configured or a slot is still held; the id's problem among the problems. */
+const fleetLockStatus = async (ctx: RunContext, state: State | undefined, problems: string[]): Promise<StatusFacts['fleetLock']> => {
+  const settings = ctx.config.fleetLock;
+  const slot = state?.fleetLock;
+  if (settings === undefined && slot === undefined) return undefined;
+  const id =
+    slot?.id ??
+    (await fleetLockId(ctx).catch((error: unknown) => {
+      problems.push(error instanceof Error ? error.message : String(error));
+      return null;
+    }));
+  return {
+    server: slot?.server ?? settings?.base ?? '',
+    group: slot?.group ?? settings?.group ?? '',
+    id,
+    slot: state === undefined ? 'unknown' : slot === undefined ? null : { since: slot.since, confirmed: slot.confirmed },
+    lastAnswer: state?.fleetLockAnswer ?? null,
+  };
+};
+
 export const showStatus = async (options: StatusOptions, host: Host): Promise<number> => {
   const ctx = await runContext(
     { mode: 'status', configDir: options.configDir, stateDir: options.stateDir, json: options.json, lockPath: options.lockPath },
@@ -114,6 +135,7 @@ export const showStatus = async (options: StatusOptions, host: Host): Promise<nu
     const decided = decide(facts);
     decision = { action: decided.action, reason: decided.reason, sentence: explain(decided, facts, options.configDir) };
   }
+  const fleetLock = await fleetLockStatus(ctx, state, problems);
   const facts: StatusFacts = {
     updater: UPDATER_VERSION,
     packages: { pkg: packages.pkg, installer: packages.installer, installed: packages.semver, held },
@@ -130,6 +152,7 @@ export const showStatus = async (options: StatusOptions, host: Host): Promise<nu
     filesVerifiedAt: state?.verified?.at ?? null,
     timer,
     lock: lock ?? null,
+    ...(fleetLock === undefined ? {} : { fleetLock }),
     problems,
     local: host.clock.local,
   };

@@ -69,4 +69,17 @@ describe('the metrics text', () => {
     );
     assert.match(text(windowsOf({ state: 'missing', local: 'open' })), /^teleport_upgrade_window_open 1$/m);
   });
+  it('fleet_lock_held: 1 while this host holds a slot (kept after a rollback), 0 with a server configured, absent without one', () => {
+    const slot = { server: 'https://lock.example.com', group: 'workers', id: 'node-1', since: lastRun.at, confirmed: true };
+    const text = (state: typeof emptyState, fleetLockGroup?: string) =>
+      renderMetrics({ updater: '0.1.0', lastRun, state, ...(fleetLockGroup === undefined ? {} : { fleetLockGroup }) });
+    assert.match(text({ ...emptyState, fleetLock: slot }, 'workers'), /^teleport_upgrade_fleet_lock_held\{group="workers"\} 1$/m);
+    assert.match(text(emptyState, 'workers'), /^teleport_upgrade_fleet_lock_held\{group="workers"\} 0$/m);
+    assert.match(
+      text({ ...emptyState, fleetLock: slot }),
+      /^teleport_upgrade_fleet_lock_held\{group="workers"\} 1$/m,
+      'a slot outlives its configuration',
+    );
+    assert.doesNotMatch(text(emptyState), /fleet_lock/);
+  });
 });

@@ -19,7 +19,57 @@ const progress: InProgress = {
 };
 const state = (over: Partial<State> = {}): State => ({ ...emptyState, ...over });
 
+const slot = { server: 'https://lock.example.com', group: 'workers', id: 'node-1' };
+const asked = { ...slot, since: earlier, confirmed: false };
+const answered = (request: 'pre-reboot' | 'steady-state', granted: boolean, said: string) => ({
+  fleetLockAnswer: { at: now.toISOString(), request, server: slot.server, granted, said },
+});
+const busy = { kind: 'busy', status: 500, said: 'HTTP 500: failed_lock: all 1 semaphore slots currently locked' } as const;
+const noAnswer = { kind: 'unreachable', problem: 'no complete answer within 10 s' } as const;
+
 const cases: Array<[string, State, StateEvent, State]> = [
+  [
+    'a FleetLock slot is on record before it is asked for',
+    state(),
+    { type: 'fleet-lock-asked', ...slot },
+    state({ fleetLock: { ...slot, since: now.toISOString(), confirmed: false } }),
+  ],
+  [
+    'asking again for the same slot keeps its record',
+    state({ fleetLock: asked }),
+    { type: 'fleet-lock-asked', ...slot },
+    state({ fleetLock: asked }),
+  ],
+  [
+    'a granted slot is confirmed',
+    state({ fleetLock: asked }),
+    { type: 'fleet-lock-answered', request: 'pre-reboot', server: slot.server, answer: { kind: 'granted' } },
+    state({ fleetLock: { ...asked, confirmed: true }, ...answered('pre-reboot', true, 'HTTP 200') }),
+  ],
+  [
+    'a refused slot is not held',
+    state({ fleetLock: asked }),
+    { type: 'fleet-lock-answered', request: 'pre-reboot', server: slot.server, answer: busy },
+    state(answered('pre-reboot', false, busy.said)),
+  ],
+  [
+    'no answer: the slot may be held, so its record stays',
+    state({ fleetLock: asked }),
+    { type: 'fleet-lock-answered', request: 'pre-reboot', server: slot.server, answer: noAnswer },
+    state({ fleetLock: asked, ...answered('pre-reboot', false, 'no answer: no complete answer within 10 s') }),
+  ],
+  [
+    'a slot given back is off record',
+    state({ fleetLock: { ...asked, confirmed: true } }),
+    { type: 'fleet-lock-answered', request: 'steady-state', server: slot.server, answer: { kind: 'granted' } },
+    state(answered('steady-state', true, 'HTTP 200')),
+  ],
+  [
+    'a slot that could not be given back stays on record',
+    state({ fleetLock: { ...asked, confirmed: true } }),
+    { type: 'fleet-lock-answered', request: 'steady-state', server: slot.server, answer: busy },
+    state({ fleetLock: { ...asked, confirmed: true }, ...answered('steady-state', false, busy.said) }),
+  ],
   ['set marks an unmarked agent now', state(), { type: 'mark', mark: 'set' }, state({ unhealthySince: now.toISOString() })],
   [
     'set keeps the time an agent was first marked',

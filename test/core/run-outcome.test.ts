@@ -33,12 +33,15 @@ describe('the outcome of a run', () => {
     ['during a freeze', { reason: 'frozen' }, 'waiting', undefined],
     ['marked unhealthy', { reason: 'marked-unhealthy' }, 'waiting', undefined],
     ['the nop installer described an upgrade', { reason: 'maintenance-window' }, 'waiting', undefined],
+    ['no free FleetLock slot', { reason: 'fleet-lock-busy' }, 'waiting', 'fleet-lock-busy'],
+    ['the FleetLock server unreachable', { exitStatus: 1, refused: true, reason: 'fleet-lock-unreachable' }, 'failed', 'failed'],
+    ['the FleetLock server rejects the request', { exitStatus: 1, refused: true, reason: 'fleet-lock-rejected' }, 'failed', 'failed'],
   ];
   for (const [name, over, outcome, event] of rows) {
     it(name, () => {
       const e = end(over);
       assert.equal(outcomeOf(e), outcome);
-      assert.equal(hookEventOf(outcomeOf(e), e.exitStatus), event);
+      assert.equal(hookEventOf(outcomeOf(e), e.exitStatus, e.reason), event);
     });
   }
 });

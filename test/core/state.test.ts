@@ -31,4 +31,27 @@ describe('the state file, version 5', () => {
     );
     assert.equal(failed.lastSuccessAt, now.toISOString(), 'a failure keeps the last success');
   });
+  it('keeps a FleetLock slot and its last answer, and writes neither key while there is none', async () => {
+    const { serializeState } = await import('../../src/core/state.ts');
+    const withSlot = {
+      ...emptyState,
+      fleetLock: {
+        server: 'https://lock.example.com',
+        group: 'workers',
+        id: 'node-1',
+        since: '2026-11-23T01:00:00.000Z',
+        confirmed: false,
+      },
+      fleetLockAnswer: {
+        at: '2026-11-23T01:00:00.000Z',
+        request: 'pre-reboot',
+        server: 'https://lock.example.com',
+        granted: false,
+        said: 'no answer: x',
+      },
+    } as const;
+    assert.deepEqual(parseState(serializeState(withSlot)), withSlot);
+    assert.doesNotMatch(serializeState(emptyState), /fleetLock/);
+    assert.equal(typeof parseState(JSON.stringify({ ...withSlot, fleetLock: { ...withSlot.fleetLock, confirmed: 'yes' } })), 'string');
+  });
 });

@@ -241,6 +241,20 @@ describe("the README's alert rules", { skip: await prometheusMissing() }, () => 
       await rm(dir, { recursive: true, force: true });
     }
   });
+  it("promtool check rules accepts the Fleet-wide rollout section's rules", async () => {
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const rules = /## Fleet-wide rollout[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    assert.ok(rules, 'the Fleet-wide rollout section has a yaml block');
+    const dir = await mkdtemp(join(tmpdir(), 'teleport-upgrade-rules-'));
+    try {
+      await writeFile(join(dir, 'rules.yml'), rules);
+      const result = await execa('promtool', ['check', 'rules', join(dir, 'rules.yml')], { reject: false });
+      assert.equal(result.exitCode, 0, `${result.stdout}${result.stderr}`);
+      assert.match(result.stdout, /SUCCESS: 2 rules found/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 /** A hook that records its environment in $HOOK_OUT/<name>.<event>, and the order hooks ran in. */

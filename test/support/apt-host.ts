@@ -19,7 +19,11 @@ export const CACHE = '/var/cache/apt/archives/';
 /** Where the copy of the previous version is kept for a rollback. */
 export const KEPT = `${STATE_DIR}/rollback/${PKG}_1.2.3_amd64.deb`;
 
-export const config = (files: Partial<Record<'health-settle' | 'installer' | 'window' | 'freeze', string>> = {}): Config =>
+export const config = (
+  files: Partial<
+    Record<'health-settle' | 'installer' | 'window' | 'freeze' | 'fleetlock' | 'fleetlock-group' | 'fleetlock-id', string>
+  > = {},
+): Config =>
   parseConfig(CONFIG_DIR, {
     endpoint: 'proxy.example.com/v1/webapi/automaticupgrades/channel/default',
     insecure: undefined,
@@ -32,6 +36,9 @@ export const config = (files: Partial<Record<'health-settle' | 'installer' | 'wi
     metrics: undefined,
     ...(files.window === undefined ? {} : { window: files.window }),
     ...(files.freeze === undefined ? {} : { freeze: files.freeze }),
+    ...(files.fleetlock === undefined ? {} : { fleetlock: files.fleetlock }),
+    ...(files['fleetlock-group'] === undefined ? {} : { 'fleetlock-group': files['fleetlock-group'] }),
+    ...(files['fleetlock-id'] === undefined ? {} : { 'fleetlock-id': files['fleetlock-id'] }),
   });
 
 export const runContext = (host: FakeHost, mode: RunOptions['mode'] = 'run', files: Parameters<typeof config>[0] = {}): RunContext => ({

@@ -1,6 +1,7 @@
 // A recording fake Host for fast tests of the run's phases: canned command results keyed by argv, a fake clock,
 // in-memory files. Everything the phases do is recorded: the commands in order, the log lines, stdout.
 import type { Command, CommandResult } from '../../src/core/command.ts';
+import type { Posted } from '../../src/core/fleet-lock.ts';
 import type { Host } from '../../src/host/host.ts';
 import type { ChannelAnswers } from '../../src/host/channel-fetch.ts';
 import type { LockHolder } from '../../src/host/lock.ts';
@@ -29,6 +30,8 @@ export interface FakeHostSetup {
   readonly probe?: string;
   /** A live run holding the lock. */
   readonly lockHolder?: LockHolder;
+  /** What the FleetLock server answers, by endpoint (`pre-reboot`, `steady-state`); a list is answered in turn. */
+  readonly fleetLock?: Partial<Record<'pre-reboot' | 'steady-state', Posted | readonly Posted[]>>;
 }
 
 export interface FakeHost extends Host {
@@ -39,6 +42,8 @@ export interface FakeHost extends Host {
   readonly lines: LogLine[];
   readonly files: Map<string, string>;
   readonly printed: string[];
+  /** Every FleetLock request, `<endpoint> <body>`, in order. */
+  readonly posts: string[];
   /** The log as text lines, `[i] …`, for matching. */
   text(): string;
 }
@@ -52,6 +57,7 @@ export const fakeHost = (setup: FakeHostSetup = {}): FakeHost => {
   const unexpected: string[] = [];
   const lines: LogLine[] = [];
   const printed: string[] = [];
+  const posts: string[] = [];
   const files = new Map(Object.entries(setup.files ?? {}));
   let now = (setup.now ?? new Date('2026-11-23T01:00:00.000Z')).getTime();
   const log =
@@ -65,6 +71,7 @@ export const fakeHost = (setup: FakeHostSetup = {}): FakeHost => {
     lines,
     files,
     printed,
+    posts,
     text: () => lines.map((l) => `${{ debug: '[d]', info: '[i]', warn: '[!]', error: '[!]' }[l.level]} ${l.message}`).join('\n'),
     run: async (command, options = {}) => {
       const k = key(command);
@@ -90,6 +97,16 @@ export const fakeHost = (setup: FakeHostSetup = {}): FakeHost => {
         ping: { ok: true, body: '{"server_version":"1.2.4"}' },
       },
     probeStatus: async () => setup.probe ?? 'HTTP 200',
+    postFleetLock: async (url, body) => {
+      const endpoint = url.slice(url.lastIndexOf('/') + 1) as 'pre-reboot' | 'steady-state';
+      posts.push(`${endpoint} ${body}`);
+      const canned = setup.fleetLock?.[endpoint];
+      if (canned === undefined) return { ok: false, problem: `no answer for ${endpoint} in this test` };
+      if (!Array.isArray(canned)) return canned as Posted;
+      const turn = answered.get(url) ?? 0;
+      answered.set(url, turn + 1);
+      return canned[Math.min(turn, canned.length - 1)]!;
+    },
     readFile: async (path) => files.get(path),
     listDir: async (path, options = {}) =>
       [...files.keys()]

@@ -88,3 +88,6 @@ export const distroRootsMissing = async (): Promise<string | undefined> => {
   if (process.env.CI === 'true') throw new Error('CI must not skip tests: the tests on newer distributions must run as root');
   return 'the tests on newer distributions must run as root (debootstrap, mount, chroot)';
 };
+
+/** For the FleetLock tests: a real etcd (Debian's etcd-server) behind the test lock server. */
+export const etcdMissing = () => missingTool(['etcd']);
