@@ -37,6 +37,11 @@ export const describeFailure = (error: unknown, timeoutMs: number): FetchProblem
   if (e.name === 'TimeoutError' || e.name === 'AbortError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') {
     return new FetchProblem(`no complete answer within ${seconds(timeoutMs)}`);
   }
+  // Every address of the name failed (Node's happy eyeballs): each one's own failure, as `connect ECONNREFUSED ::1:443`.
+  if (error instanceof AggregateError && error.errors.length > 0) {
+    const each = error.errors.map((inner: { message?: string }) => inner.message ?? String(inner));
+    return new FetchProblem(sanitize(`no address answered: ${each.join('; ')}`, 300));
+  }
   const code = e.code ?? e.cause?.code;
   if (code !== undefined && UNTRUSTED.has(code)) return new FetchProblem(untrustedCertificate(code), true);
   const message = sanitize(e.cause?.message ?? e.message ?? String(error), 300);

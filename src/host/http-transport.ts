@@ -116,6 +116,13 @@ const boundedClients =
   };
 
 /**
+ * Loopback answers or refuses at once, so `localhost`'s two addresses are tried one after the other with the whole
+ * connect bound each, not raced on Node's 250 ms timer: a host whose CPU is busy for a quarter of a second would
+ * otherwise give up on 127.0.0.1 before it had a chance to accept.
+ */
+const LOOPBACK_ATTEMPTS = (timeoutMs: number) => ({ autoSelectFamilyAttemptTimeout: timeoutMs });
+
+/**
  * One connection, the requests pipelined on it. Plain http (insecure mode) and loopback hosts never go through a proxy:
  * the request is for this host, which a proxy cannot reach. Others go through the proxy the environment names, unless
  * NO_PROXY exempts them. `localhost` is loopback without the resolver.
@@ -129,7 +136,7 @@ const dispatcherFor = (url: URL, { limits, proxies, ca }: Transport, onConnected
   if (url.protocol === 'http:' || isLoopbackHost(url.hostname))
     return new Agent({
       ...bounds,
-      connect,
+      connect: { ...connect, ...LOOPBACK_ATTEMPTS(timeoutMs) },
       factory: boundedClients(timeoutMs, undefined, onConnected),
     });
   const proxy = proxies.https || proxies.http || undefined;
@@ -320,7 +327,7 @@ export type ProbeStatus = (url: string, timeoutMs: number) => Promise<string>;
  */
 export const probeStatus: ProbeStatus = async (url, timeoutMs) => {
   const agent = new Agent({
-    connect: { timeout: timeoutMs, lookup: loopbackLookup },
+    connect: { timeout: timeoutMs, lookup: loopbackLookup, ...LOOPBACK_ATTEMPTS(timeoutMs) },
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
     factory: boundedClients(timeoutMs, undefined),
