@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
-import { bin, cleanEnv, runCli } from '../support/cli.ts';
+import { bin, cleanEnv, runCli, bundleFlags } from '../support/cli.ts';
 import { CHANNEL_PATH, startVersionServer, type VersionServer } from '../support/version-server.ts';
 
 describe('teleport-upgrade CLI', () => {
@@ -149,7 +149,7 @@ describe('teleport-upgrade CLI', () => {
     const { dev, ino } = fstatSync(fd);
     server.answer({ status: 500 });
     // The child's fd 2 must be this very file, as systemd hands a service its journal socket.
-    const child = spawn(process.execPath, [bin(), 'run', '--config-dir', conf], {
+    const child = spawn(process.execPath, [...bundleFlags(), bin(), 'run', '--config-dir', conf], {
       env: cleanEnv({ ...env, JOURNAL_STREAM: `${dev}:${ino}` }),
       stdio: ['ignore', 'ignore', fd],
     });

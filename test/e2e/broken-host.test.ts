@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { after, before, describe, it } from 'node:test';
-import { bin, cleanEnv } from '../support/cli.ts';
+import { bin, cleanEnv, bundleFlags } from '../support/cli.ts';
 import { cliInNamespace, mountsMissing } from '../support/mount-namespace.ts';
 import { killTree, openWindow, sandboxPerTest, type Sandbox } from '../support/sandbox.ts';
 import { aptMissing } from '../support/tools.ts';
@@ -111,7 +111,7 @@ describe('the lock path and the state dir (real apt)', { skip: missing, concurre
     withSandbox({ installed: 'teleport-ent=1.2.3', config: { schedule: openWindow() } }, async (s) => {
       s.server.answer('v1.2.7');
       await writeFile(join(s.apt.root, 'slow-postinst'), '');
-      const live = execa(process.execPath, [bin(), 'run'], {
+      const live = execa(process.execPath, [...bundleFlags(), bin(), 'run'], {
         env: cleanEnv(s.env(active)),
         extendEnv: false,
         reject: false,

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { after, before, describe, it } from 'node:test';
 import { aptInstall } from '../support/apt-root.ts';
-import { bin, cleanEnv } from '../support/cli.ts';
+import { bin, cleanEnv, bundleFlags } from '../support/cli.ts';
 import { openWindow, sandboxPerTest, sandboxState, type Sandbox } from '../support/sandbox.ts';
 import { aptMissing, sh } from '../support/tools.ts';
 import type { Answer } from '../support/version-server.ts';
@@ -176,7 +176,12 @@ describe('fault suite: the package manager (real apt)', { skip: missing }, () =>
   it('two runs started together: one upgrades, the other sees it in progress and exits 0', () =>
     withSandbox({ installed: 'teleport-ent=1.2.3', config: window }, async (s) => {
       const start = () =>
-        execa(process.execPath, [bin(), 'run'], { env: cleanEnv(s.env(active)), extendEnv: false, reject: false, stdin: 'ignore' });
+        execa(process.execPath, [...bundleFlags(), bin(), 'run'], {
+          env: cleanEnv(s.env(active)),
+          extendEnv: false,
+          reject: false,
+          stdin: 'ignore',
+        });
       const [a, b] = await Promise.all([start(), start()]);
       assert.equal(a.exitCode, 0, a.stderr);
       assert.equal(b.exitCode, 0, b.stderr);

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { after, before, describe, it } from 'node:test';
-import { bin, cleanEnv } from '../support/cli.ts';
+import { cleanEnv, cliCommand } from '../support/cli.ts';
 import { laterWindow, sandboxPerTest } from '../support/sandbox.ts';
 import { aptMissing, straceMissing } from '../support/tools.ts';
 
@@ -21,7 +21,7 @@ describe('the installed files, on a host where nothing changes (real apt)', {
       assert.equal(first.exitCode, 0, first.stderr);
       assert.match(first.stderr, /checking every file of teleport-ent against the package database: there is no record of a full check\./);
       const trace = join(s.dir, 'strace.out');
-      const second = await execa('strace', ['-f', '-qq', '-e', 'trace=open,openat,execve', '-o', trace, process.execPath, bin(), 'run'], {
+      const second = await execa('strace', ['-f', '-qq', '-e', 'trace=open,openat,execve', '-o', trace, ...cliCommand(), 'run'], {
         env: cleanEnv(s.env()),
         extendEnv: false,
         reject: false,

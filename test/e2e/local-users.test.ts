@@ -5,7 +5,7 @@ import { chmod, chown, mkdir, readdir, readFile, rename, symlink, writeFile } fr
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { after, before, describe, it } from 'node:test';
-import { bin, cleanEnv } from '../support/cli.ts';
+import { cleanEnv, cliCommand } from '../support/cli.ts';
 import { openWindow, sandboxPerTest, type Sandbox } from '../support/sandbox.ts';
 import { aptMissing, localUsersMissing, timeMissing } from '../support/tools.ts';
 
@@ -42,7 +42,7 @@ const runWithPlanted = async (s: Sandbox, dir: string, kind: 'link' | 'fifo' | '
       $kind eq 'link' ? symlink($victim, $p) : $kind eq 'fifo' ? POSIX::mkfifo($p, 0666) : mkdir($p); }`;
   // The shell's pid is the CLI's: exec keeps it.
   const script = 'runuser -u nobody -- perl -e "$1" "$$" "$2" "$3" "$4" && shift 4 && exec "$@"';
-  return execa('sh', ['-c', script, 'sh', plant, dir, kind, victim, process.execPath, bin(), 'run'], {
+  return execa('sh', ['-c', script, 'sh', plant, dir, kind, victim, ...cliCommand(), 'run'], {
     env: cleanEnv(s.env(active)),
     extendEnv: false,
     reject: false,
@@ -227,7 +227,7 @@ describe('hooks: only root decides what runs as root (real apt)', { skip: (await
       await writeFile(join(hooks, '10-long'), '#!/bin/sh\nhead -c 200000000 /dev/zero | tr "\\0" x\necho\necho done\n', { mode: 0o755 });
       await writeFile(join(hooks, '20-many'), '#!/bin/sh\nseq 1 100000\n', { mode: 0o755 });
       s.server.answer({ status: 503, body: 'down' });
-      const r = await execa('/usr/bin/time', ['-f', 'maxrss_kib=%M', process.execPath, bin(), 'run'], {
+      const r = await execa('/usr/bin/time', ['-f', 'maxrss_kib=%M', ...cliCommand(), 'run'], {
         env: cleanEnv(s.env({ ...active, HOOK_OUT: out })),
         extendEnv: false,
         reject: false,

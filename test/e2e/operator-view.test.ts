@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { after, before, describe, it } from 'node:test';
-import { bin } from '../support/cli.ts';
+import { cliCommand } from '../support/cli.ts';
 import { cliInNamespace, mountsMissing } from '../support/mount-namespace.ts';
 import { openWindow, sandboxPerTest, type Sandbox } from '../support/sandbox.ts';
 import { aptMissing, prometheusMissing, rpmMissing } from '../support/tools.ts';
@@ -215,7 +215,7 @@ describe('metrics through node_exporter, and status (real apt)', {
       assert.equal((await s.cli(['run'], active)).exitCode, 0);
       await chmod(s.dir, 0o755);
       await chmod(join(s.stateDir, 'state.json'), 0o600);
-      const cli = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, bin(), 'status'], {
+      const cli = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', ...cliCommand(), 'status'], {
         env: { ...s.env(active) },
         reject: false,
         stdin: 'ignore',

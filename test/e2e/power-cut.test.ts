@@ -5,7 +5,7 @@ import { readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { after, before, describe, it } from 'node:test';
-import { bin, cleanEnv } from '../support/cli.ts';
+import { cleanEnv, cliCommand } from '../support/cli.ts';
 import {
   killAptRunInPostinst,
   killRunWhen,
@@ -50,18 +50,7 @@ describe('durability across power cuts (real apt)', { skip: (await aptMissing())
       const traceFile = join(s.dir, 'strace.out');
       const r = await execa(
         'strace',
-        [
-          '-f',
-          '-qq',
-          '-y',
-          '-o',
-          traceFile,
-          '-e',
-          'trace=fsync,fdatasync,rename,renameat,renameat2,link,linkat',
-          process.execPath,
-          bin(),
-          'run',
-        ],
+        ['-f', '-qq', '-y', '-o', traceFile, '-e', 'trace=fsync,fdatasync,rename,renameat,renameat2,link,linkat', ...cliCommand(), 'run'],
         { env: cleanEnv(s.env(active)), extendEnv: false, reject: false, stdin: 'ignore' },
       );
       assert.equal(r.exitCode, 0, r.stderr);

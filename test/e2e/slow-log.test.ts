@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { after, before, describe, it } from 'node:test';
-import { bin, cleanEnv } from '../support/cli.ts';
+import { cleanEnv, cliCommand } from '../support/cli.ts';
 import { FIXTURE_BIN, openWindow, sandboxPerTest, type Sandbox } from '../support/sandbox.ts';
 import { aptMissing, localUsersMissing } from '../support/tools.ts';
 
@@ -18,7 +18,7 @@ const runBehindSlowReader = async (s: Sandbox, stall: number, untilRecorded = fa
   const until: Record<string, string> = untilRecorded
     ? { STALL_UNTIL_FILE: join(s.stateDir, 'state.json'), STALL_UNTIL_TEXT: '"outcome"' }
     : {};
-  const r = await execa('perl', [join(FIXTURE_BIN, 'slow-reader.pl'), process.execPath, bin(), 'run'], {
+  const r = await execa('perl', [join(FIXTURE_BIN, 'slow-reader.pl'), ...cliCommand(), 'run'], {
     env: cleanEnv(s.env({ ...active, STALL: String(stall), ...until })),
     extendEnv: false,
     reject: false,

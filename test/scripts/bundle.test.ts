@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { after, before, describe, it } from 'node:test';
-import { bin, cleanEnv } from '../support/cli.ts';
+import { bin, cleanEnv, bundleFlags } from '../support/cli.ts';
 
 describe('the bundle', () => {
   let dir: string;
@@ -22,11 +22,15 @@ describe('the bundle', () => {
       "process.on('exit', () => require('node:fs').writeSync(2, `\\nMODULES ${JSON.stringify(process.moduleLoadList)}\\n`));\n",
     );
     // No endpoint file: a configuration error, after the real host (and with it the HTTP client) is loaded.
-    const result = await execa(process.execPath, ['--require', preload, bin(), 'dry-run', '--config-dir', dir, '--state-dir', dir], {
-      env: cleanEnv(),
-      extendEnv: false,
-      reject: false,
-    });
+    const result = await execa(
+      process.execPath,
+      [...bundleFlags(), '--require', preload, bin(), 'dry-run', '--config-dir', dir, '--state-dir', dir],
+      {
+        env: cleanEnv(),
+        extendEnv: false,
+        reject: false,
+      },
+    );
     assert.equal(result.exitCode, 2, result.stderr);
     const modules = JSON.parse(/^MODULES (.*)$/m.exec(result.stderr)?.[1] ?? '[]') as string[];
     assert.ok(modules.includes('NativeModule http'), 'the HTTP client was not loaded, so this test proves nothing');

@@ -1,4 +1,5 @@
 // Runs the real CLI as a process, with a controlled environment.
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +21,25 @@ export const bin = (): string => {
   checked = true;
   return BUNDLE;
 };
+
+let flags: string[] | undefined;
+
+/**
+ * The Node flags the bundle's shebang (`#!/usr/bin/env -S node <flags>`) starts it with: the tests run the CLI exactly
+ * as an installed bundle runs.
+ */
+export const bundleFlags = (): string[] => {
+  if (flags === undefined) {
+    const shebang = readFileSync(bin(), 'utf8').split('\n', 1)[0] ?? '';
+    const parsed = /^#!\/usr\/bin\/env (?:-S )?node((?: --[a-z-]+)*)$/.exec(shebang);
+    if (parsed === null) throw new Error(`${BUNDLE} does not start with a node shebang: ${JSON.stringify(shebang)}`);
+    flags = parsed[1]!.split(' ').filter((flag) => flag !== '');
+  }
+  return flags;
+};
+
+/** Node, the bundle's flags and the bundle: the argv that runs the CLI as its shebang would. */
+export const cliCommand = (): string[] => [process.execPath, ...bundleFlags(), bin()];
 
 export interface CliResult {
   readonly exitCode: number;
@@ -57,7 +77,8 @@ export const cleanEnv = (env: Readonly<Record<string, string>> = {}): Record<str
 
 /** Runs the CLI; callers that reach the package databases must pass a test HOME (Debian's rpm keeps its database under $HOME). */
 export const runCli = async (args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<CliResult> => {
-  const result = await execa(process.execPath, [bin(), ...args], {
+  const [node, ...argv] = cliCommand();
+  const result = await execa(node!, [...argv, ...args], {
     env: cleanEnv(env),
     extendEnv: false,
     reject: false,

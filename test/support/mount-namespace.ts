@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { bin, cleanEnv, type CliResult } from './cli.ts';
+import { cleanEnv, type CliResult, cliCommand } from './cli.ts';
 
 /** Why mounts cannot be made here (no root, no unshare, a container without CAP_SYS_ADMIN), or undefined when they can. */
 export const mountsMissing = async (): Promise<string | undefined> => {
@@ -43,7 +43,7 @@ export const cliInNamespace = async (
   after = '',
 ): Promise<CliResult> => {
   const script = `set -e\n${setup}\nset +e\n"$@"\nstatus=$?\n${after}\nexit $status`;
-  const result = await execa('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', process.execPath, bin(), ...args], {
+  const result = await execa('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', ...cliCommand(), ...args], {
     env: cleanEnv(env),
     extendEnv: false,
     reject: false,

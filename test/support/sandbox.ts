@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { aptInstall, dpkgStatus, makeAptRoot, type AptRoot } from './apt-root.ts';
 import { execa, type ResultPromise } from 'execa';
-import { bin, cleanEnv, runCli, type CliResult } from './cli.ts';
+import { bin, bundleFlags, cleanEnv, runCli, type CliResult } from './cli.ts';
 import { buildDebRepo, type FakePackage } from './deb-repo.ts';
 import { buildRpmRepo, makeRpmRoot, type FakeRpm, type RpmKind, type RpmRoot } from './rpm-root.ts';
 import { makeTestTls, type TestTls } from './tls.ts';
@@ -221,7 +221,12 @@ export const runWhileLocked = async (
   holder: ResultPromise,
   released: RegExp,
 ): Promise<CliResult & { released: boolean }> => {
-  const cli = execa(process.execPath, [bin(), ...args], { env: cleanEnv(s.env()), extendEnv: false, reject: false, stdin: 'ignore' });
+  const cli = execa(process.execPath, [...bundleFlags(), bin(), ...args], {
+    env: cleanEnv(s.env()),
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+  });
   let matched = false;
   cli.stderr?.on('data', (chunk: Buffer) => {
     if (!matched && released.test(chunk.toString())) {
@@ -254,7 +259,7 @@ export const killRunWhen = async (
   reached: () => Promise<boolean>,
   what: string,
 ): Promise<void> => {
-  const cli = execa(process.execPath, [bin(), 'run'], {
+  const cli = execa(process.execPath, [...bundleFlags(), bin(), 'run'], {
     env: cleanEnv(s.env(env)),
     extendEnv: false,
     reject: false,
