@@ -286,7 +286,8 @@ export const killAptRunInPostinst = async (s: Sandbox, target: string, env: Reco
   s.server.answer(`v${target}`);
   const slow = join(s.apt.root, 'slow-postinst');
   await writeFile(slow, '');
-  await killRunWhen(s, env, async () => (await s.status()).includes('half-configured'), 'its postinst');
+  // The version too: dpkg also marks the old version half-configured while its prerm runs, early in the unpack.
+  await killRunWhen(s, env, async () => (await s.status()).endsWith(`half-configured\t${target}`), 'its postinst');
   await rm(slow);
 };
 
