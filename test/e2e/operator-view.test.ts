@@ -3,12 +3,12 @@
 import assert from 'node:assert/strict';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { after, before, describe, it } from 'node:test';
 import { cliCommand } from '../support/cli.ts';
+import { freePort } from '../support/free-port.ts';
 import { cliInNamespace, mountsMissing } from '../support/mount-namespace.ts';
 import { openWindow, sandboxPerTest, type Sandbox } from '../support/sandbox.ts';
 import { aptMissing, prometheusMissing, rpmMissing } from '../support/tools.ts';
@@ -34,14 +34,6 @@ const promtool = async (file: string): Promise<void> => {
   const result = await execa('promtool', ['check', 'metrics'], { input: await readFile(file), reject: false });
   assert.equal(result.exitCode, 0, `${result.stdout}${result.stderr}`);
   assert.equal(`${result.stdout}${result.stderr}`.trim(), '');
-};
-
-const freePort = async (): Promise<number> => {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 };
 
 /** What a real node_exporter serves on /metrics with the textfile collector on `dir`. */
@@ -227,34 +219,25 @@ describe('metrics through node_exporter, and status (real apt)', {
 });
 
 describe("the README's alert rules", { skip: await prometheusMissing() }, () => {
-  it('promtool check rules accepts them', async () => {
-    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
-    const rules = /## Fleet monitoring[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
-    assert.ok(rules, 'the Fleet monitoring section has a yaml block');
-    const dir = await mkdtemp(join(tmpdir(), 'teleport-upgrade-rules-'));
-    try {
-      await writeFile(join(dir, 'rules.yml'), rules);
-      const result = await execa('promtool', ['check', 'rules', join(dir, 'rules.yml')], { reject: false });
-      assert.equal(result.exitCode, 0, `${result.stdout}${result.stderr}`);
-      assert.match(result.stdout, /SUCCESS: 3 rules found/);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
-  it("promtool check rules accepts the Fleet-wide rollout section's rules", async () => {
-    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
-    const rules = /## Fleet-wide rollout[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
-    assert.ok(rules, 'the Fleet-wide rollout section has a yaml block');
-    const dir = await mkdtemp(join(tmpdir(), 'teleport-upgrade-rules-'));
-    try {
-      await writeFile(join(dir, 'rules.yml'), rules);
-      const result = await execa('promtool', ['check', 'rules', join(dir, 'rules.yml')], { reject: false });
-      assert.equal(result.exitCode, 0, `${result.stdout}${result.stderr}`);
-      assert.match(result.stdout, /SUCCESS: 2 rules found/);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+  for (const [section, count] of [
+    ['Fleet monitoring', 3],
+    ['Fleet-wide rollout', 2],
+  ] as const) {
+    it(`promtool check rules accepts the ${section} section's rules`, async () => {
+      const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+      const rules = new RegExp(`## ${section}[\\s\\S]*?\`\`\`yaml\n([\\s\\S]*?)\`\`\``).exec(readme)?.[1];
+      assert.ok(rules, `the ${section} section has a yaml block`);
+      const dir = await mkdtemp(join(tmpdir(), 'teleport-upgrade-rules-'));
+      try {
+        await writeFile(join(dir, 'rules.yml'), rules);
+        const result = await execa('promtool', ['check', 'rules', join(dir, 'rules.yml')], { reject: false });
+        assert.equal(result.exitCode, 0, `${result.stdout}${result.stderr}`);
+        assert.match(result.stdout, new RegExp(`SUCCESS: ${count} rules found`));
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });
 
 /** A hook that records its environment in $HOOK_OUT/<name>.<event>, and the order hooks ran in. */

@@ -1,10 +1,10 @@
 // A real etcd on loopback for the FleetLock tests: its own data dir and ports, its v3 JSON gateway, stopped with the test.
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
+import { freePort } from './free-port.ts';
 
 export interface Etcd {
   /** `http://127.0.0.1:PORT`, the client URL. */
@@ -15,15 +15,6 @@ export interface Etcd {
   putIfVersion(key: string, value: string, version: number): Promise<boolean>;
   close(): Promise<void>;
 }
-
-/** A port nobody listens on right now. */
-const freePort = async (): Promise<number> => {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-};
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 
