@@ -59,6 +59,14 @@ export const gateOnFleetLock = async (ctx: RunContext, planned: Planned, state: 
     );
     return withView;
   }
+  const held = state.current().fleetLock;
+  if (held !== undefined && (held.server !== server || held.group !== group || held.id !== id)) {
+    // The configuration moved on while a slot was held: the old one is given back nowhere from now on.
+    ctx.host.log.warn(
+      `this host held a slot in group "${held.group}" of the FleetLock server at ${held.server} (as ${held.id}), which the configuration no longer names; it is forgotten here, so if that server still counts it, remove ${held.id} from that group there.`,
+      fields({ url: held.server, group: held.group, holder: held.id }),
+    );
+  }
   state.apply({ type: 'fleet-lock-asked', server, group, id });
   await state.write();
   const answer = slotAnswerOf(await ctx.host.postFleetLock(slotUrl(server, PRE_REBOOT), slotRequestBody(id, group)));

@@ -79,6 +79,29 @@ describe('gateOnFleetLock (fake apt host)', () => {
     assert.equal(state.current().fleetLockAnswer?.said, 'HTTP 500: failed_lock: all 1 semaphore slots currently locked');
   });
 
+  it('a slot held from a server or group the configuration no longer names: a warning that says what to clean up', async () => {
+    const host = fakeHost({ files: MACHINE_ID, fleetLock: { 'pre-reboot': GRANTED } });
+    const ctx = runContext(host, 'run', FLEET);
+    const old = { server: 'https://old-lock.example.com', group: 'workers', id: ID, since: '2026-01-01T00:00:00.000Z', confirmed: true };
+    const state = stateRecord(ctx, { ...emptyState, fleetLock: old });
+    await gateOnFleetLock(ctx, plannedUpgrade(ctx), state);
+    assert.match(
+      host.text(),
+      /^\[!\] this host held a slot in group "workers" of the FleetLock server at https:\/\/old-lock\.example\.com \(as 0b31442a2d3649399f52cac84a0e8661\), which the configuration no longer names; it is forgotten here, so if that server still counts it, remove 0b31442a2d3649399f52cac84a0e8661 from that group there\.$/m,
+    );
+    assert.equal(state.current().fleetLock?.server, 'https://lock.example.com/base');
+  });
+
+  it('the same slot asked for again (locks are recursive): no warning', async () => {
+    const host = fakeHost({ files: MACHINE_ID, fleetLock: { 'pre-reboot': GRANTED } });
+    const ctx = runContext(host, 'run', FLEET);
+    const same = { server: 'https://lock.example.com/base', group: 'workers', id: ID, since: '2026-01-01T00:00:00.000Z', confirmed: true };
+    const state = stateRecord(ctx, { ...emptyState, fleetLock: same });
+    await gateOnFleetLock(ctx, plannedUpgrade(ctx), state);
+    assert.doesNotMatch(host.text(), /no longer names/);
+    assert.equal(state.current().fleetLock?.since, '2026-01-01T00:00:00.000Z', 'the record is the one it had');
+  });
+
   it('dry-run asks nothing and writes nothing, but says it would', async () => {
     const host = fakeHost({ files: MACHINE_ID, fleetLock: { 'pre-reboot': GRANTED } });
     const ctx = runContext(host, 'dry-run', FLEET);
