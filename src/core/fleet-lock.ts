@@ -1,5 +1,5 @@
 // The FleetLock protocol as data (coreos/zincati's docs/development/fleetlock/protocol.md): who asks, what is sent, what an answer means, and when a slot is given back. Pure.
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import * as z from 'zod/mini';
 import type { AgentSample } from '../agent/agent-health.ts';
 import { decisionFor } from './decide.ts';
@@ -100,6 +100,16 @@ export const describeAnswer = (answer: SlotAnswer): string => {
       return `no answer: ${answer.problem}`;
   }
 };
+
+/** How many times one run asks the server while it answers busy: airlock aborts a request that raced another host's. */
+export const SLOT_ATTEMPTS = 3;
+
+/**
+ * How long to wait before attempt `attempt + 1` after a busy answer: half a second more each time, plus up to a second
+ * that depends on the id, so hosts that raced each other do not ask again at the same moment. At most 3.5 s in all.
+ */
+export const retryDelayMs = (id: string, attempt: number): number =>
+  500 * attempt + (createHash('sha256').update(id).digest().readUInt16BE(0) % 1000);
 
 /** After an answer to `request`, whether this host holds a slot: yes, no, or it cannot know (no answer came). */
 export const holdsAfter = (request: SlotRequest, answer: SlotAnswer): 'held' | 'free' | 'unknown' => {

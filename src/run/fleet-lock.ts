@@ -7,12 +7,17 @@ import {
   plansInstall,
   PRE_REBOOT,
   releaseVerdict,
+  retryDelayMs,
+  SLOT_ATTEMPTS,
+  type SlotAnswer,
+  type SlotRequest,
   slotAnswerOf,
   slotRequestBody,
   slotUrl,
   STEADY_STATE,
 } from '../core/fleet-lock.ts';
 import type { Planned } from '../core/planned.ts';
+import type { Host } from '../host/host.ts';
 import { fields } from '../log/fields.ts';
 import { isDryRun, type RunContext } from './context.ts';
 import { sampleAgent } from './health.ts';
@@ -36,6 +41,24 @@ export const fleetLockId = async ({ host, config, options }: RunContext): Promis
     );
   }
   return id;
+};
+
+/**
+ * One request to the server, asked again (at most SLOT_ATTEMPTS times in all, a few seconds apart) while it answers
+ * busy: a slot taken by another host may be given back, and airlock refuses a request that raced another host's.
+ */
+const askServer = async (
+  host: Host,
+  request: SlotRequest,
+  slot: { readonly server: string; readonly group: string; readonly id: string },
+): Promise<SlotAnswer> => {
+  for (let attempt = 1; ; attempt++) {
+    const answer = slotAnswerOf(await host.postFleetLock(slotUrl(slot.server, request), slotRequestBody(slot.id, slot.group)));
+    if (answer.kind !== 'busy' || attempt === SLOT_ATTEMPTS) return answer;
+    const wait = retryDelayMs(slot.id, attempt);
+    host.log.debug(`the FleetLock server at ${slot.server} answered ${request} with ${answer.said}; asking again in ${wait} ms.`);
+    await host.clock.sleep(wait);
+  }
 };
 
 /**
@@ -69,7 +92,7 @@ export const gateOnFleetLock = async (ctx: RunContext, planned: Planned, state: 
   }
   state.apply({ type: 'fleet-lock-asked', server, group, id });
   await state.write();
-  const answer = slotAnswerOf(await ctx.host.postFleetLock(slotUrl(server, PRE_REBOOT), slotRequestBody(id, group)));
+  const answer = await askServer(ctx.host, PRE_REBOOT, { server, group, id });
   state.apply({ type: 'fleet-lock-answered', request: PRE_REBOOT, server, answer });
   if (answer.kind === 'granted')
     ctx.host.log.info(`the FleetLock server at ${server} granted this host (${id}) a slot in group "${group}".`, about);
@@ -103,7 +126,7 @@ export const releaseSlotIfDue = async (ctx: RunContext, state: StateRecord): Pro
     host.log.info(`run would give back ${which}: this host is steady.`, about);
     return;
   }
-  const answer = slotAnswerOf(await host.postFleetLock(slotUrl(slot.server, STEADY_STATE), slotRequestBody(slot.id, slot.group)));
+  const answer = await askServer(host, STEADY_STATE, slot);
   state.apply({ type: 'fleet-lock-answered', request: STEADY_STATE, server: slot.server, answer });
   if (answer.kind === 'granted') host.log.info(`gave back ${which}.`, about);
   else host.log.warn(`could not give back ${which} (${describeAnswer(answer)}); the next run tries again.`, about);

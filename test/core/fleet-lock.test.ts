@@ -11,6 +11,7 @@ import {
   gateOnSlot,
   holdsAfter,
   releaseVerdict,
+  retryDelayMs,
   slotAnswerOf,
   slotRequestBody,
   slotUrl,
@@ -252,4 +253,18 @@ describe('when a slot goes back', () => {
       assert.deepEqual(verdict, why === undefined ? { due: true } : { due: false, why });
     });
   }
+});
+
+describe('retryDelayMs', () => {
+  it('waits half a second more each attempt, plus a share of a second that differs between hosts', () => {
+    const ids = Array.from({ length: 50 }, (_, i) => `host-${i}`);
+    for (const id of ids) {
+      for (const attempt of [1, 2]) {
+        const wait = retryDelayMs(id, attempt);
+        assert.ok(wait >= 500 * attempt && wait < 500 * attempt + 1000, `${id}, attempt ${attempt}: ${wait} ms`);
+      }
+      assert.equal(retryDelayMs(id, 2) - retryDelayMs(id, 1), 500);
+    }
+    assert.ok(new Set(ids.map((id) => retryDelayMs(id, 1))).size > 40, 'hosts that raced do not ask again together');
+  });
 });

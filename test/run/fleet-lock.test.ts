@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decide } from '../../src/core/decide.ts';
-import type { Posted } from '../../src/core/fleet-lock.ts';
+import { type Posted, retryDelayMs } from '../../src/core/fleet-lock.ts';
 import { factsOf, planRun, snapshotOf } from '../../src/core/planned.ts';
 import { emptyState, type State } from '../../src/core/state.ts';
 import type { RunContext } from '../../src/run/context.ts';
@@ -102,6 +102,27 @@ describe('gateOnFleetLock (fake apt host)', () => {
     assert.equal(state.current().fleetLock?.since, '2026-01-01T00:00:00.000Z', 'the record is the one it had');
   });
 
+  it('a busy answer is asked again, at most three times in all and a few seconds apart; a rejection is not', async () => {
+    const CONFLICT: Posted = { ok: true, status: 500, body: '{"kind":"failed_lock","value":"conflict on semaphore detected, aborting"}' };
+    const REJECTED: Posted = { ok: true, status: 400, body: '{"kind":"unknown_group","value":"unknown group"}' };
+    const rows: Array<[string, Posted | Posted[], number, string]> = [
+      ['a race lost, then granted', [CONFLICT, GRANTED], 2, 'maintenance-window'],
+      ['busy every time', FULL, 3, 'fleet-lock-busy'],
+      ['rejected', REJECTED, 1, 'fleet-lock-rejected'],
+    ];
+    for (const [name, answers, asked, reason] of rows) {
+      const host = fakeHost({ files: MACHINE_ID, fleetLock: { 'pre-reboot': answers } });
+      const ctx = runContext(host, 'run', FLEET);
+      const before = host.clock.now().getTime();
+      const gated = await gateOnFleetLock(ctx, plannedUpgrade(ctx), stateRecord(ctx, emptyState));
+      assert.equal(host.posts.length, asked, name);
+      assert.equal(gated.decision.reason, reason, name);
+      const waited = host.clock.now().getTime() - before;
+      const expected = Array.from({ length: asked - 1 }, (_, i) => retryDelayMs(ID, i + 1)).reduce((a, b) => a + b, 0);
+      assert.equal(waited, expected, `${name}: waited ${waited} ms`);
+    }
+  });
+
   it('dry-run asks nothing and writes nothing, but says it would', async () => {
     const host = fakeHost({ files: MACHINE_ID, fleetLock: { 'pre-reboot': GRANTED } });
     const ctx = runContext(host, 'dry-run', FLEET);
@@ -194,6 +215,18 @@ describe('releaseSlotIfDue (fake apt host)', () => {
       assert.match(host.text(), says);
     });
   }
+  it('a release that lost a race is asked again, and goes back', async () => {
+    const CONFLICT: Posted = { ok: true, status: 500, body: '{"kind":"failed_unlock","value":"conflict on semaphore detected, aborting"}' };
+    const host = fakeHost({
+      commands: { [ARGV.dpkgQuery]: dpkg('1.2.4'), [ARGV.show]: agent() },
+      fleetLock: { 'steady-state': [CONFLICT, GRANTED] },
+    });
+    const state = stateRecord(runContext(host), { ...emptyState, fleetLock: slot });
+    await releaseSlotIfDue(runContext(host), state);
+    assert.equal(host.posts.length, 2);
+    assert.equal(state.current().fleetLock, undefined);
+    assert.match(host.text(), /^\[i\] gave back the slot in group "workers"/m);
+  });
   it('a server that cannot take it back: kept, with a warning; dry-run only says', async () => {
     const host = fakeHost({ commands: { [ARGV.dpkgQuery]: dpkg('1.2.4'), [ARGV.show]: agent() }, fleetLock: { 'steady-state': FULL } });
     const state = stateRecord(runContext(host), { ...emptyState, fleetLock: slot });
