@@ -5,6 +5,7 @@ import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { BUNDLE } from '../../bin/teleport-upgrade.ts';
 import { cachedFixture, fixtureKey } from './fixture-cache.ts';
+import { privateMounts } from './mount-namespace.ts';
 import { makeRpmHome } from './rpm-root.ts';
 import { writeRecordingShims } from './recording.ts';
 import { FIXTURE_BIN } from './sandbox.ts';
@@ -85,17 +86,10 @@ const RECIPES: Readonly<Record<Distro, Recipe>> = {
 
 /** Runs a command chrooted in `root` (no overlay), with /proc and /dev, in a private mount namespace. */
 const inRoot = (root: string, argv: readonly string[]) =>
-  sh('unshare', [
-    '-m',
-    '--propagation',
-    'private',
-    'sh',
-    '-c',
-    'mount -t proc proc "$1/proc" && mount --rbind /dev "$1/dev" && r=$1 && shift && exec chroot "$r" "$@"',
-    'sh',
-    root,
-    ...argv,
-  ]);
+  sh(
+    'unshare',
+    privateMounts('mount -t proc proc "$1/proc" && mount --rbind /dev "$1/dev" && r=$1 && shift && exec chroot "$r" "$@"', [root, ...argv]),
+  );
 
 /**
  * The tree of `distro` under `cache`, built when missing (one to two minutes; a few hundred MB): debootstrap, then the
@@ -179,25 +173,7 @@ export const openView = async (distro: Distro, tree: string, dir: string): Promi
     ];
     const result = await execa(
       'unshare',
-      [
-        '-m',
-        '--propagation',
-        'private',
-        'sh',
-        '-c',
-        SCRIPT,
-        'sh',
-        join(tree, 'root'),
-        upper,
-        work,
-        mnt,
-        nodeDir,
-        dirname(BUNDLE),
-        FIXTURE_BIN,
-        recording,
-        ...env,
-        ...argv,
-      ],
+      privateMounts(SCRIPT, [join(tree, 'root'), upper, work, mnt, nodeDir, dirname(BUNDLE), FIXTURE_BIN, recording, ...env, ...argv]),
       { reject: false, stdin: 'ignore', timeout: 180_000 },
     );
     const out = { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };

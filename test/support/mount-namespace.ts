@@ -6,23 +6,31 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { cleanEnv, type CliResult, cliCommand } from './cli.ts';
 
+/**
+ * unshare's arguments that run `script` with `sh -c` (`args` as $1…) in a private mount namespace of its own: what the
+ * script mounts is gone when it exits, and the host's mounts never change.
+ */
+export const privateMounts = (script: string, args: readonly string[]): string[] => [
+  '-m',
+  '--propagation',
+  'private',
+  'sh',
+  '-c',
+  script,
+  'sh',
+  ...args,
+];
+
 /** Why mounts cannot be made here (no root, no unshare, a container without CAP_SYS_ADMIN), or undefined when they can. */
 export const mountsMissing = async (): Promise<string | undefined> => {
   const dir = await mkdtemp(join(tmpdir(), 'teleport-upgrade-mount-probe-'));
   try {
     const probe = await execa(
       'unshare',
-      [
-        '-m',
-        '--propagation',
-        'private',
-        'sh',
-        '-c',
-        'mount -t tmpfs -o size=16k tmpfs "$1" && mount --bind /dev/null /etc/hostname',
-        'sh',
-        dir,
-      ],
-      { reject: false },
+      privateMounts('mount -t tmpfs -o size=16k tmpfs "$1" && mount --bind /dev/null /etc/hostname', [dir]),
+      {
+        reject: false,
+      },
     );
     return probe.exitCode === 0
       ? undefined
@@ -43,7 +51,7 @@ export const cliInNamespace = async (
   after = '',
 ): Promise<CliResult> => {
   const script = `set -e\n${setup}\nset +e\n"$@"\nstatus=$?\n${after}\nexit $status`;
-  const result = await execa('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', ...cliCommand(), ...args], {
+  const result = await execa('unshare', privateMounts(script, [...cliCommand(), ...args]), {
     env: cleanEnv(env),
     extendEnv: false,
     reject: false,

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { privateMounts } from './mount-namespace.ts';
 import { sh } from './tools.ts';
 
 const SUITE = 'bookworm';
@@ -49,24 +50,7 @@ export const bootContainer = async (root: string, name: string): Promise<Contain
   const script = 'mount -t tmpfs tmpfs /run/systemd && exec systemd-nspawn "$@"';
   const nspawn: ResultPromise = execa(
     'unshare',
-    [
-      '-m',
-      '--propagation',
-      'private',
-      'sh',
-      '-c',
-      script,
-      'sh',
-      '-D',
-      root,
-      '-b',
-      '--register=no',
-      '--keep-unit',
-      '-M',
-      name,
-      '--private-network',
-      '--console=pipe',
-    ],
+    privateMounts(script, ['-D', root, '-b', '--register=no', '--keep-unit', '-M', name, '--private-network', '--console=pipe']),
     { reject: false, stdin: 'ignore', all: true, buffer: true },
   );
   let output = '';
