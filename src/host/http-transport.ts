@@ -156,18 +156,26 @@ const dispatcherFor = (url: URL, { limits, proxies, ca }: Transport, onConnected
   });
 };
 
-const readCapped = async (body: AsyncIterable<Buffer> & { destroy(): unknown }, maxBytes: number): Promise<string> => {
+/** Reads at most `maxBytes` of a body and drops the rest (the connection with it). */
+const readUpTo = async (body: AsyncIterable<Buffer> & { destroy(): unknown }, maxBytes: number): Promise<Buffer> => {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
-    size += chunk.length;
-    if (size > maxBytes) {
+    chunks.push(chunk.subarray(0, maxBytes - size));
+    size += Math.min(chunk.length, maxBytes - size);
+    if (size >= maxBytes) {
       body.destroy();
-      throw new FetchProblem(`the answer is larger than ${maxBytes} bytes`);
+      break;
     }
-    chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+};
+
+/** A body of at most `maxBytes`; a larger one is a FetchProblem, found once one byte more has come. */
+const readCapped = async (body: AsyncIterable<Buffer> & { destroy(): unknown }, maxBytes: number): Promise<string> => {
+  const bytes = await readUpTo(body, maxBytes + 1);
+  if (bytes.length > maxBytes) throw new FetchProblem(`the answer is larger than ${maxBytes} bytes`);
+  return bytes.toString('utf8');
 };
 
 /** One GET: the body of a 200 answer no larger than `maxBytes`; anything else is a FetchProblem. */
@@ -216,6 +224,19 @@ const answerBound = (timeoutMs: number) => {
   };
 };
 
+/**
+ * The whole exchange's deadline: at `ms` it aborts with a FetchProblem saying `what` and destroys the dispatcher, so
+ * whatever is still open fails.
+ */
+const deadlineOf = (ms: number, dispatcher: DispatcherType, what: string) => {
+  const controller = new AbortController();
+  const timer = setTimeout(() => {
+    controller.abort(new FetchProblem(`${what} within ${seconds(ms)} in all`));
+    dispatcher.destroy().catch(() => undefined);
+  }, ms);
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
+};
+
 /** Rejects with the signal's reason once it aborts: undici holds an aborted request that is not sent yet until it has a connection. */
 const abortion = (signal: AbortSignal): Promise<never> =>
   new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
@@ -233,11 +254,7 @@ export const getPipelined = async (
   const { limits, userAgent } = transport;
   const bounds = wanted.map(() => answerBound(limits.timeoutMs));
   const dispatcher = dispatcherFor(new URL(wanted[0]!.url), transport, () => bounds[0]!.start());
-  const deadline = new AbortController();
-  const deadlineTimer = setTimeout(() => {
-    deadline.abort(new FetchProblem(`no complete answers within ${seconds(limits.deadlineMs)} in all`));
-    dispatcher.destroy().catch(() => undefined);
-  }, limits.deadlineMs);
+  const deadline = deadlineOf(limits.deadlineMs, dispatcher, 'no complete answers');
   const answers = wanted.map(async (one, i) => {
     const signal = AbortSignal.any([bounds[i]!.signal, deadline.signal]);
     try {
@@ -250,7 +267,7 @@ export const getPipelined = async (
     }
   });
   const results = await Promise.allSettled(answers);
-  clearTimeout(deadlineTimer);
+  deadline.clear();
   // Closing is best effort: the answers are already read.
   dispatcher.destroy().catch(() => undefined);
   return results.map((result) => {
@@ -258,21 +275,6 @@ export const getPipelined = async (
     const problem = describeFailure(result.reason, limits.timeoutMs);
     return { fetched: { ok: false, problem: problem.message }, untrusted: problem.untrusted };
   });
-};
-
-/** Reads at most `maxBytes` of a body and drops the rest: an error's words are worth keeping even when the body runs on. */
-const readUpTo = async (body: AsyncIterable<Buffer> & { destroy(): unknown }, maxBytes: number): Promise<string> => {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    chunks.push(chunk.subarray(0, maxBytes - size));
-    size += Math.min(chunk.length, maxBytes - size);
-    if (size >= maxBytes) {
-      body.destroy();
-      break;
-    }
-  }
-  return Buffer.concat(chunks).toString('utf8');
 };
 
 /**
@@ -289,7 +291,8 @@ export const postJson = async (
   const { limits, userAgent } = transport;
   const bound = answerBound(limits.timeoutMs);
   const dispatcher = dispatcherFor(new URL(url), transport, () => bound.start());
-  const signal = AbortSignal.any([bound.signal, AbortSignal.timeout(limits.deadlineMs)]);
+  const deadline = deadlineOf(limits.deadlineMs, dispatcher, 'no complete answer');
+  const signal = AbortSignal.any([bound.signal, deadline.signal]);
   try {
     const { origin, pathname, search } = new URL(url);
     const answer = async (): Promise<Posted> => {
@@ -301,20 +304,16 @@ export const postJson = async (
         body,
         signal,
       });
-      return { ok: true, status: response.statusCode, body: await readUpTo(response.body, limits.maxBytes) };
+      // An error's words are worth keeping even when its body runs on: the first `maxBytes` of it.
+      return { ok: true, status: response.statusCode, body: (await readUpTo(response.body, limits.maxBytes)).toString('utf8') };
     };
     return { posted: await Promise.race([answer(), abortion(signal)]), untrusted: false };
   } catch (error) {
-    const reason =
-      signal.aborted && signal.reason instanceof FetchProblem
-        ? signal.reason
-        : signal.aborted
-          ? new FetchProblem(`no complete answer within ${seconds(limits.deadlineMs)} in all`)
-          : error;
-    const problem = describeFailure(reason, limits.timeoutMs);
+    const problem = describeFailure(signal.aborted ? signal.reason : error, limits.timeoutMs);
     return { posted: { ok: false, problem: problem.message }, untrusted: problem.untrusted };
   } finally {
     bound.stop();
+    deadline.clear();
     dispatcher.destroy().catch(() => undefined);
   }
 };
